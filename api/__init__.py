@@ -1,0 +1,1 @@
+"""The outer layer: the FastAPI application and the `portalflow` command line."""

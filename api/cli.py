@@ -1,0 +1,96 @@
+"""The `portalflow` command line: designer commands (validate, diagram, schema) and `serve`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from definitions import AuthoringError, DefinitionInvalid, check_paths, find_workflow, render_mermaid, workflow_schema
+
+
+def _workflows_dir() -> Path:
+    return Path(os.environ.get("PORTALFLOW_WORKFLOWS", "workflows"))
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    paths = [Path(p) for p in args.paths] or [_workflows_dir()]
+    results = check_paths(paths)
+    if not results:
+        print(f"no workflow files found in {', '.join(map(str, paths))}", file=sys.stderr)
+        return 1
+    errors = warnings = 0
+    for result in results:
+        for problem in result.outcome.problems:
+            print(problem)
+        errors += len(result.outcome.errors)
+        warnings += len(result.outcome.warnings)
+    verdict = "ok" if errors == 0 else "FAILED"
+    print(f"{verdict}: {len(results)} workflow file(s) checked, {errors} error(s), {warnings} warning(s)")
+    return 0 if errors == 0 else 1
+
+
+def cmd_diagram(args: argparse.Namespace) -> int:
+    folder = Path(args.workflows) if args.workflows else _workflows_dir()
+    try:
+        definition = find_workflow(args.workflow, folder)
+    except DefinitionInvalid as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    except AuthoringError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    sys.stdout.write(render_mermaid(definition))
+    return 0
+
+
+def cmd_schema(_: argparse.Namespace) -> int:
+    print(json.dumps(workflow_schema(), indent=2))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    if args.database_url:
+        os.environ["PORTALFLOW_DATABASE_URL"] = args.database_url
+    uvicorn.run("api.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="portalflow", description="Patient-portal enrollment orchestrator.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    validate = sub.add_parser("validate", help="check workflow files; errors as path:line:col: message")
+    validate.add_argument("paths", nargs="*", help="workflow files or folders (default: workflows/)")
+    validate.set_defaults(run=cmd_validate)
+
+    diagram = sub.add_parser("diagram", help="print a workflow as a Mermaid stateDiagram-v2")
+    diagram.add_argument("workflow", help="a workflow id or a path to its file")
+    diagram.add_argument("--workflows", help="folder to look ids up in (default: workflows/)")
+    diagram.set_defaults(run=cmd_diagram)
+
+    schema = sub.add_parser("schema", help="print the JSON Schema of the workflow format")
+    schema.set_defaults(run=cmd_schema)
+
+    serve = sub.add_parser("serve", help="start the HTTP service")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--database-url", help="SQLAlchemy URL (default: embedded SQLite in var/)")
+    serve.set_defaults(run=cmd_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.run(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
