@@ -15,12 +15,12 @@ run: $(STAMP)
 	$(BIN)/portalflow serve
 
 test: $(STAMP)
-	$(BIN)/ruff check definitions engine api tests bench
+	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check definitions engine api tests bench
+	$(BIN)/ruff check .
 	$(BIN)/mypy
 
 bench: $(STAMP)
