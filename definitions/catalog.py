@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from definitions.errors import AuthoringError, DefinitionInvalid, Position, Problem
+from definitions.errors import AuthoringError, DefinitionInvalid, Position, Problem, Severity
 from definitions.loader import Outcome, read_workflow, surroundings_of
 from definitions.model import WorkflowDefinition
 from definitions.vocabulary import Vocabulary, standard_vocabulary
@@ -45,6 +45,11 @@ def check_paths(paths: list[Path], vocabulary: Vocabulary | None = None) -> list
         text = file.read_text(encoding="utf-8")
         outcome = read_workflow(text, str(file), vocabulary, surroundings_of(file.parent))
         definition = outcome.definition
+        if definition is not None and file.stem != definition.id:
+            misnamed = Problem(Position(str(file), 1, 1), f"file name '{file.name}' does not match id "
+                                                          f"'{definition.id}': name it {definition.id}.yaml",
+                               Severity.WARNING)
+            outcome = Outcome(definition, (*outcome.problems, misnamed))
         if definition is not None:
             key = (definition.id, definition.version)
             if key in claimed:

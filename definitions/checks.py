@@ -15,6 +15,7 @@ from definitions.model import (
     Channel,
     InputType,
     ReasonPolicy,
+    Recipient,
     StepInput,
     Subject,
     Transition,
@@ -31,6 +32,7 @@ def check(definition: WorkflowDefinition, vocabulary: Vocabulary) -> list[Proble
         problems += _transition_use(definition, transition, vocabulary)
     problems += _timers(definition)
     problems += _unused_messages(definition)
+    problems += _guardian_messages(definition)
     return problems
 
 
@@ -50,7 +52,7 @@ def _graph(d: WorkflowDefinition) -> list[Problem]:
         elif not state.final and not leaving:
             problems.append(Problem(state.position, f"state '{state.id}' is a dead end: it is not final and no "
                                                     "transition leaves it"))
-        elif not state.final and state.id not in can_finish:
+        elif not state.final and finals and state.id not in can_finish:
             problems.append(Problem(state.position, f"state '{state.id}' can never reach a final state"))
     if not finals:
         problems.append(Problem(d.state(d.initial).position, "the workflow has no final state"))
@@ -79,7 +81,7 @@ def _overlaps(d: WorkflowDefinition) -> list[Problem]:
     for j, later in enumerate(d.transitions):
         for earlier in d.transitions[:j]:
             shared = sorted(set(earlier.sources) & set(later.sources))
-            if earlier.trigger != later.trigger or not shared:
+            if earlier.trigger != later.trigger or not shared or earlier.by is not later.by:
                 continue
             if earlier.conditions() <= later.conditions():
                 problems.append(Problem(later.position, (
@@ -109,6 +111,9 @@ def _transition_use(d: WorkflowDefinition, t: Transition, vocabulary: Vocabulary
         if entry.needs_input is not None and entry.needs_input not in asked:
             problems.append(Problem(call.position, f"{entry.kind.value} '{call.name}' needs a step in {where} "
                                                    f"asking for a {entry.needs_input.value} input"))
+    if any(c.name == "set_temporary_password" for c in t.effects) and t.reason is not ReasonPolicy.REQUIRED:
+        problems.append(Problem(t.position, f"{where} sets a staff-chosen password, an audited exception: "
+                                            "it needs 'reason: required'"))
     problems += _household_only(d, t, asked)
     problems += _letters(d, t)
     for step in t.steps:
@@ -122,7 +127,7 @@ def _household_only(d: WorkflowDefinition, t: Transition, asked: set[InputType])
     problems: list[Problem] = []
     for call in t.guards + t.unless + t.effects:
         uses_children = call.name in ("children_selected", "last_pending_child") or call.param("for") == (
-            "selected_children") or call.param("children") in ("selected", "do_not_send") or call.param(
+            "selected_children") or call.param("children") == "do_not_send" or call.param(
             "do_not_send") not in (None, "none")
         if uses_children:
             problems.append(Problem(call.position, f"'{call}' works on a household's children, but this "
@@ -131,6 +136,13 @@ def _household_only(d: WorkflowDefinition, t: Transition, asked: set[InputType])
         problems.append(Problem(t.position, f"transition '{t.trigger}' asks for children, but this workflow's "
                                             "subject is a patient"))
     return problems
+
+
+def _guardian_messages(d: WorkflowDefinition) -> list[Problem]:
+    if d.subject is Subject.HOUSEHOLD:
+        return []
+    return [Problem(m.position, f"message '{m.id}' goes to the guardian, but this workflow's subject is a patient")
+            for m in d.messages if m.to is Recipient.GUARDIAN]
 
 
 def _letters(d: WorkflowDefinition, t: Transition) -> list[Problem]:

@@ -11,7 +11,7 @@ import difflib
 import hashlib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -79,7 +79,10 @@ def read_workflow(
     except DefinitionInvalid as exc:
         return Outcome(None, exc.problems)
     builder = _Builder(Reader(), vocabulary or standard_vocabulary(), surroundings or Surroundings())
-    definition = builder.build(root, path, _content_hash(text, builder.surroundings))
+    definition = builder.build(root, path, "")
+    if definition is not None:
+        used = {m.template for m in definition.messages}
+        definition = replace(definition, content_hash=_content_hash(text, builder.surroundings, used))
     problems = list(builder.reader.problems)
     if definition is not None and not problems:
         problems += checks.check(definition, builder.vocabulary)
@@ -110,9 +113,12 @@ def surroundings_of(folder: Path) -> Surroundings:
     )
 
 
-def _content_hash(text: str, surroundings: Surroundings) -> str:
+def _content_hash(text: str, surroundings: Surroundings, used: set[str]) -> str:
+    """The workflow text and the templates it uses: a change to either is a change of the workflow."""
     digest = hashlib.sha256(text.encode("utf-8"))
     for name, body in surroundings.template_texts:
+        if name not in used:
+            continue
         digest.update(f"\0{name}\0".encode())
         digest.update(body.encode("utf-8"))
     return digest.hexdigest()
@@ -178,6 +184,10 @@ class _Builder:
         node = top.get("source")
         value = self.reader.text(node, "source")
         root = self.surroundings.sources_root
+        if node is not None and value is not None and (Path(value).is_absolute() or ".." in Path(value).parts):
+            self.reader.error(node.position, f"source '{value}' must be a path inside the workflows folder, "
+                                             "such as handouts/NAME.txt")
+            return None
         if node is not None and value is not None and root is not None and not (root / value).is_file():
             self.reader.error(node.position, f"source handout '{value}' not found (looked in {root / value})")
         return value
@@ -332,6 +342,8 @@ class _Builder:
         known = {m.id for m in messages}
         counts: list[str] = []
         counts_node = body.get("counts")
+        if isinstance(counts_node, SeqNode) and not counts_node.items:
+            r.error(counts_node.position, f"counts of {where} must name at least one message")
         for item in r.items(counts_node, f"counts of {where}") if counts_node is not None else ():
             message = r.identifier(item, f"counts of {where}")
             if message is not None and message not in known:

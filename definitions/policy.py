@@ -26,7 +26,9 @@ def warnings(d: WorkflowDefinition) -> list[Problem]:
             carried = _ISSUERS.get(call.name)
             lifetime = call.param("lifetime")
             if carried is not None and isinstance(lifetime, Duration):
-                carriers = [m for m in d.messages if m.carries is carried]
+                sent_here = {str(c.param("message")) for c in transition.effects if c.param("message")}
+                carriers = [m for m in d.messages if m.carries is carried and m.id in sent_here] or [
+                    m for m in d.messages if m.carries is carried]
                 found += _lifetime(call.position, carried, lifetime, carriers)
             if call.name == "set_temporary_password":
                 found.append(Problem(call.position, "staff-set password: an audited exception; the password is "

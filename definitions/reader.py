@@ -144,7 +144,7 @@ class Reader:
         if node is None:
             return None
         if not isinstance(node, Scalar) or not re.fullmatch(CLOCK_TIME, node.text):
-            self.error(node.position, f"{where} must be a local time HH:MM such as \"08:00\" (quote it), "
+            self.error(node.position, f"{where} must be a local time HH:MM such as \"08:00\", "
                                       f"got {describe(node)}")
             return None
         hours, minutes = node.text.split(":")

@@ -10,7 +10,7 @@ import pytest
 from definitions import DefinitionInvalid, Severity, check_paths, load_workflow
 
 BASE = """\
-id: demo
+id: wf
 version: 1
 title: Demo procedure
 source: handout.txt
@@ -257,3 +257,44 @@ def test_load_workflow_raises_with_every_problem_in_the_message(write_workflow: 
     with pytest.raises(DefinitionInvalid) as caught:
         load_workflow(path)
     assert f"{path}:21:9: unknown state 'invitd'" in str(caught.value)
+
+
+def test_a_limit_counting_nothing_is_an_error_not_a_silent_drop(write_workflow: Write) -> None:
+    text = BASE + "limits:\n  notices:\n    counts: []\n    max: 4\n    within: 30d\n    per: patient\n"
+    assert "44:13: counts of limit 'notices' must name at least one message" in findings(write_workflow, text)
+
+
+def test_a_source_outside_the_workflows_folder_is_refused(write_workflow: Write) -> None:
+    assert findings(write_workflow, mutate("source: handout.txt", "source: /etc/hostname")) == [
+        "4:9: source '/etc/hostname' must be a path inside the workflows folder, such as handouts/NAME.txt"
+    ]
+
+
+def test_a_staff_set_password_needs_a_required_reason(write_workflow: Write) -> None:
+    steps = ("    steps:\n      - id: password\n        instruction: Type a temporary password.\n"
+             "        input: {type: password, rule: strong_password}\n")
+    text = mutate("    guards:\n      - email_on_file\n", "    guards:\n      - email_on_file\n" + steps).replace(
+        "      - send_message: {message: hello}", "      - send_message: {message: hello}\n"
+        "      - set_temporary_password")
+    found = findings(write_workflow, text)
+    assert "19:5: transition 'invite' sets a staff-chosen password, an audited exception: it needs " \
+           "'reason: required'" in found
+
+
+def test_transitions_by_different_actors_on_one_trigger_are_told_apart_by_who_fires_them(
+    write_workflow: Write,
+) -> None:
+    twin = "  - trigger: invite\n    from: waiting\n    to: done\n    by: integration\n    guards: [email_on_file]\n"
+    assert findings(write_workflow, mutate("  - trigger: finish\n", twin + "  - trigger: finish\n")) == []
+
+
+def test_a_message_to_the_guardian_is_refused_in_a_patient_workflow(write_workflow: Write) -> None:
+    assert findings(write_workflow, mutate("    to: patient", "    to: guardian")) == [
+        "37:3: message 'hello' goes to the guardian, but this workflow's subject is a patient"
+    ]
+
+
+def test_a_file_named_differently_from_its_id_gets_a_warning(write_workflow: Write) -> None:
+    assert findings(write_workflow, BASE.replace("id: wf", "id: other")) == [
+        "1:1: warning: file name 'wf.yaml' does not match id 'other': name it other.yaml"
+    ]
