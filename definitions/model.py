@@ -96,6 +96,10 @@ class Call:
                 return value
         return None
 
+    def integer(self, key: str, default: int) -> int:
+        value = self.param(key)
+        return value if isinstance(value, int) and not isinstance(value, bool) else default
+
     def __str__(self) -> str:
         if not self.params:
             return self.name

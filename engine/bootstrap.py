@@ -1,0 +1,65 @@
+"""The one place that wires real implementations together: database, clock, hasher, renderer, sealer.
+
+Everything else receives what it needs; nothing reaches for a global. Tests build the same object with a fake
+clock and a cheap hash cost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from definitions.vocabulary import standard_vocabulary
+from engine.advance import AdvanceEnrollment, Advancer, EnrollmentAdvanced
+from engine.clock import Clock, SystemClock
+from engine.context import Services
+from engine.credentials import HashCost, SecretHasher
+from engine.enrollments import CompleteStep, EnrollmentStarted, StartEnrollment, complete_step, start_enrollment
+from engine.machines import MachineCache
+from engine.portal import PresentPin, present_link, present_pin
+from engine.rendering import TemplateRenderer
+from engine.sealing import FernetSealer, key_from_file
+from engine.storage.database import make_engine
+from engine.storage.migrations import upgrade
+from engine.workflows import WorkflowCatalog
+
+
+@dataclass
+class PortalFlow:
+    """The engine's front door: commands in, events out."""
+
+    db: Engine
+    services: Services
+    catalog: WorkflowCatalog
+    advancer: Advancer
+
+    def start(self, command: StartEnrollment) -> EnrollmentStarted:
+        return start_enrollment(self.db, self.services, self.catalog, command)
+
+    def advance(self, command: AdvanceEnrollment) -> EnrollmentAdvanced:
+        return self.advancer(command)
+
+    def complete_step(self, command: CompleteStep) -> int:
+        return complete_step(self.db, self.services, self.catalog, command)
+
+    def present_pin(self, command: PresentPin) -> EnrollmentAdvanced:
+        return present_pin(self.advancer, command)
+
+    def present_link(self, token: str, trigger: str | None = None) -> EnrollmentAdvanced:
+        return present_link(self.advancer, token, trigger)
+
+
+def build(database_url: str, workflows_dir: Path, *, clock: Clock | None = None, hash_cost: HashCost | None = None,
+          secret_key: bytes | None = None, key_file: Path | None = None, db: Engine | None = None) -> PortalFlow:
+    clock = clock or SystemClock()
+    engine = db or make_engine(database_url)
+    upgrade(engine)
+    vocabulary = standard_vocabulary()
+    catalog = WorkflowCatalog.from_folder(workflows_dir, vocabulary)
+    catalog.publish(engine, clock)
+    key = secret_key or key_from_file(key_file or Path("var") / "outbox.key")
+    services = Services(clock=clock, hasher=SecretHasher(hash_cost), renderer=TemplateRenderer(
+        workflows_dir / "templates"), sealer=FernetSealer(key), vocabulary=vocabulary)
+    return PortalFlow(engine, services, catalog, Advancer(engine, services, catalog, MachineCache()))

@@ -1,0 +1,155 @@
+"""Start enrollments and record guided steps completed one at a time, each in one transaction with its audit."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from definitions.model import Subject, WorkflowDefinition
+from engine import audit
+from engine.advance import read_enrollment, record_step
+from engine.context import ActorRef, EnrollmentRow, Services, TransitionContext
+from engine.errors import Conflict, NotAllowed, Refused
+from engine.inputs import check_input, is_secret, public_value
+from engine.storage.tables import enrollments
+from engine.subjects import load_household, load_patient, load_site
+from engine.workflows import WorkflowCatalog
+
+
+@dataclass(frozen=True, slots=True)
+class StartEnrollment:
+    workflow_id: str
+    actor: ActorRef
+    patient_id: str | None = None
+    household_id: str | None = None
+    selected_children: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class EnrollmentStarted:
+    enrollment_id: str
+    workflow_id: str
+    workflow_version: int
+    state: str
+    status: str
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class CompleteStep:
+    enrollment_id: str
+    trigger: str
+    step_id: str
+    value: Any
+    actor: ActorRef
+    expected_version: int | None = None
+
+
+def _final_states(definition: WorkflowDefinition) -> list[str]:
+    return [s.id for s in definition.states if s.final]
+
+
+def start_enrollment(db: Engine, services: Services, catalog: WorkflowCatalog,
+                     command: StartEnrollment) -> EnrollmentStarted:
+    definition = catalog.latest(command.workflow_id)
+    household = definition.subject is Subject.HOUSEHOLD
+    if household != (command.household_id is not None) or (command.patient_id is None) == (
+            command.household_id is None):
+        wanted = "a household" if household else "a patient"
+        raise NotAllowed(f"workflow '{definition.id}' is for {wanted}: give exactly one "
+                         f"{'household_id' if household else 'patient_id'}")
+    now = services.clock.now()
+    with db.begin() as conn:
+        site_id = (load_household(conn, command.household_id).site_id if command.household_id
+                   else load_patient(conn, str(command.patient_id)).site_id)
+        subject_col = enrollments.c.household_id if household else enrollments.c.patient_id
+        subject_id = command.household_id or command.patient_id
+        active = conn.execute(select(enrollments.c.id, enrollments.c.state).where(
+            (subject_col == subject_id) & (enrollments.c.workflow_id == definition.id)
+            & enrollments.c.state.not_in(_final_states(definition)))).first()
+        if active is not None:
+            status = definition.state(active.state).status
+            raise Refused((f"an enrollment in '{definition.title}' is already running for this "
+                           f"{'household' if household else 'patient'} ({active.id}, '{status}')",))
+        enrollment_id = uuid.uuid4().hex
+        entry = audit.AuditEntry(
+            chain=enrollment_id, at=now, actor_id=command.actor.id, actor_role=command.actor.role,
+            action="enrollment_started", outcome="ok", subject_type="household" if household else "patient",
+            subject_id=subject_id, enrollment_id=enrollment_id, to_state=definition.initial,
+            detail=f"{definition.id} v{definition.version}")
+        first = audit.chain_hash(audit.GENESIS, audit.canonical(entry, 1))
+        conn.execute(insert(enrollments).values(
+            id=enrollment_id, workflow_id=definition.id, workflow_version=definition.version,
+            content_hash=definition.content_hash, patient_id=command.patient_id,
+            household_id=command.household_id, state=definition.initial, version=1,
+            selected_children=list(command.selected_children) or None, audit_seq=1, audit_head=first,
+            started_at=now, updated_at=now))
+        audit.append(conn, entry, audit.GENESIS_HEAD)
+        if any(t.state == definition.initial for t in definition.timers):
+            zone = load_site(conn, site_id).timezone
+            _arm_initial(conn, definition, enrollment_id, now, zone)
+    return EnrollmentStarted(enrollment_id, definition.id, definition.version, definition.initial,
+                             definition.state(definition.initial).status, 1)
+
+
+def _arm_initial(conn: Connection, definition: WorkflowDefinition, enrollment_id: str, now: Any, zone: str) -> None:
+    from engine.storage.tables import timers
+    from engine.timing import due_at
+
+    conn.execute(insert(timers), [
+        {"enrollment_id": enrollment_id, "timer_id": t.id, "trigger": t.fire, "status": "pending",
+         "armed_at": now, "due_at": due_at(now, t, zone)} for t in definition.timers if t.state == definition.initial])
+
+
+def complete_step(db: Engine, services: Services, catalog: WorkflowCatalog, command: CompleteStep) -> int:
+    """Check and record one step's input ahead of the trigger; returns the enrollment version it applies to."""
+    with db.begin() as conn:
+        row = read_enrollment(conn, command.enrollment_id)
+        definition = catalog.get(row.workflow_id, row.workflow_version)
+        if command.expected_version is not None and command.expected_version != row.version:
+            raise Conflict(row.id, command.expected_version, row.version, row.state,
+                           definition.state(row.state).status)
+        step = next((s for t in definition.transitions if t.trigger == command.trigger and row.state in t.sources
+                     for s in t.steps if s.id == command.step_id), None)
+        if step is None:
+            raise NotAllowed(f"no step '{command.step_id}' for '{command.trigger}' while the enrollment is "
+                             f"'{definition.state(row.state).status}'")
+        if is_secret(step):
+            raise NotAllowed(f"step '{step.id}' asks for a secret: give it together with '{command.trigger}'")
+        value: Any = True
+        if step.input is not None:
+            value, problem = check_input(step, command.value)
+            if problem is not None:
+                raise Refused((problem,))
+            if step.input.rule is not None:
+                from engine.registry import RULES
+
+                ctx = TransitionContext(conn=conn, services=services, definition=definition, enrollment=row,
+                                        actor=command.actor, inputs={}, reason=None, trigger_name=command.trigger)
+                rule_problem = RULES[step.input.rule.name](ctx, step, value, step.input.rule)
+                if rule_problem is not None:
+                    raise Refused((rule_problem,))
+        now = services.clock.now()
+        shown = public_value(step, value)
+        record_step(conn, row, command.trigger, step.id, shown, command.actor, now)
+        _append(conn, row, audit.AuditEntry(
+            chain=row.id, at=now, actor_id=command.actor.id, actor_role=command.actor.role, action="step_completed",
+            outcome="ok", subject_type="household" if row.household_id else "patient",
+            subject_id=row.household_id or row.patient_id, enrollment_id=row.id, from_state=row.state,
+            trigger=command.trigger, inputs={step.id: shown}))
+        return row.version
+
+
+def _append(conn: Connection, row: EnrollmentRow, entry: audit.AuditEntry) -> None:
+    """Append to an enrollment's chain without moving it; the head update serialises concurrent appends."""
+    seq = row.audit_seq + 1
+    new_hash = audit.chain_hash(row.audit_head, audit.canonical(entry, seq))
+    moved = conn.execute(update(enrollments).where(
+        (enrollments.c.id == row.id) & (enrollments.c.audit_seq == row.audit_seq)).values(
+        audit_seq=seq, audit_head=new_hash))
+    if moved.rowcount != 1:
+        raise Conflict(row.id, row.version, row.version, row.state, row.state)
+    audit.append(conn, entry, audit.ChainHead(row.audit_seq, row.audit_head))

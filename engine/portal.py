@@ -1,0 +1,96 @@
+"""What guardians and patients do on the portal: register with a PIN and date of birth, use an access link.
+
+Answers never reveal whether a patient exists: a wrong PIN, a wrong date of birth and an unknown patient all get
+the same words. A wrong attempt counts against every open PIN of patients with that date of birth (the PIN
+cannot be identified from a wrong guess); 100 consecutive failures lock that PIN, not the account. Expiry is
+checked here, at use, whatever the timers did.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import Engine, select, update
+
+from definitions.model import Actor
+from engine.advance import AdvanceEnrollment, Advancer, EnrollmentAdvanced, read_enrollment
+from engine.context import ActorRef
+from engine.credentials import MAX_PIN_FAILURES, normalise_pin, same_digest, token_digest
+from engine.errors import CredentialRefused, NotAllowed
+from engine.storage.tables import credentials, patients
+
+PORTAL_ACTOR = ActorRef("portal", "portal", Actor.PORTAL)
+WRONG = "the PIN or date of birth is not correct"
+
+
+def _aware(moment: datetime) -> datetime:
+    from datetime import UTC
+
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class PresentPin:
+    pin: str
+    birth_date: date
+    trigger: str | None = None
+
+
+def present_pin(advancer: Advancer, command: PresentPin) -> EnrollmentAdvanced:
+    db: Engine = advancer.db
+    now = advancer.services.clock.now()
+    presented = normalise_pin(command.pin)
+    with db.begin() as conn:
+        rows = conn.execute(select(credentials).join(patients, patients.c.id == credentials.c.patient_id).where(
+            (credentials.c.kind == "pin") & credentials.c.used_at.is_(None) & credentials.c.revoked_at.is_(None)
+            & (patients.c.birth_date == command.birth_date))).all()
+        match = next((r for r in rows if advancer.services.hasher.verify(r.secret_hash, presented)), None)
+        if match is None:
+            for row in rows:
+                failures = row.failures + 1
+                conn.execute(update(credentials).where(credentials.c.id == row.id).values(
+                    failures=failures, locked_at=now if failures >= MAX_PIN_FAILURES and row.locked_at is None
+                    else row.locked_at))
+    if match is None:
+        raise CredentialRefused("wrong", WRONG)
+    if match.locked_at is not None:
+        raise CredentialRefused("locked", "this PIN is locked after too many attempts; ask the practice for a new one")
+    if _aware(match.expires_at) <= now:
+        raise CredentialRefused("expired", "this PIN has expired; ask the practice for a new one")
+    with db.connect() as conn:
+        enrollment = read_enrollment(conn, match.enrollment_id)
+    definition = advancer.catalog.get(enrollment.workflow_id, enrollment.workflow_version)
+    triggers = [t.trigger for t in definition.transitions_from(enrollment.state)
+                if t.by is Actor.PORTAL and any(g.name == "pin_and_birth_date_match" for g in t.guards)]
+    trigger = command.trigger if command.trigger in triggers else (triggers[0] if triggers else None)
+    if trigger is None:
+        raise NotAllowed("this PIN cannot be used for registration right now")
+    return advancer(AdvanceEnrollment(
+        enrollment_id=enrollment.id, trigger=trigger, actor=PORTAL_ACTOR,
+        presented={"pin_patient_id": match.patient_id, "pin_credential_id": match.id}))
+
+
+def present_link(advancer: Advancer, token: str, trigger: str | None = None) -> EnrollmentAdvanced:
+    digest = token_digest(token)
+    now = advancer.services.clock.now()
+    with advancer.db.connect() as conn:
+        match = conn.execute(select(credentials).where(
+            (credentials.c.kind == "link") & (credentials.c.lookup == digest))).first()
+    if match is None or not same_digest(match.secret_hash, digest):
+        raise CredentialRefused("unknown", "this link is not valid")
+    if match.used_at is not None or match.revoked_at is not None:
+        raise CredentialRefused("used", "this link has already been used or replaced; ask the practice for a new one")
+    if _aware(match.expires_at) <= now:
+        raise CredentialRefused("expired", "this link has expired; ask the practice for a new one")
+    with advancer.db.connect() as conn:
+        row = read_enrollment(conn, match.enrollment_id)
+    definition = advancer.catalog.get(row.workflow_id, row.workflow_version)
+    triggers = [t.trigger for t in definition.transitions_from(row.state)
+                if t.by is Actor.PORTAL and any(g.name == "link_token_valid" for g in t.guards)]
+    chosen = trigger if trigger in triggers else (triggers[0] if triggers else None)
+    if chosen is None:
+        raise NotAllowed("this link cannot be used right now")
+    return advancer(AdvanceEnrollment(
+        enrollment_id=row.id, trigger=chosen, actor=PORTAL_ACTOR,
+        presented={"link_patient_id": match.patient_id, "link_credential_id": match.id}))

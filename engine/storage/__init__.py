@@ -1,0 +1,1 @@
+"""Storage adapters: SQLAlchemy Core tables, migrations, and the queries the engine's hot path runs."""

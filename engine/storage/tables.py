@@ -1,0 +1,237 @@
+"""The database schema as SQLAlchemy Core tables: the same code on SQLite (default) and PostgreSQL.
+
+Core rather than the ORM: a transition is a handful of explicit statements on the hot path, with no identity map
+or per-row objects to build. Times are stored as timezone-aware UTC; JSON columns hold step inputs with secrets
+already removed.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+
+def _when(name: str, nullable: bool = False) -> Column[object]:
+    return Column(name, DateTime(timezone=True), nullable=nullable)
+
+
+sites = Table(
+    "sites", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("portal_url", String(500), nullable=False),
+    Column("phone", String(32), nullable=True),
+    Column("specialist_office", Boolean, nullable=False, default=False),
+    Column("go_live_on", Date, nullable=True),
+)
+
+staff_users = Table(
+    "staff_users", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("linked_to_staff_record", Boolean, nullable=False, default=False),
+    Column("active", Boolean, nullable=False, default=True),
+)
+
+providers = Table(
+    "providers", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+)
+
+portal_accounts = Table(
+    "portal_accounts", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("username", String(120), nullable=True, unique=True),
+    Column("password_hash", String(200), nullable=True),
+    Column("must_change_password", Boolean, nullable=False, default=False),
+    _when("created_at"),
+)
+
+patients = Table(
+    "patients", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("site_id", String(64), ForeignKey("sites.id"), nullable=False),
+    Column("given_name", String(120), nullable=True),
+    Column("family_name", String(120), nullable=True),
+    Column("name_is_placeholder", Boolean, nullable=False, default=False),
+    Column("birth_date", Date, nullable=True),
+    Column("birth_sex", String(16), nullable=True),
+    Column("zip", String(16), nullable=True),
+    Column("email", String(320), nullable=True),
+    Column("email_confirmed_personal", Boolean, nullable=False, default=False),
+    Column("cell_phone", String(32), nullable=True),
+    Column("pcp_id", String(64), ForeignKey("providers.id"), nullable=True),
+    Column("responsible_provider_id", String(64), ForeignKey("providers.id"), nullable=True),
+    Column("portal_access_enabled", Boolean, nullable=False, default=False),
+    Column("portal_account_id", String(64), ForeignKey("portal_accounts.id"), nullable=True),
+)
+
+households = Table(
+    "households", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("site_id", String(64), ForeignKey("sites.id"), nullable=False),
+    Column("guardian_given_name", String(120), nullable=False),
+    Column("guardian_family_name", String(120), nullable=False),
+    Column("guardian_email", String(320), nullable=True),
+    Column("guardian_email_confirmed_personal", Boolean, nullable=False, default=False),
+    Column("portal_account_id", String(64), ForeignKey("portal_accounts.id"), nullable=True),
+)
+
+household_members = Table(
+    "household_members", metadata,
+    Column("household_id", String(64), ForeignKey("households.id"), primary_key=True),
+    Column("patient_id", String(64), ForeignKey("patients.id"), primary_key=True),
+    Column("position", Integer, nullable=False),
+)
+
+workflow_versions = Table(
+    "workflow_versions", metadata,
+    Column("workflow_id", String(120), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("content_hash", String(64), nullable=False),
+    Column("source", Text, nullable=False),
+    _when("published_at"),
+)
+
+enrollments = Table(
+    "enrollments", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("workflow_id", String(120), nullable=False),
+    Column("workflow_version", Integer, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("patient_id", String(64), ForeignKey("patients.id"), nullable=True),
+    Column("household_id", String(64), ForeignKey("households.id"), nullable=True),
+    Column("state", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("selected_children", JSON, nullable=True),
+    Column("audit_seq", Integer, nullable=False),
+    Column("audit_head", String(64), nullable=False),
+    _when("started_at"),
+    _when("updated_at"),
+    Index("ix_enrollments_workflow_state", "workflow_id", "state"),
+    Index("ix_enrollments_patient", "patient_id"),
+)
+
+step_completions = Table(
+    "step_completions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("enrollment_id", String(64), ForeignKey("enrollments.id"), nullable=False),
+    Column("enrollment_version", Integer, nullable=False),
+    Column("trigger", String(64), nullable=False),
+    Column("step_id", String(64), nullable=False),
+    Column("inputs", JSON, nullable=True),
+    Column("actor_id", String(64), nullable=False),
+    _when("completed_at"),
+    Index("ix_step_completions_enrollment", "enrollment_id", "enrollment_version"),
+)
+
+credentials = Table(
+    "credentials", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("kind", String(8), nullable=False),  # pin | link
+    Column("purpose", String(32), nullable=False),  # registration | invitation | reset | invitation_or_reset
+    Column("enrollment_id", String(64), ForeignKey("enrollments.id"), nullable=False),
+    Column("patient_id", String(64), ForeignKey("patients.id"), nullable=False),
+    Column("secret_hash", String(200), nullable=False),
+    Column("lookup", String(64), nullable=True, unique=True),  # SHA-256 of a link token, for lookup
+    Column("do_not_send", Boolean, nullable=False, default=False),
+    Column("failures", Integer, nullable=False, default=0),
+    _when("created_at"),
+    _when("expires_at"),
+    _when("used_at", nullable=True),
+    _when("revoked_at", nullable=True),
+    _when("locked_at", nullable=True),
+    Index("ix_credentials_patient_kind", "patient_id", "kind"),
+)
+
+timers = Table(
+    "timers", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("enrollment_id", String(64), ForeignKey("enrollments.id"), nullable=False),
+    Column("timer_id", String(64), nullable=False),
+    Column("trigger", String(64), nullable=False),
+    Column("status", String(16), nullable=False),  # pending | fired | cancelled | skipped
+    _when("armed_at"),
+    _when("due_at"),
+    _when("settled_at", nullable=True),
+    Index("ix_timers_due", "status", "due_at"),
+    Index("ix_timers_enrollment", "enrollment_id", "status"),
+)
+
+outbox = Table(
+    "outbox", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("enrollment_id", String(64), ForeignKey("enrollments.id"), nullable=False),
+    Column("message_id", String(64), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("recipient", String(320), nullable=True),
+    Column("subject", Text, nullable=True),
+    Column("body", Text, nullable=False),
+    Column("sealed", Text, nullable=True),  # secrets the body's markers stand for, encrypted (engine.sealing)
+    Column("status", String(16), nullable=False),  # queued | suppressed | sending | sent | failed | review
+    Column("detail", Text, nullable=True),
+    _when("created_at"),
+    _when("not_before", nullable=True),
+    Index("ix_outbox_status", "status", "created_at"),
+    Index("ix_outbox_recipient", "recipient", "created_at"),
+)
+
+audit_events = Table(
+    "audit_events", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("chain", String(64), nullable=False),  # enrollment id, or "system" for events outside one
+    Column("seq", Integer, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    _when("at"),
+    Column("actor_id", String(64), nullable=False),
+    Column("actor_role", String(16), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("subject_type", String(16), nullable=True),
+    Column("subject_id", String(64), nullable=True),
+    Column("enrollment_id", String(64), nullable=True),
+    Column("from_state", String(64), nullable=True),
+    Column("to_state", String(64), nullable=True),
+    Column("trigger", String(64), nullable=True),
+    Column("inputs", JSON, nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("outcome", String(16), nullable=False),  # ok | refused | failed
+    Column("detail", Text, nullable=True),
+    UniqueConstraint("chain", "seq", name="uq_audit_events_chain_seq"),
+    Index("ix_audit_events_subject", "subject_type", "subject_id"),
+    Index("ix_audit_events_actor", "actor_id", "at"),
+)
+
+audit_anchors = Table(
+    "audit_anchors", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _when("at"),
+    Column("upto_event_id", Integer, nullable=False),
+    Column("chains", Integer, nullable=False),
+    Column("heads_digest", String(64), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
