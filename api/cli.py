@@ -52,6 +52,45 @@ def cmd_schema(_: argparse.Namespace) -> int:
     return 0
 
 
+def _database_url(args: argparse.Namespace) -> str:
+    from api.settings import Settings
+
+    return str(args.database_url or Settings.from_env().database_url)
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from engine import audit
+    from engine.storage.database import make_engine
+
+    db = make_engine(_database_url(args))
+    try:
+        with db.connect() as conn:
+            report = audit.verify(conn)
+    finally:
+        db.dispose()
+    if report.ok:
+        print(f"ok: {report.events_checked} audit event(s) in {report.chains} chain(s) and "
+              f"{report.anchors_checked} anchor(s) verified")
+        return 0
+    print(f"ALTERED: {report.first_problem}")
+    return 1
+
+
+def cmd_audit_anchor(args: argparse.Namespace) -> int:
+    from engine import audit
+    from engine.clock import SystemClock
+    from engine.storage.database import make_engine
+
+    db = make_engine(_database_url(args))
+    try:
+        with db.begin() as conn:
+            anchor_id = audit.anchor(conn, SystemClock().now())
+    finally:
+        db.dispose()
+    print(f"anchor {anchor_id} written")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -76,6 +115,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     schema = sub.add_parser("schema", help="print the JSON Schema of the workflow format")
     schema.set_defaults(run=cmd_schema)
+
+    audit_cmd = sub.add_parser("audit", help="the audit trail: verify the hash chains, write an anchor")
+    audit_sub = audit_cmd.add_subparsers(dest="audit_command", required=True)
+    verify = audit_sub.add_parser("verify", help="recompute every chain and anchor; name the first altered row")
+    verify.add_argument("--database-url", help="SQLAlchemy URL (default: PORTALFLOW_DATABASE_URL or var/)")
+    verify.set_defaults(run=cmd_audit_verify)
+    anchor = audit_sub.add_parser("anchor", help="bind the heads of all chains in a new anchor row")
+    anchor.add_argument("--database-url", help="SQLAlchemy URL (default: PORTALFLOW_DATABASE_URL or var/)")
+    anchor.set_defaults(run=cmd_audit_anchor)
 
     serve = sub.add_parser("serve", help="start the HTTP service")
     serve.add_argument("--host", default="127.0.0.1")

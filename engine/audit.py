@@ -103,6 +103,8 @@ GENESIS_HEAD: Final = ChainHead(0, GENESIS)
 
 @dataclass(frozen=True)
 class VerifyReport:
+    """What `verify` found: counts, and the first problem as a sentence naming the row (None when ok)."""
+
     ok: bool
     events_checked: int
     chains: int
@@ -230,8 +232,8 @@ def redact(inputs: Mapping[str, object], secret_keys: Collection[str] = ()) -> d
 
 def _redact_value(key: object, value: object, named: set[str]) -> object:
     folded = str(key).casefold()
-    if (folded in named or any(f in folded for f in SECRET_FRAGMENTS)) and not (value is None or value is True
-                                                                                 or value is False):
+    secret = folded in named or any(fragment in folded for fragment in SECRET_FRAGMENTS)
+    if secret and value is not None and not isinstance(value, bool):
         return REDACTED
     if isinstance(value, Mapping):
         return {str(k): _redact_value(k, v, named) for k, v in value.items()}
@@ -289,8 +291,9 @@ def _settled_upto(conn: Connection) -> int:
 
 
 def _chain_order(conn: Connection) -> ColumnElement[str]:
-    # Anchors hash heads in code-point order of chain, which the database must produce while streaming;
-    # PostgreSQL's default collation is linguistic, "C" is byte order (= code points in UTF-8), as SQLite's.
+    # The heads digest is defined over code-point order so anyone can recompute it from an export, and a new
+    # collation or ICU version cannot change it. PostgreSQL's default collation is usually linguistic; "C" is
+    # byte order, which in UTF-8 is code-point order, as SQLite's BINARY.
     return audit_events.c.chain.collate("C") if conn.dialect.name == "postgresql" else audit_events.c.chain
 
 
@@ -353,7 +356,8 @@ def _event_problem(row: RowMapping, previous: RowMapping | None) -> str | None:
     seq = row["seq"]
     if not isinstance(seq, int):
         return f"{name} was altered: its seq is not a whole number"
-    expected_seq = 1 if previous is None else previous["seq"] + 1
+    # A previous row with a garbled seq was reported itself; do not blame this row for it.
+    expected_seq = previous["seq"] + 1 if previous is not None and isinstance(previous["seq"], int) else 1
     expected_prev = GENESIS if previous is None else previous["hash"]
     content = _stored_content(row)
     if content is None or chain_hash(row["prev_hash"], content) != row["hash"]:

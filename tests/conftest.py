@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -105,11 +105,42 @@ def seed_practice(db: object) -> None:
 
 
 @pytest.fixture
-def flow(tmp_path: Path, clock: object, workflows_dir: Path) -> object:
+def postgres_schema_url() -> Iterator[str]:
+    """A PostgreSQL URL whose connections use a fresh schema, dropped afterwards: tests never share tables."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    url = os.environ.get(POSTGRES_ENV)
+    if not url:
+        pytest.skip(f"{POSTGRES_ENV} is not set: PostgreSQL tests need a server (CI sets it)")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in url else "?"
+    try:
+        yield f"{url}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Engine tests run on a real SQLite file and, where configured, on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'portalflow.db'}"
+    return str(request.getfixturevalue("postgres_schema_url"))
+
+
+@pytest.fixture
+def flow(database_url: str, clock: object, workflows_dir: Path, tmp_path: Path) -> Iterator[object]:
     from engine.bootstrap import build
     from engine.credentials import TEST_COST
 
-    built = build(f"sqlite:///{tmp_path / 'portalflow.db'}", workflows_dir, clock=clock,  # type: ignore[arg-type]
+    built = build(database_url, workflows_dir, clock=clock,  # type: ignore[arg-type]
                   hash_cost=TEST_COST, secret_key=b"q" * 43 + b"=")
     seed_practice(built.db)
     yield built

@@ -1,0 +1,490 @@
+"""Simulate a workflow from a scenario file: the real engine, a throwaway SQLite file and a fake clock.
+
+A scenario names a workflow, a start moment, the records it needs (sites, staff, providers, patients,
+households), one enrollment, and an ordered list of steps. Each step happens `at` an offset from the start
+("+0", "+30d", "+29d23h") or an absolute UTC moment, does at most one thing (fire a trigger, complete a step,
+present a PIN or link, update a patient, sweep due timers) and may check what followed (`expect`).
+
+PINs and links the engine shows are kept in memory only, to be presented later; the timeline never prints them.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet
+from sqlalchemy import Boolean, Date, Integer, Table, insert, select, update
+
+from definitions.errors import DefinitionInvalid, RuntimeFailure
+from definitions.model import Actor
+from definitions.reader import Reader, describe
+from definitions.yamlnodes import MapNode, Scalar, SeqNode, YamlNode, parse_yaml
+from engine.advance import AdvanceEnrollment, EnrollmentAdvanced
+from engine.bootstrap import PortalFlow, build
+from engine.clock import FakeClock
+from engine.context import SYSTEM_ACTOR, ActorRef
+from engine.credentials import TEST_COST
+from engine.enrollments import CompleteStep, StartEnrollment
+from engine.errors import CredentialRefused
+from engine.portal import PresentPin
+from engine.storage.tables import (
+    enrollments,
+    household_members,
+    households,
+    outbox,
+    patients,
+    providers,
+    sites,
+    staff_users,
+    timers,
+)
+
+TOP_KEYS = ("workflow", "start", "description", "records", "enroll", "steps")
+RECORD_TABLES: dict[str, Table] = {"sites": sites, "staff": staff_users, "providers": providers,
+                                   "patients": patients, "households": households}
+ENROLL_KEYS = ("patient", "household", "children", "as")
+ACTIONS = ("fire", "complete_step", "present_pin", "present_link", "update_patient", "sweep")
+FIRE_KEYS = ("as", "inputs", "reason")
+EXPECT_KEYS = ("state", "status", "refused", "messages_queued", "timers_pending", "credential_refused")
+_OFFSET = re.compile(r"^\+(?:0|(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?)$")
+_OTHER_ACTORS = {kind.value: ActorRef(kind.value, kind.value, kind) for kind in Actor if kind is not Actor.STAFF}
+
+
+class ScenarioInvalid(DefinitionInvalid):
+    """The scenario file itself is wrong: every problem is named with its file, line and key."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioStep:
+    number: int
+    line: int
+    at: datetime
+    action: str | None
+    args: Any
+    extra: dict[str, Any]
+    expect: dict[str, tuple[Any, int]]
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    path: str
+    workflow: str
+    start: datetime
+    records: dict[str, list[dict[str, Any]]]
+    members: dict[str, list[str]]
+    enroll: dict[str, Any]
+    steps: tuple[ScenarioStep, ...]
+
+
+@dataclass
+class ScenarioReport:
+    ok: bool
+    timeline: list[str] = field(default_factory=list)
+    failure: str | None = None
+
+
+# ----- parsing ------------------------------------------------------------------------------------------------
+
+def plain(node: YamlNode) -> Any:
+    """A node as a plain value (YAML 1.2 kinds), for inputs and expectations."""
+    if isinstance(node, MapNode):
+        return {key.text: plain(value) for key, value in node.entries}
+    if isinstance(node, SeqNode):
+        return [plain(item) for item in node.items]
+    if node.kind == "bool":
+        return node.text.lower() == "true"
+    if node.kind == "int":
+        return int(node.text)
+    if node.kind == "float":
+        return float(node.text)
+    return None if node.kind == "null" else node.text
+
+
+def _keys(reader: Reader, node: YamlNode, allowed: tuple[str, ...], where: str) -> MapNode | None:
+    if not isinstance(node, MapNode):
+        reader.error(node.position, f"{where} must be a mapping of keys, got {describe(node)}")
+        return None
+    for key, _ in node.entries:
+        if key.text not in allowed:
+            reader.error(key.position, f"unknown key '{key.text}' in {where}; allowed keys: {', '.join(allowed)}")
+    return node
+
+
+def parse_moment(text: str, start: datetime) -> datetime | None:
+    """'+0', '+30d', '+29d23h', '+90m' from the start, or an absolute ISO time (UTC if no offset is given)."""
+    found = _OFFSET.match(text.strip())
+    if found:
+        days, hours, minutes = (int(g) if g else 0 for g in found.groups())
+        return start + timedelta(days=days, hours=hours, minutes=minutes)
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def offset_text(moment: datetime, start: datetime) -> str:
+    seconds = int((moment - start).total_seconds())
+    if seconds == 0:
+        return "+0"
+    sign, seconds = ("-", -seconds) if seconds < 0 else ("+", seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    parts = [f"{n}{u}" for n, u in ((days, "d"), (hours, "h"), (rest // 60, "m")) if n]
+    return sign + "".join(parts)
+
+
+def _column_value(reader: Reader, table: Table, key: Scalar, node: YamlNode, where: str) -> Any:
+    column = table.c[key.text]
+    if isinstance(node, Scalar) and node.kind == "null":
+        return None
+    if isinstance(column.type, Boolean):
+        return reader.boolean(node, f"'{key.text}' in {where}", False)
+    if isinstance(column.type, Date):
+        try:
+            return date.fromisoformat(node.text) if isinstance(node, Scalar) else None
+        except ValueError:
+            pass
+        reader.error(node.position, f"'{key.text}' in {where} must be a date YYYY-MM-DD, got {describe(node)}")
+        return None
+    if isinstance(column.type, Integer):
+        return reader.integer(node, f"'{key.text}' in {where}", 0)
+    return reader.text(node, f"'{key.text}' in {where}")
+
+
+def _records(reader: Reader, node: YamlNode) -> tuple[dict[str, list[dict[str, Any]]], dict[str, list[str]]]:
+    found: dict[str, list[dict[str, Any]]] = {name: [] for name in RECORD_TABLES}
+    members: dict[str, list[str]] = {}
+    body = _keys(reader, node, ("site", *RECORD_TABLES), "records")
+    if body is None:
+        return found, members
+    # Sites first, so a patient or household of a one-site practice may leave out site_id.
+    for key, value in sorted(body.entries, key=lambda entry: entry[0].text not in ("site", "sites")):
+        name = "sites" if key.text == "site" else key.text
+        if name not in RECORD_TABLES:
+            continue
+        table = RECORD_TABLES[name]
+        items = (value,) if key.text == "site" else reader.items(value, f"records.{name}")
+        extra = ("children",) if name == "households" else ()
+        for index, item in enumerate(items):
+            where = f"records.{name}[{index}]"
+            row = _keys(reader, item, (*table.c.keys(), *extra), where)
+            if row is None:
+                continue
+            values = {k.text: _column_value(reader, table, k, v, where) for k, v in row.entries if k.text in table.c}
+            if "site_id" in table.c and "site_id" not in values and len(found["sites"]) == 1:
+                values["site_id"] = found["sites"][0]["id"]
+            for column in table.c:
+                if not column.nullable and column.default is None and column.name not in values:
+                    reader.error(row.position, f"{where} is missing required key '{column.name}'")
+            children = row.get("children")
+            if children is not None:
+                members[str(values.get("id"))] = [str(c) for c in plain(children)]
+            found[name].append(values)
+    return found, members
+
+
+def _step(reader: Reader, node: YamlNode, number: int, start: datetime, previous: datetime) -> ScenarioStep | None:
+    where = f"step {number}"
+    body = _keys(reader, node, ("at", "note", *ACTIONS, *FIRE_KEYS, "expect"), where)
+    if body is None:
+        return None
+    at = previous
+    at_node = body.get("at")
+    if at_node is not None:
+        moment = parse_moment(at_node.text, start) if isinstance(at_node, Scalar) else None
+        if moment is None:
+            reader.error(at_node.position, f"'at' in {where} must be an offset such as +0, +30d, +29d23h "
+                                           f"or an ISO time, got {describe(at_node)}")
+        elif moment < previous:
+            reader.error(at_node.position, f"'at' in {where} goes back in time ({offset_text(moment, start)} "
+                                           f"is before {offset_text(previous, start)})")
+        else:
+            at = moment
+    actions = [k for k in ACTIONS if body.get(k) is not None]
+    if len(actions) > 1:
+        reader.error(body.position, f"{where} does more than one thing ({', '.join(actions)}): split it")
+    action = actions[0] if actions else None
+    extra = {k: plain(v) for k, v in ((k, body.get(k)) for k in FIRE_KEYS) if v is not None}
+    if extra and action != "fire":
+        reader.error(body.key_position(next(iter(extra))), f"'{next(iter(extra))}' in {where} only goes with 'fire'")
+    expect: dict[str, tuple[Any, int]] = {}
+    expect_node = body.get("expect")
+    if expect_node is not None:
+        checks = _keys(reader, expect_node, EXPECT_KEYS, f"expect of {where}")
+        for key, value in checks.entries if checks else ():
+            expect[key.text] = (plain(value), key.position.line)
+    if action is None and not expect:
+        reader.error(body.position, f"{where} does nothing: give one of {', '.join(ACTIONS)} or an expect")
+    args = plain(body.get(action)) if action else None  # type: ignore[arg-type]
+    return ScenarioStep(number, body.position.line, at, action, args, extra, expect)
+
+
+def load_scenario(path: Path) -> Scenario:
+    """Parse a scenario file once into typed objects; every problem raises `ScenarioInvalid` with its place."""
+    name = str(path)
+    root = parse_yaml(path.read_text(encoding="utf-8"), name)
+    reader = Reader()
+    body = _keys(reader, root, TOP_KEYS, "the scenario")
+    if body is None:
+        raise ScenarioInvalid(tuple(reader.problems))
+    for required in ("workflow", "start", "enroll", "steps"):
+        if body.get(required) is None:
+            reader.error(body.position, f"the scenario is missing required key '{required}'")
+    workflow = reader.text(body.get("workflow"), "workflow") or ""
+    start_node = body.get("start")
+    start = datetime(2000, 1, 1, tzinfo=UTC)
+    if isinstance(start_node, Scalar):
+        parsed = parse_moment(start_node.text, start) if not start_node.text.startswith("+") else None
+        if parsed is None:
+            reader.error(start_node.position, f"'start' must be an ISO UTC time, got {describe(start_node)}")
+        else:
+            start = parsed
+    records_node = body.get("records")
+    records, members = _records(reader, records_node) if records_node is not None else (
+        {n: [] for n in RECORD_TABLES}, {})
+    enroll: dict[str, Any] = {}
+    enroll_node = body.get("enroll")
+    if enroll_node is not None and _keys(reader, enroll_node, ENROLL_KEYS, "enroll") is not None:
+        enroll = plain(enroll_node)
+    steps: list[ScenarioStep] = []
+    previous = start
+    for number, item in enumerate(reader.items(body.get("steps") or SeqNode((), body.position), "steps"), 1):
+        step = _step(reader, item, number, start, previous)
+        if step is not None:
+            steps.append(step)
+            previous = step.at
+    errors = [p for p in reader.problems if p.severity.value == "error"]
+    if errors:
+        raise ScenarioInvalid(tuple(errors))
+    return Scenario(name, workflow, start, records, members, enroll, tuple(steps))
+
+
+# ----- running ------------------------------------------------------------------------------------------------
+
+class ExpectationFailed(Exception):
+    pass
+
+
+def run_scenario(path: Path, workflows_dir: Path) -> ScenarioReport:
+    """Run a scenario on the real engine; a malformed file raises `ScenarioInvalid`, a failed check is reported."""
+    scenario = load_scenario(path)
+    with tempfile.TemporaryDirectory(prefix="portalflow-simulate-") as folder:
+        clock = FakeClock(scenario.start)
+        flow = build(f"sqlite:///{Path(folder) / 'simulation.db'}", workflows_dir, clock=clock,
+                     hash_cost=TEST_COST, secret_key=Fernet.generate_key())
+        try:
+            return _Run(flow, clock, scenario).run()
+        finally:
+            flow.db.dispose()
+
+
+class _Run:
+    def __init__(self, flow: PortalFlow, clock: FakeClock, scenario: Scenario) -> None:
+        self.flow, self.clock, self.scenario = flow, clock, scenario
+        self.report = ScenarioReport(ok=True)
+        self.pins: dict[str, str] = {}
+        self.links: dict[str, str] = {}
+        self.enrollment_id = ""
+        self.outbox_seen = 0
+        self.staff = [str(s["id"]) for s in scenario.records["staff"]]
+
+    def say(self, text: str) -> None:
+        self.report.timeline.append(f"{offset_text(self.clock.now(), self.scenario.start):<8}{text}")
+
+    def run(self) -> ScenarioReport:
+        self._seed()
+        enroll = self.scenario.enroll
+        started = self.flow.start(StartEnrollment(
+            self.scenario.workflow, self._actor(enroll.get("as"), Actor.STAFF), patient_id=enroll.get("patient"),
+            household_id=enroll.get("household"), selected_children=tuple(enroll.get("children") or ())))
+        self.enrollment_id = started.enrollment_id
+        subject = f"patient {enroll['patient']}" if enroll.get("patient") else f"household {enroll.get('household')}"
+        self.say(f"start {started.workflow_id} v{started.workflow_version} for {subject}: "
+                 f"{started.state} ({started.status})")
+        for step in self.scenario.steps:
+            self.clock.set(step.at)
+            try:
+                self._do(step)
+            except ExpectationFailed as failed:
+                self.report.ok = False
+                self.report.failure = str(failed)
+                self.say(f"FAILED {failed}")
+                break
+        return self.report
+
+    def _seed(self) -> None:
+        with self.flow.db.begin() as conn:
+            for name, table in RECORD_TABLES.items():
+                for values in self.scenario.records[name]:
+                    conn.execute(insert(table).values(**values))
+            for household, children in self.scenario.members.items():
+                for position, child in enumerate(children, 1):
+                    conn.execute(insert(household_members).values(household_id=household, patient_id=child,
+                                                                  position=position))
+
+    def _actor(self, name: Any, kind: Actor) -> ActorRef:
+        if name in _OTHER_ACTORS:
+            return _OTHER_ACTORS[name]
+        if name is None and kind is not Actor.STAFF:
+            return _OTHER_ACTORS[kind.value]
+        staff = str(name) if name is not None else (self.staff[0] if self.staff else "staff")
+        return ActorRef(staff, "staff", Actor.STAFF)
+
+    def _default_kind(self, trigger: str) -> Actor:
+        definition = self.flow.catalog.latest(self.scenario.workflow)
+        kinds = [t.by for t in definition.transitions if t.trigger == trigger]
+        return kinds[0] if kinds else Actor.STAFF
+
+    def _do(self, step: ScenarioStep) -> None:
+        error: RuntimeFailure | None = None
+        try:
+            self._act(step)
+        except RuntimeFailure as refusal:
+            error = refusal
+            self.say(f"{self._label(step)}: refused: {refusal}")
+        self._new_messages()
+        self._check(step, error)
+
+    def _label(self, step: ScenarioStep) -> str:
+        args = step.args
+        if step.action == "fire":
+            actor = self._actor(step.extra.get("as"), self._default_kind(str(args)))
+            return f"fire {args} by {actor.id}"
+        if step.action == "complete_step":
+            return f"complete step {args.get('step')} of {args.get('trigger')}"
+        if step.action == "present_pin":
+            return f"present PIN of {args.get('child') or args.get('patient')}"
+        if step.action == "present_link":
+            return f"present link of {args.get('patient') if isinstance(args, dict) else 'the patient'}"
+        return str(step.action)
+
+    def _act(self, step: ScenarioStep) -> None:
+        args = step.args
+        if step.action == "fire":
+            actor = self._actor(step.extra.get("as"), self._default_kind(str(args)))
+            done = self.flow.advance(AdvanceEnrollment(self.enrollment_id, str(args), actor,
+                                                       inputs=step.extra.get("inputs") or {},
+                                                       reason=step.extra.get("reason")))
+            self._moved(self._label(step), done)
+        elif step.action == "complete_step":
+            actor = self._actor(args.get("as"), Actor.STAFF)
+            self.flow.complete_step(CompleteStep(self.enrollment_id, str(args["trigger"]), str(args["step"]),
+                                                 args.get("value", True), actor))
+            self.say(f"{self._label(step)} by {actor.id}: done")
+        elif step.action == "present_pin":
+            self._present_pin(step, args)
+        elif step.action == "present_link":
+            patient = args.get("patient") if isinstance(args, dict) else None
+            link = self.links.get(str(patient)) if patient else next(reversed(self.links.values()), None)
+            if link is None:
+                raise ExpectationFailed(self._where(step, "present_link", "no link was shown for that patient"))
+            self._moved(self._label(step), self.flow.present_link(link.rsplit("/", 1)[-1]))
+        elif step.action == "update_patient":
+            with self.flow.db.begin() as conn:
+                conn.execute(update(patients).where(patients.c.id == args["id"]).values(**args["fields"]))
+            self.say(f"update patient {args['id']}: {', '.join(sorted(args['fields']))}")
+        elif step.action == "sweep":
+            self._sweep()
+
+    def _present_pin(self, step: ScenarioStep, args: dict[str, Any]) -> None:
+        child = str(args.get("child") or args.get("patient"))
+        pin = self.pins.get(child)
+        if pin is None:
+            raise ExpectationFailed(self._where(step, "present_pin", f"no PIN was shown for {child}"))
+        with self.flow.db.connect() as conn:
+            born = conn.execute(select(patients.c.birth_date).where(patients.c.id == child)).scalar_one()
+        if args.get("birth_date"):
+            born = date.fromisoformat(str(args["birth_date"]))
+        self._moved(self._label(step), self.flow.present_pin(PresentPin(pin, born)))
+
+    def _moved(self, label: str, done: EnrollmentAdvanced) -> None:
+        shown = []
+        for secret in done.shown:
+            (self.pins if secret.kind == "pin" else self.links)[secret.patient_id] = secret.value
+            shown.append(f"{'PIN' if secret.kind == 'pin' else 'link'} shown to staff for {secret.patient_id}"
+                         + (" (do not send PIN)" if secret.do_not_send else ""))
+        shown += [f"printout {d.message_id} handed to staff" for d in done.documents]
+        self.say(f"{label}: {done.from_state} -> {done.to_state} ({done.status})"
+                 + "".join(f"; {s}" for s in shown))
+
+    def _sweep(self) -> None:
+        """Fire every due pending timer through the engine as the system (a stub of the real sweep)."""
+        for _ in range(1000):
+            with self.flow.db.connect() as conn:
+                rows = conn.execute(select(timers).where(timers.c.status == "pending").order_by(
+                    timers.c.due_at, timers.c.id)).all()
+            due = [r for r in rows if _aware(r.due_at) <= self.clock.now()]
+            if not due:
+                self.say(f"sweep: nothing {'more ' if _ else ''}due")
+                return
+            row = due[0]
+            status = "fired"
+            try:
+                self._moved(f"sweep: timer {row.timer_id} fires {row.trigger} by system",
+                            self.flow.advance(AdvanceEnrollment(row.enrollment_id, row.trigger, SYSTEM_ACTOR)))
+            except RuntimeFailure as refusal:
+                status = "skipped"
+                self.say(f"sweep: timer {row.timer_id} fires {row.trigger} by system: refused: {refusal}")
+            with self.flow.db.begin() as conn:
+                conn.execute(update(timers).where(timers.c.id == row.id).values(
+                    status=status, settled_at=self.clock.now()))
+
+    def _new_messages(self) -> None:
+        with self.flow.db.connect() as conn:
+            rows = conn.execute(select(outbox.c.id, outbox.c.message_id, outbox.c.channel, outbox.c.status)
+                                .where(outbox.c.id > self.outbox_seen).order_by(outbox.c.id)).all()
+        for row in rows:
+            self.outbox_seen = row.id
+            self.report.timeline.append(f"{'':<8}  message {row.message_id} ({row.channel}): {row.status}")
+
+    # ----- expectations ---------------------------------------------------------------------------------------
+
+    def _where(self, step: ScenarioStep, key: str, problem: str, line: int | None = None) -> str:
+        return (f"step {step.number} ({self.scenario.path}, line {line or step.line}): "
+                f"expected {key}: {problem}")
+
+    def _check(self, step: ScenarioStep, error: RuntimeFailure | None) -> None:
+        expect = step.expect
+        if error is not None and "refused" not in expect and "credential_refused" not in expect:
+            raise ExpectationFailed(f"step {step.number} ({self.scenario.path}, line {step.line}): "
+                                    f"{self._label(step)} was refused unexpectedly: {error}")
+        with self.flow.db.connect() as conn:
+            row = conn.execute(select(enrollments.c.state, enrollments.c.workflow_version).where(
+                enrollments.c.id == self.enrollment_id)).one()
+            messages = conn.execute(select(outbox.c.message_id, outbox.c.status).order_by(outbox.c.id)).all()
+            pending = conn.execute(select(timers.c.timer_id).where(
+                (timers.c.status == "pending") & (timers.c.enrollment_id == self.enrollment_id))).scalars().all()
+        status = self.flow.catalog.get(self.scenario.workflow, row.workflow_version).state(row.state).status
+        actual: dict[str, Any] = {
+            "state": row.state, "status": status,
+            "refused": str(error) if error is not None else None,
+            "credential_refused": error.why if isinstance(error, CredentialRefused) else None,
+            "timers_pending": sorted(pending),
+        }
+        for key, (wanted, line) in expect.items():
+            if key == "messages_queued":
+                got: Any = [{m.message_id: m.status} for m in messages]
+                if isinstance(wanted, int) and not isinstance(wanted, bool):
+                    got = len(messages)
+            elif key == "timers_pending":
+                wanted = sorted(wanted if isinstance(wanted, list) else [wanted])
+                got = actual[key]
+            else:
+                got = actual[key]
+            matched = (got is not None and str(wanted) in got) if key == "refused" else got == wanted
+            if not matched:
+                shown = "nothing was refused" if key in ("refused", "credential_refused") and got is None else got
+                raise ExpectationFailed(self._where(step, key, f"{wanted!r}, got {shown!r}", line))
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+__all__ = ["Scenario", "ScenarioInvalid", "ScenarioReport", "load_scenario", "run_scenario"]
