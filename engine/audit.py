@@ -18,8 +18,10 @@ Why one chain per enrollment rather than one for everything:
   previous anchor, and `verify` recomputes those heads: a missing tail or a missing chain no longer matches.
 
 Limits: the hashes are unkeyed, so whoever can write these tables can rebuild a chain and every later anchor
-consistently; anchor hashes copied elsewhere (exports, printed reports) expose that. On PostgreSQL
-`engine.storage.audit_protection` keeps the application from updating or deleting rows at all.
+consistently; anchor hashes copied elsewhere (exports, printed reports) expose that. The row id is not hashed
+(the database assigns it after the hash is computed). The newest rows after the last anchor can be removed
+unseen, as can the newest anchor. On PostgreSQL `engine.storage.audit_protection` keeps the application from
+updating or deleting rows at all.
 """
 
 from __future__ import annotations

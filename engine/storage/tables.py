@@ -202,7 +202,7 @@ outbox = Table(
 audit_events = Table(
     "audit_events", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("chain", String(64), nullable=False),  # enrollment id, or "system" for events outside one
+    Column("chain", String(64), nullable=False),  # enrollment id, or "subject_type:id" / "global" outside one
     Column("seq", Integer, nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
