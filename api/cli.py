@@ -47,6 +47,27 @@ def cmd_diagram(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from engine.simulation import run_scenario
+
+    folder = Path(args.workflows) if args.workflows else _workflows_dir()
+    failed = 0
+    for scenario in args.scenarios:
+        try:
+            report = run_scenario(Path(scenario), folder)
+        except DefinitionInvalid as exc:
+            print(exc, file=sys.stderr)
+            failed += 1
+            continue
+        print(f"== {scenario}")
+        for line in report.timeline:
+            print(line)
+        if not report.ok:
+            print(f"FAILED: {report.failure}")
+            failed += 1
+    return 1 if failed else 0
+
+
 def cmd_schema(_: argparse.Namespace) -> int:
     print(json.dumps(workflow_schema(), indent=2))
     return 0
@@ -112,6 +133,11 @@ def build_parser() -> argparse.ArgumentParser:
     diagram.add_argument("workflow", help="a workflow id or a path to its file")
     diagram.add_argument("--workflows", help="folder to look ids up in (default: workflows/)")
     diagram.set_defaults(run=cmd_diagram)
+
+    simulate = sub.add_parser("simulate", help="run scenarios on the real engine with a fake clock")
+    simulate.add_argument("scenarios", nargs="+", help="scenario files (workflows/scenarios/*.yaml)")
+    simulate.add_argument("--workflows", help="workflows folder (default: workflows/)")
+    simulate.set_defaults(run=cmd_simulate)
 
     schema = sub.add_parser("schema", help="print the JSON Schema of the workflow format")
     schema.set_defaults(run=cmd_schema)

@@ -295,7 +295,7 @@ class _Run:
         self.staff = [str(s["id"]) for s in scenario.records["staff"]]
 
     def say(self, text: str) -> None:
-        self.report.timeline.append(f"{offset_text(self.clock.now(), self.scenario.start):<8}{text}")
+        self.report.timeline.append(f"{offset_text(self.clock.now(), self.scenario.start):<9}{text}")
 
     def run(self) -> ScenarioReport:
         self._seed()
@@ -347,7 +347,7 @@ class _Run:
             self._act(step)
         except RuntimeFailure as refusal:
             error = refusal
-            self.say(f"{self._label(step)}: refused: {refusal}")
+            self.say(f"{self._label(step)}: {_refused(refusal)}")
         self._new_messages()
         self._check(step, error)
 
@@ -430,7 +430,7 @@ class _Run:
                             self.flow.advance(AdvanceEnrollment(row.enrollment_id, row.trigger, SYSTEM_ACTOR)))
             except RuntimeFailure as refusal:
                 status = "skipped"
-                self.say(f"sweep: timer {row.timer_id} fires {row.trigger} by system: refused: {refusal}")
+                self.say(f"sweep: timer {row.timer_id} fires {row.trigger} by system: {_refused(refusal)}")
             with self.flow.db.begin() as conn:
                 conn.execute(update(timers).where(timers.c.id == row.id).values(
                     status=status, settled_at=self.clock.now()))
@@ -441,7 +441,7 @@ class _Run:
                                 .where(outbox.c.id > self.outbox_seen).order_by(outbox.c.id)).all()
         for row in rows:
             self.outbox_seen = row.id
-            self.report.timeline.append(f"{'':<8}  message {row.message_id} ({row.channel}): {row.status}")
+            self.report.timeline.append(f"{'':<9}  message {row.message_id} ({row.channel}): {row.status}")
 
     # ----- expectations ---------------------------------------------------------------------------------------
 
@@ -481,6 +481,11 @@ class _Run:
             if not matched:
                 shown = "nothing was refused" if key in ("refused", "credential_refused") and got is None else got
                 raise ExpectationFailed(self._where(step, key, f"{wanted!r}, got {shown!r}", line))
+
+
+def _refused(error: RuntimeFailure) -> str:
+    text = str(error)
+    return text if text.startswith("refused: ") else f"refused: {text}"
 
 
 def _aware(moment: datetime) -> datetime:
