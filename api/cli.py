@@ -9,7 +9,15 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from definitions import AuthoringError, DefinitionInvalid, check_paths, find_workflow, render_mermaid, workflow_schema
+from definitions import (
+    AuthoringError,
+    DefinitionInvalid,
+    Severity,
+    check_paths,
+    find_workflow,
+    render_mermaid,
+    workflow_schema,
+)
 
 
 def _workflows_dir() -> Path:
@@ -22,12 +30,20 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if not results:
         print(f"no workflow files found in {', '.join(map(str, paths))}", file=sys.stderr)
         return 1
+    from engine.rendering import check_templates
+
     errors = warnings = 0
     for result in results:
         for problem in result.outcome.problems:
             print(problem)
         errors += len(result.outcome.errors)
         warnings += len(result.outcome.warnings)
+    # Templates are rendered by the engine's sandbox; a broken one is a validation error, not a 500 later.
+    for folder in sorted({r.path.parent / "templates" for r in results if (r.path.parent / "templates").is_dir()}):
+        for problem in check_templates(folder):
+            print(problem)
+            errors += problem.severity is Severity.ERROR
+            warnings += problem.severity is Severity.WARNING
     verdict = "ok" if errors == 0 else "FAILED"
     print(f"{verdict}: {len(results)} workflow file(s) checked, {errors} error(s), {warnings} warning(s)")
     return 0 if errors == 0 else 1

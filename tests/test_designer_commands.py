@@ -113,3 +113,19 @@ def test_the_json_schema_rejects_an_unknown_key_and_an_unknown_guard(workflows_d
     messages = [e.message for e in validator.iter_errors(document)]
     assert any("'colour' was unexpected" in m for m in messages)
     assert any("no_such_guard" in m for m in messages)
+
+
+def test_validate_reports_a_broken_template_with_its_line(
+    workflows_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    shutil.copytree(workflows_dir, tmp_path / "wf", ignore=shutil.ignore_patterns("scenarios"))
+    template = tmp_path / "wf" / "templates" / "pin_printout.j2"
+    lines = template.read_text(encoding="utf-8").splitlines()
+    lines.insert(2, "{% if pins %}")
+    template.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert main(["validate", str(tmp_path / "wf")]) == 1
+    out = capsys.readouterr().out
+    assert f"{template}:" in out
+    assert out.splitlines()[-1].startswith("FAILED: 5 workflow file(s) checked, ")

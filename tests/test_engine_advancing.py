@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import timedelta
 from typing import Any
@@ -167,7 +168,10 @@ def test_a_second_running_enrollment_of_one_workflow_for_one_patient_is_refused(
         flow.start(StartEnrollment("nextgen-regenerate-expired-pin", ANA, patient_id="p-jane"))
 
 
-def test_no_pin_or_token_appears_in_clear_in_any_table(flow: Any, clock: Any) -> None:
+def test_no_pin_or_token_appears_in_clear_in_any_table_or_log(
+    flow: Any, clock: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     shown: list[str] = []
     a = flow.start(StartEnrollment("nextgen-regenerate-expired-pin", ANA, patient_id="p-jane"))
     shown += [s.value for s in flow.advance(AdvanceEnrollment(a.enrollment_id, "generate_pin", ANA)).shown]
@@ -178,7 +182,7 @@ def test_no_pin_or_token_appears_in_clear_in_any_table(flow: Any, clock: Any) ->
     flow.advance(AdvanceEnrollment(b.enrollment_id, "set_credentials_manually", ANA, reason="no email address",
                                    inputs=_manual_credentials(password)))
     shown.append(password)
-    dump = _dump_all_tables(flow)
+    dump = _dump_all_tables(flow) + "\n" + caplog.text
     assert shown
     for secret in shown:
         assert secret not in dump
