@@ -35,7 +35,7 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
-from sqlalchemy import Connection, String, Table, Text, cast, func, insert, null, select, text, type_coerce
+from sqlalchemy import Connection, String, Table, Text, cast, func, insert, select, text, type_coerce
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
@@ -92,6 +92,10 @@ class AuditEntry:
             object.__setattr__(self, "inputs", json.loads(plain))
 
 
+_ENTRY_FIELDS: Final = tuple(f.name for f in fields(AuditEntry))
+_INSERT_EVENT: Final = insert(audit_events)
+
+
 @dataclass(frozen=True)
 class ChainHead:
     """The newest row of a chain: its seq and hash (seq 0 and GENESIS before the first row)."""
@@ -127,7 +131,7 @@ def chain_key(enrollment_id: str | None = None, subject_type: str | None = None,
 
 def canonical(entry: AuditEntry, seq: int) -> bytes:
     """The bytes an entry's hash covers: sorted-key, whitespace-free UTF-8 JSON of every field plus `seq`."""
-    content: dict[str, object] = {f.name: getattr(entry, f.name) for f in fields(entry)}
+    content: dict[str, object] = {name: getattr(entry, name) for name in _ENTRY_FIELDS}
     content["at"] = _utc_text(entry.at)
     content["seq"] = seq
     return _canonical_json(content)
@@ -139,12 +143,32 @@ def chain_hash(prev_hash: str, canonical_bytes: bytes) -> str:
 
 def append(conn: Connection, entry: AuditEntry, head: ChainHead) -> ChainHead:
     """Insert `entry` after `head` and return the chain's new head; the caller keeps heads it owns up to date."""
-    seq = head.seq + 1
-    new_hash = chain_hash(head.hash, canonical(entry, seq))
-    values: dict[str, Any] = {f.name: getattr(entry, f.name) for f in fields(entry)}
-    values["inputs"] = null() if entry.inputs is None else entry.inputs  # SQL NULL, not a JSON 'null' text
-    conn.execute(insert(audit_events).values(**values, seq=seq, prev_hash=head.hash, hash=new_hash))
-    return ChainHead(seq, new_hash)
+    rows, new_head = prepare([entry], head)
+    insert_rows(conn, rows)
+    return new_head
+
+
+def prepare(entries: Sequence[AuditEntry], head: ChainHead) -> tuple[list[dict[str, Any]], ChainHead]:
+    """Hash entries after `head` once, in memory: the rows to insert and the chain's new head.
+
+    The engine needs the new head before it writes (it goes into the same UPDATE that moves the enrollment),
+    so hashing and inserting are separate steps; each entry is hashed exactly once.
+    """
+    rows: list[dict[str, Any]] = []
+    for entry in entries:
+        seq = head.seq + 1
+        new_hash = chain_hash(head.hash, canonical(entry, seq))
+        row: dict[str, Any] = {name: getattr(entry, name) for name in _ENTRY_FIELDS}
+        row.update(seq=seq, prev_hash=head.hash, hash=new_hash)
+        rows.append(row)
+        head = ChainHead(seq, new_hash)
+    return rows, head
+
+
+def insert_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """One prebuilt INSERT for all rows (`inputs` None is SQL NULL: the column is none_as_null)."""
+    if rows:
+        conn.execute(_INSERT_EVENT, rows)
 
 
 def chain_head(conn: Connection, chain: str) -> ChainHead:

@@ -216,7 +216,7 @@ audit_events = Table(
     Column("from_state", String(64), nullable=True),
     Column("to_state", String(64), nullable=True),
     Column("trigger", String(64), nullable=True),
-    Column("inputs", JSON, nullable=True),
+    Column("inputs", JSON(none_as_null=True), nullable=True),  # None is SQL NULL, not the JSON text 'null'
     Column("reason", Text, nullable=True),
     Column("outcome", String(16), nullable=False),  # ok | refused | failed
     Column("detail", Text, nullable=True),
