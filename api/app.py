@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 from pydantic import BaseModel
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from api.settings import Settings
 from definitions import check_paths
+from engine.storage.database import make_engine
+from engine.storage.migrations import upgrade
 
 
 class Health(BaseModel):
@@ -22,17 +23,10 @@ class Health(BaseModel):
     workflows_invalid: int
 
 
-def _prepare_sqlite(url: str) -> None:
-    """The embedded default keeps its file under a folder that may not exist yet on a fresh clone."""
-    prefix = "sqlite:///"
-    if url.startswith(prefix) and url != "sqlite:///:memory:":
-        Path(url[len(prefix):]).parent.mkdir(parents=True, exist_ok=True)
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
-    _prepare_sqlite(settings.database_url)
-    engine = create_engine(settings.database_url, pool_pre_ping=True)
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

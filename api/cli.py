@@ -98,9 +98,11 @@ def _database_url(args: argparse.Namespace) -> str:
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     from engine import audit
     from engine.storage.database import make_engine
+    from engine.storage.migrations import upgrade
 
     db = make_engine(_database_url(args))
     try:
+        upgrade(db)  # a database never used yet has an empty history, not a missing table
         with db.connect() as conn:
             report = audit.verify(conn)
     finally:
