@@ -130,7 +130,7 @@ class Advancer:
         transition = ctx.transition
         now = self.services.clock.now()
         cancel_state_timers(conn, definition, row.id, row.state, now)
-        arm_state_timers(conn, definition, row.id, transition.dest, now, ctx)
+        arm_state_timers(conn, definition, row.id, transition.dest, now, lambda: ctx.site().timezone)
         entries = [self._entry(ctx, transition, now), *ctx.extra_audit]
         rows, final = audit.prepare(entries, audit.ChainHead(row.audit_seq, row.audit_head))
         moved = conn.execute(_MOVE, {

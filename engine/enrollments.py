@@ -16,6 +16,7 @@ from engine.errors import Conflict, NotAllowed, Refused
 from engine.inputs import check_input, is_secret, public_value
 from engine.storage.tables import enrollments
 from engine.subjects import load_household, load_patient, load_site
+from engine.timing import arm_state_timers
 from engine.workflows import WorkflowCatalog
 
 
@@ -88,20 +89,10 @@ def start_enrollment(db: Engine, services: Services, catalog: WorkflowCatalog,
             selected_children=list(command.selected_children) or None, audit_seq=1, audit_head=first,
             started_at=now, updated_at=now))
         audit.append(conn, entry, audit.GENESIS_HEAD)
-        if any(t.state == definition.initial for t in definition.timers):
-            zone = load_site(conn, site_id).timezone
-            _arm_initial(conn, definition, enrollment_id, now, zone)
+        arm_state_timers(conn, definition, enrollment_id, definition.initial, now,
+                         lambda: load_site(conn, site_id).timezone)
     return EnrollmentStarted(enrollment_id, definition.id, definition.version, definition.initial,
                              definition.state(definition.initial).status, 1)
-
-
-def _arm_initial(conn: Connection, definition: WorkflowDefinition, enrollment_id: str, now: Any, zone: str) -> None:
-    from engine.storage.tables import timers
-    from engine.timing import due_at
-
-    conn.execute(insert(timers), [
-        {"enrollment_id": enrollment_id, "timer_id": t.id, "trigger": t.fire, "status": "pending",
-         "armed_at": now, "due_at": due_at(now, t, zone)} for t in definition.timers if t.state == definition.initial])
 
 
 def complete_step(db: Engine, services: Services, catalog: WorkflowCatalog, command: CompleteStep) -> int:

@@ -7,13 +7,13 @@ local wall-clock time of the site, computed with zoneinfo so a DST change does n
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, insert, update
 
 from definitions.model import Timer, WorkflowDefinition
-from engine.context import TransitionContext
 from engine.storage.tables import timers
 
 
@@ -43,11 +43,12 @@ def cancel_state_timers(conn: Connection, definition: WorkflowDefinition, enroll
 
 
 def arm_state_timers(conn: Connection, definition: WorkflowDefinition, enrollment_id: str, state: str,
-                     now: datetime, ctx: TransitionContext | None) -> None:
+                     now: datetime, zone: Callable[[], str]) -> None:
+    """Insert the state's timers; `zone` is asked for the site's time zone only when an `at` timer needs it."""
     armed = [t for t in definition.timers if t.state == state]
     if not armed:
         return
-    zone = ctx.site().timezone if ctx is not None and any(t.at for t in armed) else None
+    site_zone = zone() if any(t.at for t in armed) else None
     conn.execute(insert(timers), [
         {"enrollment_id": enrollment_id, "timer_id": t.id, "trigger": t.fire, "status": "pending",
-         "armed_at": now, "due_at": due_at(now, t, zone)} for t in armed])
+         "armed_at": now, "due_at": due_at(now, t, site_zone)} for t in armed])
