@@ -19,7 +19,7 @@ from engine.context import Document, ShownSecret, TransitionContext
 from engine.credentials import format_pin, new_link_token, new_pin, token_digest
 from engine.guards import count_sends
 from engine.sealing import marker
-from engine.storage.tables import credentials, outbox, patients, portal_accounts, timers
+from engine.storage.tables import credentials, households, outbox, patients, portal_accounts, timers
 from engine.subjects import Patient
 
 
@@ -64,8 +64,6 @@ def _account_for(ctx: TransitionContext, person: Patient) -> str:
     ctx.conn.execute(insert(portal_accounts).values(id=account, username=None, password_hash=None,
                                                     must_change_password=False, created_at=ctx.now))
     if ctx.is_household():
-        from engine.storage.tables import households
-
         ctx.conn.execute(update(households).where(households.c.id == ctx.household().id)
                          .values(portal_account_id=account))
     return account

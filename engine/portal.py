@@ -9,7 +9,7 @@ checked here, at use, whatever the timers did.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import Engine, select, update
 
@@ -25,8 +25,7 @@ WRONG = "the PIN or date of birth is not correct"
 
 
 def _aware(moment: datetime) -> datetime:
-    from datetime import UTC
-
+    """SQLite hands back naive datetimes; everything PortalFlow stores is UTC."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -58,17 +57,9 @@ def present_pin(advancer: Advancer, command: PresentPin) -> EnrollmentAdvanced:
         raise CredentialRefused("locked", "this PIN is locked after too many attempts; ask the practice for a new one")
     if _aware(match.expires_at) <= now:
         raise CredentialRefused("expired", "this PIN has expired; ask the practice for a new one")
-    with db.connect() as conn:
-        enrollment = read_enrollment(conn, match.enrollment_id)
-    definition = advancer.catalog.get(enrollment.workflow_id, enrollment.workflow_version)
-    triggers = [t.trigger for t in definition.transitions_from(enrollment.state)
-                if t.by is Actor.PORTAL and any(g.name == "pin_and_birth_date_match" for g in t.guards)]
-    trigger = command.trigger if command.trigger in triggers else (triggers[0] if triggers else None)
-    if trigger is None:
-        raise NotAllowed("this PIN cannot be used for registration right now")
-    return advancer(AdvanceEnrollment(
-        enrollment_id=enrollment.id, trigger=trigger, actor=PORTAL_ACTOR,
-        presented={"pin_patient_id": match.patient_id, "pin_credential_id": match.id}))
+    return _advance_with(advancer, match.enrollment_id, "pin_and_birth_date_match", command.trigger,
+                         {"pin_patient_id": match.patient_id, "pin_credential_id": match.id},
+                         "this PIN cannot be used for registration right now")
 
 
 def present_link(advancer: Advancer, token: str, trigger: str | None = None) -> EnrollmentAdvanced:
@@ -83,14 +74,20 @@ def present_link(advancer: Advancer, token: str, trigger: str | None = None) -> 
         raise CredentialRefused("used", "this link has already been used or replaced; ask the practice for a new one")
     if _aware(match.expires_at) <= now:
         raise CredentialRefused("expired", "this link has expired; ask the practice for a new one")
+    return _advance_with(advancer, match.enrollment_id, "link_token_valid", trigger,
+                         {"link_patient_id": match.patient_id, "link_credential_id": match.id},
+                         "this link cannot be used right now")
+
+
+def _advance_with(advancer: Advancer, enrollment_id: str, guard: str, wanted: str | None,
+                  presented: dict[str, str], unusable: str) -> EnrollmentAdvanced:
+    """Fire the portal transition, from the enrollment's current state, that checks the presented credential."""
     with advancer.db.connect() as conn:
-        row = read_enrollment(conn, match.enrollment_id)
+        row = read_enrollment(conn, enrollment_id)
     definition = advancer.catalog.get(row.workflow_id, row.workflow_version)
     triggers = [t.trigger for t in definition.transitions_from(row.state)
-                if t.by is Actor.PORTAL and any(g.name == "link_token_valid" for g in t.guards)]
-    chosen = trigger if trigger in triggers else (triggers[0] if triggers else None)
+                if t.by is Actor.PORTAL and any(g.name == guard for g in t.guards)]
+    chosen = wanted if wanted in triggers else (triggers[0] if triggers else None)
     if chosen is None:
-        raise NotAllowed("this link cannot be used right now")
-    return advancer(AdvanceEnrollment(
-        enrollment_id=row.id, trigger=chosen, actor=PORTAL_ACTOR,
-        presented={"link_patient_id": match.patient_id, "link_credential_id": match.id}))
+        raise NotAllowed(unusable)
+    return advancer(AdvanceEnrollment(enrollment_id=row.id, trigger=chosen, actor=PORTAL_ACTOR, presented=presented))
