@@ -40,6 +40,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
+from engine.storage.direct import DirectStatement
 from engine.storage.tables import audit_anchors, audit_events
 
 GENESIS: Final = "0" * 64
@@ -76,8 +77,8 @@ class AuditEntry:
     detail: str | None = None
 
     def __post_init__(self) -> None:
-        # Tabs, newlines and control characters would make the anchors' "chain\tseq\thash" lines ambiguous.
-        if not 0 < len(self.chain) <= _CHAIN_LENGTH or any(ch < " " or ch == "\x7f" for ch in self.chain):
+        # Tabs, newlines, control and separator characters would make the anchors' "chain\tseq\thash" lines ambiguous.
+        if not 0 < len(self.chain) <= _CHAIN_LENGTH or not self.chain.isprintable():
             raise ValueError(f"audit chain {self.chain!r} must be 1-{_CHAIN_LENGTH} printable characters")
         if self.at.tzinfo is None or self.at.utcoffset() is None:
             raise ValueError("audit time must be timezone-aware")
@@ -93,7 +94,7 @@ class AuditEntry:
 
 
 _ENTRY_FIELDS: Final = tuple(f.name for f in fields(AuditEntry))
-_INSERT_EVENT: Final = insert(audit_events)
+_INSERT_EVENT: Final = DirectStatement(insert(audit_events), (*_ENTRY_FIELDS, "seq", "prev_hash", "hash"))
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,7 @@ def chain_key(enrollment_id: str | None = None, subject_type: str | None = None,
 
 def canonical(entry: AuditEntry, seq: int) -> bytes:
     """The bytes an entry's hash covers: sorted-key, whitespace-free UTF-8 JSON of every field plus `seq`."""
-    content: dict[str, object] = {name: getattr(entry, name) for name in _ENTRY_FIELDS}
+    content: dict[str, object] = dict(entry.__dict__)  # exactly the fields: the dataclass has no other attributes
     content["at"] = _utc_text(entry.at)
     content["seq"] = seq
     return _canonical_json(content)
@@ -158,7 +159,7 @@ def prepare(entries: Sequence[AuditEntry], head: ChainHead) -> tuple[list[dict[s
     for entry in entries:
         seq = head.seq + 1
         new_hash = chain_hash(head.hash, canonical(entry, seq))
-        row: dict[str, Any] = {name: getattr(entry, name) for name in _ENTRY_FIELDS}
+        row: dict[str, Any] = dict(entry.__dict__)
         row.update(seq=seq, prev_hash=head.hash, hash=new_hash)
         rows.append(row)
         head = ChainHead(seq, new_hash)
@@ -168,7 +169,7 @@ def prepare(entries: Sequence[AuditEntry], head: ChainHead) -> tuple[list[dict[s
 def insert_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """One prebuilt INSERT for all rows (`inputs` None is SQL NULL: the column is none_as_null)."""
     if rows:
-        conn.execute(_INSERT_EVENT, rows)
+        _INSERT_EVENT.execute_many(conn, rows)
 
 
 def chain_head(conn: Connection, chain: str) -> ChainHead:
@@ -268,8 +269,12 @@ def _redact_value(key: object, value: object, named: set[str]) -> object:
     return value
 
 
+_CANONICAL_ENCODER: Final = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                                             allow_nan=False)
+
+
 def _canonical_json(content: Mapping[str, object]) -> bytes:
-    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    return _CANONICAL_ENCODER.encode(content).encode()
 
 
 def _utc_text(at: datetime) -> str:

@@ -42,13 +42,29 @@ def _effects(index: int) -> Any:
     return run
 
 
+class LeanMachine(Machine):
+    """A Machine whose models get no convenience methods.
+
+    `add_model` normally binds one method per trigger (`model.submit()`, `model.may_submit()`) and per state
+    (`model.is_pending()`, plus a scan for `on_enter_<state>` methods) onto the model: O(states + triggers)
+    `setattr`s on every attach. PortalFlow's per-request context never calls them (`fire` goes through
+    `machine.events[trigger]`) and defines no `on_enter_*` methods, so attaching skips that work.
+    """
+
+    def _add_trigger_to_model(self, trigger: str, model: Any) -> None:
+        return None
+
+    def _add_model_to_state(self, state: Any, model: Any) -> None:
+        return None
+
+
 def build_machine(definition: WorkflowDefinition) -> Machine:
     specs = [
         {"trigger": t.trigger, "source": list(t.sources), "dest": t.dest,
          "conditions": [_condition(i)], "before": [_effects(i)]}
         for i, t in enumerate(definition.transitions)
     ]
-    return Machine(model=[], states=[s.id for s in definition.states], transitions=specs,
+    return LeanMachine(model=[], states=[s.id for s in definition.states], transitions=specs,
                    initial=definition.initial, auto_transitions=False, send_event=True,
                    ignore_invalid_triggers=False)
 

@@ -126,7 +126,7 @@ enrollments = Table(
     Column("household_id", String(64), ForeignKey("households.id"), nullable=True),
     Column("state", String(64), nullable=False),
     Column("version", Integer, nullable=False),
-    Column("selected_children", JSON, nullable=True),
+    Column("selected_children", JSON(none_as_null=True), nullable=True),  # no selection is SQL NULL
     Column("audit_seq", Integer, nullable=False),
     Column("audit_head", String(64), nullable=False),
     _when("started_at"),

@@ -1,0 +1,124 @@
+"""Prebuilt statements run on the driver's cursor: the few statements every transition executes.
+
+Why: a transition runs three statements (read the enrollment, move it, append its audit rows). Through
+`Connection.execute` each one pays SQLAlchemy's per-call machinery (execution context, parameter dictionaries,
+result metadata), which `make bench` measured at several times the database's own work for these tiny statements.
+This module keeps SQLAlchemy's knowledge and drops only that per-call machinery:
+- the SQL text is SQLAlchemy's own compilation of the statement for the connection's dialect, made once per dialect;
+- every parameter and every result value goes through the same type processors SQLAlchemy applies
+  (`TypeEngine.bind_processor` / `result_processor`), so what is stored and read back is exactly what the rest of
+  the code, the verifier and the migrations see;
+- the cursor belongs to the SQLAlchemy connection's transaction (begun first if need be, as `execute` would), so
+  commit and rollback stay SQLAlchemy's;
+- driver errors are re-raised as SQLAlchemy's exception classes (`IntegrityError` stays `IntegrityError`).
+What it skips: SQLAlchemy's statement events and echo logging, which PortalFlow does not use on these statements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Delete, Insert, Select, Update
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
+
+Processor = Callable[[Any], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    sql: str
+    positional: bool
+    names: tuple[str, ...]
+    binders: tuple[tuple[str, Processor], ...]  # only the parameters that need converting
+    readers: tuple[Processor | None, ...]  # per selected column; empty when the statement returns nothing
+
+
+class DirectStatement:
+    """One statement, compiled once per dialect, executed on the DB-API cursor of a SQLAlchemy connection."""
+
+    def __init__(self, statement: Select[Any] | Insert | Update | Delete,
+                 columns: Sequence[str] | None = None) -> None:
+        """`columns`: for an INSERT without values, the columns every execution supplies (all of them, in order)."""
+        self._statement = statement
+        self._columns = list(columns) if columns is not None else None
+        self._plans: dict[str, _Plan] = {}
+
+    def _plan(self, dialect: Dialect) -> _Plan:
+        plan = self._plans.get(dialect.name)
+        if plan is None:
+            plan = self._plans[dialect.name] = self._compile(dialect)
+        return plan
+
+    def _compile(self, dialect: Dialect) -> _Plan:
+        compiled = self._statement.compile(dialect=dialect, column_keys=self._columns)
+        names = tuple(compiled.positiontup or ()) if compiled.positional else tuple(compiled.binds)
+        binders = []
+        for name in dict.fromkeys(names):
+            process = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+            if process is not None:
+                binders.append((name, process))
+        readers: tuple[Processor | None, ...] = ()
+        if isinstance(self._statement, Select):
+            readers = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
+                            for column in self._statement.selected_columns)
+        return _Plan(compiled.string, compiled.positional, names, tuple(binders), readers)
+
+    def _arguments(self, plan: _Plan, params: Mapping[str, Any]) -> Any:
+        values = dict(params)
+        for name, process in plan.binders:
+            values[name] = process(values[name])
+        return tuple(values[name] for name in plan.names) if plan.positional else values
+
+    def execute(self, conn: Connection, params: Mapping[str, Any]) -> int:
+        """Run once; returns the driver's rowcount."""
+        plan = self._plan(conn.dialect)
+        cursor = _cursor(conn)
+        try:
+            _run(conn, cursor.execute, plan.sql, self._arguments(plan, params))
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
+    def execute_many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        if not rows:
+            return
+        plan = self._plan(conn.dialect)
+        cursor = _cursor(conn)
+        try:
+            if len(rows) == 1:
+                _run(conn, cursor.execute, plan.sql, self._arguments(plan, rows[0]))
+            else:
+                _run(conn, cursor.executemany, plan.sql, [self._arguments(plan, row) for row in rows])
+        finally:
+            cursor.close()
+
+    def first(self, conn: Connection, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """The first row of a SELECT, each value converted as SQLAlchemy would; None when there is none."""
+        plan = self._plan(conn.dialect)
+        cursor = _cursor(conn)
+        try:
+            _run(conn, cursor.execute, plan.sql, self._arguments(plan, params))
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        if row is None:
+            return None
+        return tuple(value if read is None or value is None else read(value)
+                     for read, value in zip(plan.readers, row, strict=True))
+
+
+def _cursor(conn: Connection) -> Any:
+    if not conn.in_transaction():
+        conn.begin()  # what `Connection.execute` does (autobegin), so `conn.commit()` commits these statements too
+    return conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+
+
+def _run(conn: Connection, call: Callable[[str, Any], Any], sql: str, arguments: Any) -> None:
+    driver_error: type[Exception] = conn.dialect.loaded_dbapi.Error
+    try:
+        call(sql, arguments)
+    except driver_error as error:
+        raise DBAPIError.instance(sql, arguments, error, driver_error, dialect=conn.dialect) from error

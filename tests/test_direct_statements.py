@@ -1,0 +1,82 @@
+"""The hot path's statements run on the driver's cursor but store and read exactly what SQLAlchemy would."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import Column, DateTime, Engine, Integer, MetaData, String, Table, bindparam, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.types import JSON
+
+from engine.storage.database import make_engine
+from engine.storage.direct import DirectStatement
+
+metadata = MetaData()
+things = Table(
+    "things", metadata,
+    Column("id", String(8), primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("data", JSON(none_as_null=True), nullable=True),
+    Column("n", Integer, nullable=False),
+)
+_ADD = DirectStatement(insert(things), ("id", "at", "data", "n"))
+_READ = DirectStatement(select(things.c.at, things.c.data, things.c.n).where(things.c.id == bindparam("key")))
+AT = datetime(2026, 3, 2, 14, 0, 5, 123456, tzinfo=UTC)
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    metadata.create_all(engine)
+    yield engine
+    metadata.drop_all(engine)
+    engine.dispose()
+
+
+def test_a_direct_insert_stores_what_a_sqlalchemy_insert_stores(db: Engine) -> None:
+    with db.begin() as conn:
+        _ADD.execute_many(conn, [{"id": "direct", "at": AT, "data": {"k": [1, "é"]}, "n": 1}])
+        conn.execute(insert(things), [{"id": "core", "at": AT, "data": {"k": [1, "é"]}, "n": 1}])
+    with db.connect() as conn:
+        rows = {r.id: (r.at, r.data, r.n) for r in conn.execute(select(things))}
+    assert rows["direct"] == rows["core"]
+    assert rows["direct"][1] == {"k": [1, "é"]}
+
+
+def test_a_direct_read_converts_values_as_sqlalchemy_does(db: Engine) -> None:
+    with db.begin() as conn:
+        conn.execute(insert(things), [{"id": "a", "at": AT, "data": {"x": 1}, "n": 7},
+                                      {"id": "b", "at": AT, "data": None, "n": 8}])
+    with db.connect() as conn:
+        direct = _READ.first(conn, {"key": "a"})
+        core = conn.execute(select(things.c.at, things.c.data, things.c.n).where(things.c.id == "a")).one()
+        assert direct == tuple(core)
+        assert direct is not None
+        assert direct[1] == {"x": 1}
+        assert _READ.first(conn, {"key": "b"}) == (core[0], None, 8)
+        assert _READ.first(conn, {"key": "missing"}) is None
+
+
+def test_a_driver_error_arrives_as_sqlalchemys_integrity_error_and_rolls_back(db: Engine) -> None:
+    def add_twice() -> None:
+        with db.begin() as conn:
+            _ADD.execute(conn, {"id": "dup", "at": AT, "data": None, "n": 1})
+            _ADD.execute(conn, {"id": "dup", "at": AT, "data": None, "n": 2})
+
+    with pytest.raises(IntegrityError):
+        add_twice()
+    with db.connect() as conn:
+        assert _READ.first(conn, {"key": "dup"}) is None
+
+
+def test_statements_on_a_connection_without_a_transaction_are_committed_by_its_commit(db: Engine) -> None:
+    with db.connect() as conn:
+        _ADD.execute(conn, {"id": "auto", "at": AT, "data": None, "n": 3})
+        assert conn.in_transaction()
+        conn.commit()
+    with db.connect() as conn:
+        found = _READ.first(conn, {"key": "auto"})
+    assert found is not None
+    assert found[2] == 3
