@@ -3,7 +3,7 @@
 Per commit: BEGIN IMMEDIATE; one UPDATE of the enrollment row (state, version, audit head, updated_at, with the same
 optimistic `WHERE id = ? AND version = ?`); one INSERT of an audit row with a sha256 chained to the previous head;
 COMMIT. Same schema (the engine's tables and indexes, created by `engine.storage.migrations.upgrade`), same
-connection settings (`engine.storage.database.make_engine`: WAL, synchronous=NORMAL, foreign keys, busy timeout),
+connection settings (`engine.storage.database.make_engine`: WAL, synchronous=FULL, foreign keys, busy timeout),
 and the tables start with the same rows as the engine's (one enrollment and one audit row per enrollment).
 It skips what the engine does beyond the writes: the read of the enrollment, the state machine, building the audit
 entry and its canonical JSON, SQLAlchemy statement compilation and result processing.
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,7 +53,9 @@ class BaselineSetup:
         upgrade(db)
         patient_ids = seed(db, n)
         now = _stamp()
-        rows = [(f"e{i:031d}", pid, hashlib.sha256(pid.encode()).hexdigest()) for i, pid in enumerate(patient_ids)]
+        # Ids as the engine makes them (`uuid4().hex`, advanced in the order made): sequential ids would keep each
+        # commit's writes on the same few B-tree pages and flatter the baseline.
+        rows = [(uuid.uuid4().hex, pid, hashlib.sha256(pid.encode()).hexdigest()) for pid in patient_ids]
         raw = db.raw_connection()
         try:
             cursor = raw.cursor()

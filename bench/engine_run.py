@@ -1,7 +1,7 @@
 """The engine side: a fresh SQLite file, N patients with an enrollment each, then one `advance` per enrollment.
 
 Everything runs through `engine.bootstrap.build` exactly as the service wires it (system clock, WAL,
-synchronous=NORMAL, BEGIN IMMEDIATE), with the cheap test hash cost, though the benchmark transition hashes no PIN.
+synchronous=FULL, BEGIN IMMEDIATE), with the cheap test hash cost, though the benchmark transition hashes no PIN.
 Each advance is one database transaction: read, optimistic version check, machine fire, audit row with its hash
 chain, version-checked UPDATE, commit.
 """

@@ -1,8 +1,10 @@
 """Create SQLAlchemy engines with the settings PortalFlow relies on, for SQLite and PostgreSQL alike.
 
-SQLite: WAL journal (readers never block the writer), foreign keys on, a busy timeout, and every transaction
-opened with BEGIN IMMEDIATE, so two writers queue for the lock up front instead of one failing half-way when a
-read lock cannot be upgraded (SQLAlchemy's documented recipe for pysqlite).
+SQLite: WAL journal (readers never block the writer), synchronous=FULL (each commit reaches the disk before it
+returns: a transition staff saw succeed, a PIN shown once, an audit row, a message marked as being sent, survives a
+power cut, as it does on PostgreSQL; NORMAL would be faster and could lose the newest commits), foreign keys on, a
+busy timeout, and every transaction opened with BEGIN IMMEDIATE, so two writers queue for the lock up front instead
+of one failing half-way when a read lock cannot be upgraded (SQLAlchemy's documented recipe for pysqlite).
 """
 
 from __future__ import annotations
