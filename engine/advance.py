@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from definitions.model import ReasonPolicy, Transition, WorkflowDefinition
 from engine import audit
+from engine.chains import ChainMoved, append_to_enrollment, subject_of
 from engine.context import ActorRef, Document, EnrollmentRow, Services, ShownSecret, TransitionContext
 from engine.errors import Conflict, NotAllowed, NotFound, Refused
 from engine.inputs import public_value
@@ -132,7 +133,7 @@ class Advancer:
         transition = ctx.transition
         now = self.services.clock.now()
         cancel_state_timers(conn, definition, row.id, row.state, now)
-        arm_state_timers(conn, definition, row.id, transition.dest, now, lambda: ctx.site().timezone)
+        arm_state_timers(conn, definition, row.id, transition.dest, now, ctx.calendar)
         entries = [self._entry(ctx, transition, now), *ctx.extra_audit]
         rows, final = audit.prepare(entries, audit.ChainHead(row.audit_seq, row.audit_head))
         moved = _MOVE.execute(conn, {
@@ -156,28 +157,46 @@ class Advancer:
             from_state=ctx.enrollment.state, to_state=transition.dest, trigger=transition.trigger,
             inputs=recorded or None, reason=ctx.reason)
 
+    def advance_in(self, conn: Connection, command: AdvanceEnrollment) -> EnrollmentAdvanced:
+        """Advance inside the caller's transaction (the sweep, event intake).
+
+        The advance runs in a savepoint: a refusal or conflict undoes only its own work, is recorded in the same
+        transaction, and is raised; any other error undoes it too and propagates.
+        """
+        savepoint = conn.begin_nested()
+        try:
+            done = self._advance(conn, command)
+        except (Refused, Conflict) as refusal:
+            savepoint.rollback()
+            self.record_refusal_in(conn, command, refusal)
+            raise
+        except BaseException:
+            savepoint.rollback()
+            raise
+        savepoint.commit()
+        return done
+
     def _record_refusal(self, command: AdvanceEnrollment, refusal: Exception) -> None:
         """Refused attempts are history too: appended to the enrollment's chain in their own transaction."""
         for _ in range(5):
-            with self.db.begin() as conn:
-                try:
-                    row = read_enrollment(conn, command.enrollment_id)
-                except NotFound:
-                    return
-                entry = audit.AuditEntry(
-                    chain=row.id, at=self.services.clock.now(), actor_id=command.actor.id,
-                    actor_role=command.actor.role, action="transition",
-                    outcome="refused", subject_type="household" if row.household_id else "patient",
-                    subject_id=row.household_id or row.patient_id, enrollment_id=row.id, from_state=row.state,
-                    trigger=command.trigger, reason=command.reason, detail=str(refusal))
-                seq = row.audit_seq + 1
-                new_hash = audit.chain_hash(row.audit_head, audit.canonical(entry, seq))
-                claimed = conn.execute(update(enrollments).where(
-                    (enrollments.c.id == row.id) & (enrollments.c.audit_seq == row.audit_seq)).values(
-                    audit_seq=seq, audit_head=new_hash))
-                if claimed.rowcount == 1:
-                    audit.append(conn, entry, audit.ChainHead(row.audit_seq, row.audit_head))
-                    return
+            try:
+                with self.db.begin() as conn:
+                    self.record_refusal_in(conn, command, refusal)
+                return
+            except ChainMoved:
+                continue
+
+    def record_refusal_in(self, conn: Connection, command: AdvanceEnrollment, refusal: Exception) -> None:
+        try:
+            row = read_enrollment(conn, command.enrollment_id)
+        except NotFound:
+            return
+        subject_type, subject_id = subject_of(row)
+        append_to_enrollment(conn, row, audit.AuditEntry(
+            chain=row.id, at=self.services.clock.now(), actor_id=command.actor.id, actor_role=command.actor.role,
+            action="transition", outcome="refused", subject_type=subject_type, subject_id=subject_id,
+            enrollment_id=row.id, from_state=row.state, trigger=command.trigger, reason=command.reason,
+            detail=str(refusal)))
 
 
 def _reasons(ctx: TransitionContext) -> tuple[str, ...]:

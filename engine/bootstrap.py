@@ -23,6 +23,7 @@ from engine.rendering import TemplateRenderer
 from engine.sealing import FernetSealer, key_from_file
 from engine.storage.database import make_engine
 from engine.storage.migrations import upgrade
+from engine.sweep import Sweeper
 from engine.workflows import WorkflowCatalog
 
 
@@ -34,6 +35,7 @@ class PortalFlow:
     services: Services
     catalog: WorkflowCatalog
     advancer: Advancer
+    sweeper: Sweeper
 
     def start(self, command: StartEnrollment) -> EnrollmentStarted:
         return start_enrollment(self.db, self.services, self.catalog, command)
@@ -62,4 +64,5 @@ def build(database_url: str, workflows_dir: Path, *, clock: Clock | None = None,
     key = secret_key or key_from_file(key_file or Path("var") / "outbox.key")
     services = Services(clock=clock, hasher=SecretHasher(hash_cost), renderer=TemplateRenderer(
         workflows_dir / "templates"), sealer=FernetSealer(key), vocabulary=vocabulary)
-    return PortalFlow(engine, services, catalog, Advancer(engine, services, catalog, MachineCache()))
+    advancer = Advancer(engine, services, catalog, MachineCache())
+    return PortalFlow(engine, services, catalog, advancer, Sweeper(engine, advancer, catalog, clock))

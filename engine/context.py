@@ -18,6 +18,7 @@ from definitions.model import Actor as ActorKind
 from definitions.model import Call, Transition, WorkflowDefinition
 from definitions.vocabulary import Vocabulary
 from engine.audit import AuditEntry
+from engine.calendars import SiteCalendar
 from engine.clock import Clock
 from engine.credentials import SecretHasher
 from engine.sealing import Sealer
@@ -117,6 +118,7 @@ class TransitionContext:
     _patient: Patient | None = None
     _household: Household | None = None
     _site: Site | None = None
+    _calendar: SiteCalendar | None = None
 
     def __post_init__(self) -> None:
         self.state = self.enrollment.state
@@ -150,6 +152,13 @@ class TransitionContext:
             site_id = self.household().site_id if self.is_household() else self.patient().site_id
             self._site = load_site(self.conn, site_id)
         return self._site
+
+    def calendar(self) -> SiteCalendar:
+        if self._calendar is None:
+            from engine.calendar_store import load_calendar
+
+            self._calendar = load_calendar(self.conn, self.site().id)
+        return self._calendar
 
     def forget_subject(self) -> None:
         """After an effect changed the subject's rows, read them afresh on next use."""

@@ -7,7 +7,6 @@ sealed into an outbox row for delivery, or hashed into a credentials row.
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import insert, update
@@ -15,12 +14,14 @@ from sqlalchemy import insert, update
 from definitions.durations import Duration
 from definitions.model import Call, Carries, Channel, Message, Recipient
 from engine.audit import AuditEntry
+from engine.contact import recipient_cap, send_window
 from engine.context import Document, ShownSecret, TransitionContext
 from engine.credentials import format_pin, new_link_token, new_pin, token_digest
 from engine.guards import count_sends
 from engine.sealing import marker
 from engine.storage.tables import credentials, households, outbox, patients, portal_accounts, timers
 from engine.subjects import Patient
+from engine.timing import arm_timer
 
 
 def _open_pins(ctx: TransitionContext, patient_ids: list[str]) -> Any:
@@ -163,11 +164,21 @@ def send_message(ctx: TransitionContext, call: Call) -> None:
     recipient = ctx.email() if message.channel is Channel.EMAIL else (
         ctx.household().id if ctx.is_household() and message.to is Recipient.GUARDIAN else ctx.people()[0].id)
     why = _suppressed(ctx, message.id)
+    window = None if why else send_window(ctx.conn, message, recipient, ctx.actor.kind, ctx.now, ctx.calendar(),
+                                          recipient_cap(ctx.conn, ctx.site().id))
     ctx.conn.execute(insert(outbox).values(
         enrollment_id=ctx.enrollment.id, message_id=message.id, channel=message.channel.value, recipient=recipient,
         subject=rendered.subject, body=rendered.body,
         sealed=ctx.services.sealer.seal(secrets) if secrets and not why else None,
-        status="suppressed" if why else "queued", detail=why, created_at=ctx.now, not_before=None))
+        status="suppressed" if why else "queued", detail=why or (window.why if window else None),
+        created_at=ctx.now, not_before=window.not_before if window else None, opening_hours=message.opening_hours,
+        attempts=0))
+    if window is not None and window.capped:
+        ctx.extra_audit.append(AuditEntry(
+            chain=ctx.enrollment.id, at=ctx.now, actor_id=ctx.actor.id, actor_role=ctx.actor.role,
+            action="message_deferred", outcome="ok", subject_type="enrollment",
+            subject_id=ctx.enrollment.id, enrollment_id=ctx.enrollment.id, trigger=ctx.trigger_name,
+            detail=f"message '{message.id}' deferred: {window.why}"))
     if why:
         ctx.extra_audit.append(AuditEntry(
             chain=ctx.enrollment.id, at=ctx.now, actor_id=ctx.actor.id, actor_role=ctx.actor.role,
@@ -200,9 +211,7 @@ def print_pin_letter(ctx: TransitionContext, call: Call) -> None:
 def start_timer(ctx: TransitionContext, call: Call) -> None:
     timer = ctx.definition.timer(str(call.param("timer")))
     cancel_named_timer(ctx, timer.id)
-    due = ctx.now + (timer.after.delta if timer.after else timedelta(0))
-    ctx.conn.execute(insert(timers).values(enrollment_id=ctx.enrollment.id, timer_id=timer.id, trigger=timer.fire,
-                                           status="pending", armed_at=ctx.now, due_at=due))
+    arm_timer(ctx.conn, ctx.enrollment.id, timer, ctx.now, ctx.calendar)
 
 
 def cancel_named_timer(ctx: TransitionContext, timer_id: str) -> None:

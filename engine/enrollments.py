@@ -6,16 +6,18 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select
 
 from definitions.model import Subject, WorkflowDefinition
 from engine import audit
 from engine.advance import read_enrollment, record_step
-from engine.context import ActorRef, EnrollmentRow, Services, TransitionContext
+from engine.calendar_store import load_calendar
+from engine.chains import ChainMoved, append_to_enrollment
+from engine.context import ActorRef, Services, TransitionContext
 from engine.errors import Conflict, NotAllowed, Refused
 from engine.inputs import check_input, is_secret, public_value
 from engine.storage.tables import enrollments
-from engine.subjects import load_household, load_patient, load_site
+from engine.subjects import load_household, load_patient
 from engine.timing import arm_state_timers
 from engine.workflows import WorkflowCatalog
 
@@ -62,35 +64,42 @@ def start_enrollment(db: Engine, services: Services, catalog: WorkflowCatalog,
         wanted = "a household" if household else "a patient"
         raise NotAllowed(f"workflow '{definition.id}' is for {wanted}: give exactly one "
                          f"{'household_id' if household else 'patient_id'}")
-    now = services.clock.now()
     with db.begin() as conn:
-        site_id = (load_household(conn, command.household_id).site_id if command.household_id
-                   else load_patient(conn, str(command.patient_id)).site_id)
-        subject_col = enrollments.c.household_id if household else enrollments.c.patient_id
-        subject_id = command.household_id or command.patient_id
-        active = conn.execute(select(enrollments.c.id, enrollments.c.state).where(
-            (subject_col == subject_id) & (enrollments.c.workflow_id == definition.id)
-            & enrollments.c.state.not_in(_final_states(definition)))).first()
-        if active is not None:
-            status = definition.state(active.state).status
-            raise Refused((f"an enrollment in '{definition.title}' is already running for this "
-                           f"{'household' if household else 'patient'} ({active.id}, '{status}')",))
-        enrollment_id = uuid.uuid4().hex
-        entry = audit.AuditEntry(
-            chain=enrollment_id, at=now, actor_id=command.actor.id, actor_role=command.actor.role,
-            action="enrollment_started", outcome="ok", subject_type="household" if household else "patient",
-            subject_id=subject_id, enrollment_id=enrollment_id, to_state=definition.initial,
-            detail=f"{definition.id} v{definition.version}")
-        first = audit.chain_hash(audit.GENESIS, audit.canonical(entry, 1))
-        conn.execute(insert(enrollments).values(
-            id=enrollment_id, workflow_id=definition.id, workflow_version=definition.version,
-            content_hash=definition.content_hash, patient_id=command.patient_id,
-            household_id=command.household_id, state=definition.initial, version=1,
-            selected_children=list(command.selected_children) or None, audit_seq=1, audit_head=first,
-            started_at=now, updated_at=now))
-        audit.append(conn, entry, audit.GENESIS_HEAD)
-        arm_state_timers(conn, definition, enrollment_id, definition.initial, now,
-                         lambda: load_site(conn, site_id).timezone)
+        return start_in(conn, services, definition, command)
+
+
+def start_in(conn: Connection, services: Services, definition: WorkflowDefinition,
+             command: StartEnrollment) -> EnrollmentStarted:
+    """Start an enrollment of `definition` in the caller's transaction (checked by `start_enrollment`)."""
+    now = services.clock.now()
+    household = definition.subject is Subject.HOUSEHOLD
+    site_id = (load_household(conn, command.household_id).site_id if command.household_id
+               else load_patient(conn, str(command.patient_id)).site_id)
+    subject_col = enrollments.c.household_id if household else enrollments.c.patient_id
+    subject_id = command.household_id or command.patient_id
+    active = conn.execute(select(enrollments.c.id, enrollments.c.state).where(
+        (subject_col == subject_id) & (enrollments.c.workflow_id == definition.id)
+        & enrollments.c.state.not_in(_final_states(definition)))).first()
+    if active is not None:
+        status = definition.state(active.state).status
+        raise Refused((f"an enrollment in '{definition.title}' is already running for this "
+                       f"{'household' if household else 'patient'} ({active.id}, '{status}')",))
+    enrollment_id = uuid.uuid4().hex
+    entry = audit.AuditEntry(
+        chain=enrollment_id, at=now, actor_id=command.actor.id, actor_role=command.actor.role,
+        action="enrollment_started", outcome="ok", subject_type="household" if household else "patient",
+        subject_id=subject_id, enrollment_id=enrollment_id, to_state=definition.initial,
+        detail=f"{definition.id} v{definition.version}")
+    first = audit.chain_hash(audit.GENESIS, audit.canonical(entry, 1))
+    conn.execute(insert(enrollments).values(
+        id=enrollment_id, workflow_id=definition.id, workflow_version=definition.version,
+        content_hash=definition.content_hash, patient_id=command.patient_id,
+        household_id=command.household_id, state=definition.initial, version=1,
+        selected_children=list(command.selected_children) or None, audit_seq=1, audit_head=first,
+        started_at=now, updated_at=now))
+    audit.append(conn, entry, audit.GENESIS_HEAD)
+    arm_state_timers(conn, definition, enrollment_id, definition.initial, now,
+                     lambda: load_calendar(conn, site_id))
     return EnrollmentStarted(enrollment_id, definition.id, definition.version, definition.initial,
                              definition.state(definition.initial).status, 1)
 
@@ -126,21 +135,13 @@ def complete_step(db: Engine, services: Services, catalog: WorkflowCatalog, comm
         now = services.clock.now()
         shown = public_value(step, value)
         record_step(conn, row, command.trigger, step.id, shown, command.actor, now)
-        _append(conn, row, audit.AuditEntry(
+        entry = audit.AuditEntry(
             chain=row.id, at=now, actor_id=command.actor.id, actor_role=command.actor.role, action="step_completed",
             outcome="ok", subject_type="household" if row.household_id else "patient",
             subject_id=row.household_id or row.patient_id, enrollment_id=row.id, from_state=row.state,
-            trigger=command.trigger, inputs={step.id: shown}))
+            trigger=command.trigger, inputs={step.id: shown})
+        try:
+            append_to_enrollment(conn, row, entry)
+        except ChainMoved:
+            raise Conflict(row.id, row.version, row.version, row.state, row.state) from None
         return row.version
-
-
-def _append(conn: Connection, row: EnrollmentRow, entry: audit.AuditEntry) -> None:
-    """Append to an enrollment's chain without moving it; the head update serialises concurrent appends."""
-    seq = row.audit_seq + 1
-    new_hash = audit.chain_hash(row.audit_head, audit.canonical(entry, seq))
-    moved = conn.execute(update(enrollments).where(
-        (enrollments.c.id == row.id) & (enrollments.c.audit_seq == row.audit_seq)).values(
-        audit_seq=seq, audit_head=new_hash))
-    if moved.rowcount != 1:
-        raise Conflict(row.id, row.version, row.version, row.state, row.state)
-    audit.append(conn, entry, audit.ChainHead(row.audit_seq, row.audit_head))

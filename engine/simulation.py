@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet
-from sqlalchemy import Boolean, Date, Integer, Table, insert, select, update
+from sqlalchemy import Boolean, Date, Integer, Table, func, insert, select, update
 
 from definitions.errors import DefinitionInvalid, RuntimeFailure
 from definitions.model import Actor
@@ -33,6 +33,7 @@ from engine.enrollments import CompleteStep, StartEnrollment
 from engine.errors import CredentialRefused
 from engine.portal import PresentPin
 from engine.storage.tables import (
+    audit_events,
     enrollments,
     household_members,
     households,
@@ -414,26 +415,27 @@ class _Run:
                  + "".join(f"; {s}" for s in shown))
 
     def _sweep(self) -> None:
-        """Fire every due pending timer through the engine as the system (a stub of the real sweep)."""
-        for _ in range(1000):
-            with self.flow.db.connect() as conn:
-                rows = conn.execute(select(timers).where(timers.c.status == "pending").order_by(
-                    timers.c.due_at, timers.c.id)).all()
-            due = [r for r in rows if _aware(r.due_at) <= self.clock.now()]
-            if not due:
-                self.say(f"sweep: nothing {'more ' if _ else ''}due")
-                return
-            row = due[0]
-            status = "fired"
-            try:
-                self._moved(f"sweep: timer {row.timer_id} fires {row.trigger} by system",
-                            self.flow.advance(AdvanceEnrollment(row.enrollment_id, row.trigger, SYSTEM_ACTOR)))
-            except RuntimeFailure as refusal:
-                status = "skipped"
-                self.say(f"sweep: timer {row.timer_id} fires {row.trigger} by system: {_refused(refusal)}")
-            with self.flow.db.begin() as conn:
-                conn.execute(update(timers).where(timers.c.id == row.id).values(
-                    status=status, settled_at=self.clock.now()))
+        """Run the real sweep (`engine.sweep`) at the fake clock's time and tell what each timer did."""
+        with self.flow.db.connect() as conn:
+            before = conn.execute(select(func.max(audit_events.c.id))).scalar_one() or 0
+        report = self.flow.sweeper.sweep()
+        with self.flow.db.connect() as conn:
+            rows = conn.execute(select(audit_events.c.action, audit_events.c.outcome, audit_events.c.from_state,
+                                       audit_events.c.to_state, audit_events.c.trigger, audit_events.c.detail,
+                                       audit_events.c.reason)
+                                .where((audit_events.c.id > before)
+                                       & (audit_events.c.actor_id == SYSTEM_ACTOR.id))
+                                .order_by(audit_events.c.id)).all()
+        for row in rows:
+            if row.action == "transition" and row.outcome == "ok":
+                self.say(f"sweep: {row.reason}: {row.trigger} by system: {row.from_state} -> {row.to_state}")
+            elif row.action == "transition":
+                self.say(f"sweep: {row.trigger} by system refused: {row.detail}")
+            elif row.action == "timer_skipped":
+                self.say(f"sweep: {row.detail}")
+        for problem in report.problems:
+            self.say(f"sweep: failed: {problem}")
+        self.say(f"sweep: {report}")
 
     def _new_messages(self) -> None:
         with self.flow.db.connect() as conn:

@@ -1,8 +1,10 @@
 """Timer rows: armed when an enrollment enters a state, cancelled when it leaves.
 
-A timer is a row with a `due_at`, never an in-process thread: a sweep (the next issue's) fires due rows through
+A timer is a row with a `due_at`, never an in-process thread: the sweep (`engine.sweep`) fires due rows through
 the engine, so time that passes while everything is down is simply still due. `at` timers fall due at the next
-local wall-clock time of the site, computed with zoneinfo so a DST change does not shift them.
+local wall-clock time of the site, computed with zoneinfo so a DST change does not shift them. An
+`opening_hours` timer that would fall due while the site is closed is armed for the site's next opening moment,
+and its row says why in words.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, insert, update
 
 from definitions.model import Timer, WorkflowDefinition
+from engine.calendars import SiteCalendar
 from engine.storage.tables import timers
 
 
@@ -42,13 +45,28 @@ def cancel_state_timers(conn: Connection, definition: WorkflowDefinition, enroll
             & timers.c.timer_id.in_(names)).values(status="cancelled", settled_at=now))
 
 
+def plan(now: datetime, timer: Timer, calendar: Callable[[], SiteCalendar]) -> tuple[datetime, str | None]:
+    """When `timer`, armed at `now`, falls due, and why it waits longer than declared (None when it doesn't)."""
+    site = calendar() if timer.at is not None or timer.opening_hours else None
+    due = due_at(now, timer, site.zone if site else None)
+    if site is None or not timer.opening_hours:
+        return due, None
+    opening = site.next_open(due)
+    if not opening.deferred:
+        return due, None
+    return opening.at, f"waits for opening hours: next firing {opening.explain()}"
+
+
+def arm_timer(conn: Connection, enrollment_id: str, timer: Timer, now: datetime,
+              calendar: Callable[[], SiteCalendar]) -> None:
+    due, why = plan(now, timer, calendar)
+    conn.execute(insert(timers).values(enrollment_id=enrollment_id, timer_id=timer.id, trigger=timer.fire,
+                                       status="pending", armed_at=now, due_at=due, attempts=0, detail=why))
+
+
 def arm_state_timers(conn: Connection, definition: WorkflowDefinition, enrollment_id: str, state: str,
-                     now: datetime, zone: Callable[[], str]) -> None:
-    """Insert the state's timers; `zone` is asked for the site's time zone only when an `at` timer needs it."""
-    armed = [t for t in definition.timers if t.state == state]
-    if not armed:
-        return
-    site_zone = zone() if any(t.at for t in armed) else None
-    conn.execute(insert(timers), [
-        {"enrollment_id": enrollment_id, "timer_id": t.id, "trigger": t.fire, "status": "pending",
-         "armed_at": now, "due_at": due_at(now, t, site_zone)} for t in armed])
+                     now: datetime, calendar: Callable[[], SiteCalendar]) -> None:
+    """Insert the state's timers; `calendar` is asked for the site's calendar only when a timer needs it."""
+    for timer in definition.timers:
+        if timer.state == state:
+            arm_timer(conn, enrollment_id, timer, now, calendar)

@@ -64,4 +64,23 @@ def test_a_migrated_database_matches_the_table_definitions_and_upgrading_again_c
         differences = compare_metadata(MigrationContext.configure(conn), metadata)
         revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
     assert differences == []
-    assert revision == "0001"
+    assert revision == "0002"
+
+
+def test_a_database_at_the_first_revision_with_rows_upgrades_in_place(database_url: str) -> None:
+    from engine.storage.database import make_engine
+
+    db = make_engine(database_url)
+    try:
+        upgrade(db, "0001")
+        with db.begin() as conn:
+            conn.execute(text("INSERT INTO sites (id, name, timezone, portal_url, specialist_office) "
+                              "VALUES ('s1', 'Old Site', 'UTC', 'https://portal.example.test', false)"))
+        upgrade(db)
+        with db.connect() as conn:
+            site = conn.execute(text("SELECT name, country, recipient_daily_cap FROM sites")).one()
+            revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+        assert tuple(site) == ("Old Site", None, None)
+        assert revision == "0002"
+    finally:
+        db.dispose()

@@ -16,7 +16,8 @@ def test_simulate_prints_the_timeline_and_exits_0_when_every_expectation_holds(
     assert main(["simulate", str(scenario), "--workflows", str(workflows_dir)]) == 0
     out = capsys.readouterr().out
     assert "present PIN of p-jane: refused: this PIN has expired" in out
-    assert "sweep: timer pin_expiry fires expire_pin by system: pending_registration -> pin_expired" in out
+    assert ("sweep: timer 'pin_expiry' due 2026-04-01 14:00 UTC: expire_pin by system: "
+            "pending_registration -> pin_expired") in out
 
 
 def test_simulate_exits_1_naming_the_failed_expectation(

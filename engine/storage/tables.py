@@ -20,7 +20,10 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    Time,
     UniqueConstraint,
+    false,
+    text,
 )
 
 metadata = MetaData(naming_convention={
@@ -44,6 +47,25 @@ sites = Table(
     Column("phone", String(32), nullable=True),
     Column("specialist_office", Boolean, nullable=False, default=False),
     Column("go_live_on", Date, nullable=True),
+    Column("country", String(8), nullable=True),  # public holidays (the `holidays` package's code), e.g. "US"
+    Column("subdivision", String(16), nullable=True),  # e.g. "NY"
+    Column("from_address", String(320), nullable=True),  # the From of the site's emails
+    Column("recipient_daily_cap", Integer, nullable=True),  # emails to one address per day, across enrollments
+)
+
+site_hours = Table(
+    "site_hours", metadata,
+    Column("site_id", String(64), ForeignKey("sites.id"), primary_key=True),
+    Column("weekday", Integer, primary_key=True),  # 0 = Monday
+    Column("opens", Time, primary_key=True),  # local wall time
+    Column("closes", Time, nullable=False),
+)
+
+site_closures = Table(
+    "site_closures", metadata,
+    Column("site_id", String(64), ForeignKey("sites.id"), primary_key=True),
+    Column("day", Date, primary_key=True),  # local date
+    Column("reason", String(200), nullable=False),
 )
 
 staff_users = Table(
@@ -173,10 +195,13 @@ timers = Table(
     Column("enrollment_id", String(64), ForeignKey("enrollments.id"), nullable=False),
     Column("timer_id", String(64), nullable=False),
     Column("trigger", String(64), nullable=False),
-    Column("status", String(16), nullable=False),  # pending | fired | cancelled | skipped
+    Column("status", String(16), nullable=False),  # pending | fired | refused | cancelled | skipped | failed
     _when("armed_at"),
     _when("due_at"),
     _when("settled_at", nullable=True),
+    # firings that failed with an error and were retried
+    Column("attempts", Integer, nullable=False, default=0, server_default=text("0")),
+    Column("detail", Text, nullable=True),  # why it waits (opening hours), was skipped, refused or failed
     Index("ix_timers_due", "status", "due_at"),
     Index("ix_timers_enrollment", "enrollment_id", "status"),
 )
@@ -191,12 +216,30 @@ outbox = Table(
     Column("subject", Text, nullable=True),
     Column("body", Text, nullable=False),
     Column("sealed", Text, nullable=True),  # secrets the body's markers stand for, encrypted (engine.sealing)
-    Column("status", String(16), nullable=False),  # queued | suppressed | sending | sent | failed | review
+    # queued | suppressed | printed | sending | sent | failed | review
+    Column("status", String(16), nullable=False),
     Column("detail", Text, nullable=True),
     _when("created_at"),
     _when("not_before", nullable=True),
+    Column("opening_hours", Boolean, nullable=False, default=False, server_default=false()),  # only while open
+    Column("attempts", Integer, nullable=False, default=0, server_default=text("0")),
+    _when("next_attempt_at", nullable=True),
+    _when("sending_at", nullable=True),
+    _when("sent_at", nullable=True),
+    Column("delivery_ref", String(500), nullable=True),  # Message-ID or file the channel reported
     Index("ix_outbox_status", "status", "created_at"),
+    Index("ix_outbox_due", "status", "next_attempt_at"),
     Index("ix_outbox_recipient", "recipient", "created_at"),
+)
+
+intake_events = Table(
+    "intake_events", metadata,
+    Column("key", String(200), primary_key=True),  # the sender's idempotency key
+    Column("kind", String(32), nullable=False),
+    Column("patient_id", String(64), nullable=False),
+    _when("received_at"),
+    Column("outcome", String(16), nullable=False),  # acted | ignored | refused
+    Column("detail", Text, nullable=True),
 )
 
 audit_events = Table(
