@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 from sqlalchemy import text
 
+from api.runtime import background_jobs, build_flow
 from api.settings import Settings
 from definitions import check_paths
 from engine.storage.database import make_engine
@@ -30,8 +31,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        engine.dispose()
+        jobs = None
+        if settings.background:  # every process sweeps; the database claims keep each firing single
+            jobs = background_jobs(build_flow(settings), settings)
+            jobs.start()
+        try:
+            yield
+        finally:
+            if jobs is not None:
+                jobs.shutdown()
+            engine.dispose()
 
     app = FastAPI(title="PortalFlow", version="0.1.0", lifespan=lifespan,
                   description="Patient-portal enrollment orchestrator.")

@@ -139,6 +139,36 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Sweep timers and send messages without serving HTTP: `--once` runs one round and prints what it did."""
+    import signal
+    import threading
+
+    from api.runtime import background_jobs, build_flow
+    from api.settings import Settings
+    from engine.background import one_round
+
+    if args.database_url:
+        os.environ["PORTALFLOW_DATABASE_URL"] = args.database_url
+    settings = Settings.from_env()
+    flow = build_flow(settings)
+    try:
+        if args.once:
+            print(one_round(flow.sweeper, flow.delivery))
+            return 0
+        jobs = background_jobs(flow, settings)
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        jobs.start()
+        print(f"portalflow worker: a round every {settings.sweep_seconds:g} s; Ctrl-C stops", flush=True)
+        stop.wait()
+        jobs.shutdown()
+        return 0
+    finally:
+        flow.db.dispose()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="portalflow", description="Patient-portal enrollment orchestrator.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -175,6 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--database-url", help="SQLAlchemy URL (default: embedded SQLite in var/)")
     serve.set_defaults(run=cmd_serve)
+    worker = sub.add_parser("worker", help="fire due timers and send queued messages (no HTTP)")
+    worker.add_argument("--once", action="store_true", help="one round, print what it did, exit")
+    worker.add_argument("--database-url", help="SQLAlchemy URL (default: embedded SQLite in var/)")
+    worker.set_defaults(run=cmd_worker)
     return parser
 
 

@@ -6,6 +6,7 @@ clock and a cheap hash cost.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,9 +14,11 @@ from sqlalchemy import Engine
 
 from definitions.vocabulary import standard_vocabulary
 from engine.advance import AdvanceEnrollment, Advancer, EnrollmentAdvanced
+from engine.channels import ChannelAdapter, FolderChannel
 from engine.clock import Clock, SystemClock
 from engine.context import Services
 from engine.credentials import HashCost, SecretHasher
+from engine.delivery import DeliveryWorker
 from engine.enrollments import CompleteStep, EnrollmentStarted, StartEnrollment, complete_step, start_enrollment
 from engine.machines import MachineCache
 from engine.portal import PresentPin, present_link, present_pin
@@ -25,6 +28,8 @@ from engine.storage.database import make_engine
 from engine.storage.migrations import upgrade
 from engine.sweep import Sweeper
 from engine.workflows import WorkflowCatalog
+
+DEFAULT_SENDER = "PortalFlow <portal@localhost>"
 
 
 @dataclass
@@ -36,6 +41,7 @@ class PortalFlow:
     catalog: WorkflowCatalog
     advancer: Advancer
     sweeper: Sweeper
+    delivery: DeliveryWorker
 
     def start(self, command: StartEnrollment) -> EnrollmentStarted:
         return start_enrollment(self.db, self.services, self.catalog, command)
@@ -53,8 +59,15 @@ class PortalFlow:
         return present_link(self.advancer, token, trigger)
 
 
+def folder_channels(folder: Path, clock: Clock) -> dict[str, ChannelAdapter]:
+    """The embedded default: every channel writes .eml files under `folder`, so a newcomer sees every message."""
+    return {channel: FolderChannel(folder, channel, clock=clock) for channel in ("email", "secure_message", "letter")}
+
+
 def build(database_url: str, workflows_dir: Path, *, clock: Clock | None = None, hash_cost: HashCost | None = None,
-          secret_key: bytes | None = None, key_file: Path | None = None, db: Engine | None = None) -> PortalFlow:
+          secret_key: bytes | None = None, key_file: Path | None = None, db: Engine | None = None,
+          channels: Mapping[str, ChannelAdapter] | None = None, mail_folder: Path | None = None,
+          default_sender: str = DEFAULT_SENDER) -> PortalFlow:
     clock = clock or SystemClock()
     engine = db or make_engine(database_url)
     upgrade(engine)
@@ -65,4 +78,6 @@ def build(database_url: str, workflows_dir: Path, *, clock: Clock | None = None,
     services = Services(clock=clock, hasher=SecretHasher(hash_cost), renderer=TemplateRenderer(
         workflows_dir / "templates"), sealer=FernetSealer(key), vocabulary=vocabulary)
     advancer = Advancer(engine, services, catalog, MachineCache())
-    return PortalFlow(engine, services, catalog, advancer, Sweeper(engine, advancer, catalog, clock))
+    adapters = channels or folder_channels(mail_folder or Path("var") / "mail", clock)
+    delivery = DeliveryWorker(engine, clock, services.sealer, adapters, default_sender=default_sender)
+    return PortalFlow(engine, services, catalog, advancer, Sweeper(engine, advancer, catalog, clock), delivery)
