@@ -169,6 +169,60 @@ def cmd_worker(args: argparse.Namespace) -> int:
         flow.db.dispose()
 
 
+def cmd_calendar_set(args: argparse.Namespace) -> int:
+    from api.calendar_file import CalendarFileError, read_calendar_file
+    from engine.calendar_store import save_calendar
+    from engine.errors import NotFound
+    from engine.storage.database import make_engine
+    from engine.storage.migrations import upgrade
+
+    try:
+        calendar = read_calendar_file(Path(args.file))
+    except CalendarFileError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    db = make_engine(_database_url(args))
+    try:
+        upgrade(db)
+        with db.begin() as conn:
+            save_calendar(conn, args.site, calendar)
+    except NotFound as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    finally:
+        db.dispose()
+    print(f"calendar of site {args.site} saved")
+    return 0
+
+
+def cmd_calendar_next(args: argparse.Namespace) -> int:
+    """When the site next opens after a moment (default now), and why: what a deferred send would say."""
+    from datetime import UTC, datetime
+
+    from engine.calendar_store import load_calendar
+    from engine.errors import NotFound
+    from engine.storage.database import make_engine
+
+    try:
+        at = datetime.fromisoformat(args.at) if args.at else datetime.now(UTC)
+    except ValueError:
+        print(f"error: --at {args.at!r} is not an ISO time such as 2026-11-26T03:00:00-05:00", file=sys.stderr)
+        return 2
+    if at.tzinfo is None:
+        print("error: --at needs a UTC offset (e.g. ...T03:00:00-05:00 or ...Z)", file=sys.stderr)
+        return 2
+    db = make_engine(_database_url(args))
+    try:
+        with db.connect() as conn:
+            print(load_calendar(conn, args.site).next_open(at).explain())
+    except NotFound as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    finally:
+        db.dispose()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="portalflow", description="Patient-portal enrollment orchestrator.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -205,6 +259,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--database-url", help="SQLAlchemy URL (default: embedded SQLite in var/)")
     serve.set_defaults(run=cmd_serve)
+    calendar = sub.add_parser("calendar", help="a site's opening hours, holidays and closures")
+    calendar_sub = calendar.add_subparsers(dest="calendar_command", required=True)
+    calendar_set = calendar_sub.add_parser("set", help="replace a site's calendar from a YAML file")
+    calendar_set.add_argument("site")
+    calendar_set.add_argument("file")
+    calendar_set.add_argument("--database-url", help="SQLAlchemy URL (default: embedded SQLite in var/)")
+    calendar_set.set_defaults(run=cmd_calendar_set)
+    calendar_next = calendar_sub.add_parser("next", help="when the site next opens, and why")
+    calendar_next.add_argument("site")
+    calendar_next.add_argument("--at", help="ISO time with offset (default: now)")
+    calendar_next.add_argument("--database-url", help="SQLAlchemy URL (default: embedded SQLite in var/)")
+    calendar_next.set_defaults(run=cmd_calendar_next)
     worker = sub.add_parser("worker", help="fire due timers and send queued messages (no HTTP)")
     worker.add_argument("--once", action="store_true", help="one round, print what it did, exit")
     worker.add_argument("--database-url", help="SQLAlchemy URL (default: embedded SQLite in var/)")

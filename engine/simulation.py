@@ -13,12 +13,12 @@ from __future__ import annotations
 import re
 import tempfile
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet
-from sqlalchemy import Boolean, Date, Integer, Table, func, insert, select, update
+from sqlalchemy import Boolean, Date, Integer, Table, Time, func, insert, select, update
 
 from definitions.errors import DefinitionInvalid, RuntimeFailure
 from definitions.model import Actor
@@ -40,18 +40,21 @@ from engine.storage.tables import (
     outbox,
     patients,
     providers,
+    site_closures,
+    site_hours,
     sites,
     staff_users,
     timers,
 )
 
 TOP_KEYS = ("workflow", "start", "description", "records", "enroll", "steps")
-RECORD_TABLES: dict[str, Table] = {"sites": sites, "staff": staff_users, "providers": providers,
-                                   "patients": patients, "households": households}
+RECORD_TABLES: dict[str, Table] = {"sites": sites, "site_hours": site_hours, "site_closures": site_closures,
+                                   "staff": staff_users, "providers": providers, "patients": patients,
+                                   "households": households}
 ENROLL_KEYS = ("patient", "household", "children", "as")
 ACTIONS = ("fire", "complete_step", "present_pin", "present_link", "update_patient", "sweep")
 FIRE_KEYS = ("as", "inputs", "reason")
-EXPECT_KEYS = ("state", "status", "refused", "messages_queued", "timers_pending", "credential_refused")
+EXPECT_KEYS = ("state", "status", "refused", "messages_queued", "timers_pending", "timers_due", "credential_refused")
 _OFFSET = re.compile(r"^\+(?:0|(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?)$")
 _OTHER_ACTORS = {kind.value: ActorRef(kind.value, kind.value, kind) for kind in Actor if kind is not Actor.STAFF}
 
@@ -155,6 +158,13 @@ def _column_value(reader: Reader, table: Table, key: Scalar, node: YamlNode, whe
         return None
     if isinstance(column.type, Integer):
         return reader.integer(node, f"'{key.text}' in {where}", 0)
+    if isinstance(column.type, Time):
+        try:
+            return time.fromisoformat(node.text) if isinstance(node, Scalar) else None
+        except ValueError:
+            pass
+        reader.error(node.position, f"'{key.text}' in {where} must be a time HH:MM, got {describe(node)}")
+        return None
     return reader.text(node, f"'{key.text}' in {where}")
 
 
@@ -460,20 +470,25 @@ class _Run:
             row = conn.execute(select(enrollments.c.state, enrollments.c.workflow_version).where(
                 enrollments.c.id == self.enrollment_id)).one()
             messages = conn.execute(select(outbox.c.message_id, outbox.c.status).order_by(outbox.c.id)).all()
-            pending = conn.execute(select(timers.c.timer_id).where(
-                (timers.c.status == "pending") & (timers.c.enrollment_id == self.enrollment_id))).scalars().all()
+            pending_rows = conn.execute(select(timers.c.timer_id, timers.c.due_at).where(
+                (timers.c.status == "pending") & (timers.c.enrollment_id == self.enrollment_id))).all()
+        pending = [r.timer_id for r in pending_rows]
         status = self.flow.catalog.get(self.scenario.workflow, row.workflow_version).state(row.state).status
         actual: dict[str, Any] = {
             "state": row.state, "status": status,
             "refused": str(error) if error is not None else None,
             "credential_refused": error.why if isinstance(error, CredentialRefused) else None,
             "timers_pending": sorted(pending),
+            "timers_due": {r.timer_id: _aware(r.due_at).strftime("%Y-%m-%dT%H:%M:%SZ") for r in pending_rows},
         }
         for key, (wanted, line) in expect.items():
             if key == "messages_queued":
                 got: Any = [{m.message_id: m.status} for m in messages]
                 if isinstance(wanted, int) and not isinstance(wanted, bool):
                     got = len(messages)
+            elif key == "timers_due":
+                wanted = {str(k): str(v) for k, v in wanted.items()} if isinstance(wanted, dict) else wanted
+                got = actual[key]
             elif key == "timers_pending":
                 wanted = sorted(wanted if isinstance(wanted, list) else [wanted])
                 got = actual[key]
