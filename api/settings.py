@@ -7,7 +7,7 @@
 | PORTALFLOW_BACKGROUND | 1 | 0: this process runs no sweep/delivery job (another process does) |
 | PORTALFLOW_SWEEP_SECONDS | 30 | seconds between background rounds |
 | PORTALFLOW_MAIL_FOLDER | var/mail | where messages go when no SMTP host is set (.eml files per channel) |
-| PORTALFLOW_MAIL_FROM | PortalFlow <portal@localhost> | From of emails for sites without their own address |
+| PORTALFLOW_MAIL_FROM | PortalFlow <portal@portalflow.invalid> | From of emails for sites without their own address |
 | PORTALFLOW_SMTP_HOST | (unset) | set it to send email over SMTP instead of to the mail folder |
 | PORTALFLOW_SMTP_PORT | 587 | |
 | PORTALFLOW_SMTP_SECURITY | starttls | starttls, tls (implicit TLS, port 465) or none (a relay on this host) |

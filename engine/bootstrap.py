@@ -29,7 +29,9 @@ from engine.storage.migrations import upgrade
 from engine.sweep import Sweeper
 from engine.workflows import WorkflowCatalog
 
-DEFAULT_SENDER = "PortalFlow <portal@localhost>"
+# A reserved, undeliverable domain: fine for the mail folder; set PORTALFLOW_MAIL_FROM (or a site's from_address)
+# before sending over SMTP.
+DEFAULT_SENDER = "PortalFlow <portal@portalflow.invalid>"
 
 
 @dataclass

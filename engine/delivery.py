@@ -90,6 +90,7 @@ class DeliveryWorker:
     def flag_stale(self) -> int:
         """Rows left `sending` longer than `stale_after`: a worker died mid-conversation. Never re-sent blindly."""
         now = self.clock.now()
+        count = 0
         with self.db.begin() as conn:
             stale = conn.execute(select(outbox.c.id, outbox.c.enrollment_id, outbox.c.message_id, outbox.c.sending_at)
                                  .where((outbox.c.status == "sending")
@@ -98,9 +99,13 @@ class DeliveryWorker:
                 detail = (f"the worker stopped while handing outbox-{row.id} to its channel at "
                           f"{_aware(row.sending_at):%Y-%m-%d %H:%M} UTC: it may or may not have gone; check the "
                           f"channel (mail server log: Message-ID starting outbox-{row.id}.) before sending it again")
-                conn.execute(update(outbox).where(outbox.c.id == row.id).values(status="review", detail=detail))
+                flagged = conn.execute(update(outbox).where(
+                    (outbox.c.id == row.id) & (outbox.c.status == "sending")).values(status="review", detail=detail))
+                if flagged.rowcount != 1:  # a slow worker recorded its outcome meanwhile: nothing to flag
+                    continue
                 self._note(conn, row.enrollment_id, "message_review", "failed", f"{row.message_id}: {detail}")
-        return len(stale)
+                count += 1
+        return count
 
     def deliver_next(self) -> str | None:
         now = self.clock.now()
@@ -127,8 +132,9 @@ class DeliveryWorker:
         if row.opening_hours:
             opening = load_calendar(conn, site_id).next_open(now)
             if opening.deferred:
-                conn.execute(update(outbox).where(outbox.c.id == row.id).values(
-                    not_before=opening.at, detail=f"waits for opening hours: next send {opening.explain()}"))
+                why = f"waits for opening hours: next send {opening.explain()}"
+                conn.execute(update(outbox).where(outbox.c.id == row.id).values(not_before=opening.at, detail=why))
+                self._note(conn, row.enrollment_id, "message_deferred", "ok", f"outbox-{row.id} ({row.channel}): {why}")
                 return "deferred"
         conn.execute(update(outbox).where(outbox.c.id == row.id).values(
             status="sending", sending_at=now, attempts=row.attempts + 1))
