@@ -36,3 +36,8 @@ class FakeClock:
         if moment.tzinfo is None:
             raise ValueError("FakeClock.set needs a timezone-aware time")
         self._now = moment.astimezone(UTC)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A stored time as aware UTC: SQLite hands back naive datetimes, and everything PortalFlow stores is UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, func, select
 
 from definitions.model import Actor, Channel, Message
 from engine.calendars import SiteCalendar
+from engine.clock import as_utc
 from engine.storage.tables import outbox, sites
 
 DEFAULT_RECIPIENT_DAILY_CAP = 1
@@ -59,16 +60,10 @@ def send_window(conn: Connection, message: Message, recipient: str | None, actor
 def _cap_frees_at(conn: Connection, recipient: str, now: datetime, cap: int) -> datetime:
     """The first moment a new send keeps at most `cap` sends to `recipient` in any 24 hours before it."""
     planned = func.coalesce(outbox.c.not_before, outbox.c.created_at)
-    times = [_aware(t) for t in conn.execute(
+    times = [as_utc(t) for t in conn.execute(
         select(planned).where((outbox.c.recipient == recipient) & (outbox.c.channel == Channel.EMAIL.value)
                               & outbox.c.status.in_(_COUNTED) & (planned > now - _WINDOW))
         .order_by(planned)).scalars()]
     if len(times) < cap:
         return now
     return max(now, times[-cap] + _WINDOW)
-
-
-def _aware(moment: datetime) -> datetime:
-    from datetime import UTC
-
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment  # SQLite hands back naive UTC

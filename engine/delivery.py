@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, or_, select, update
@@ -28,10 +28,11 @@ from engine.advance import read_enrollment
 from engine.calendar_store import load_calendar
 from engine.chains import ChainMoved, append_to_enrollment, subject_of
 from engine.channels import ChannelAdapter, OutgoingMessage, PermanentFailure, TemporaryFailure, UnknownOutcome
-from engine.clock import Clock
+from engine.clock import Clock, as_utc
 from engine.context import SYSTEM_ACTOR
 from engine.sealing import Sealer, marker
-from engine.storage.tables import households, outbox, patients, sites
+from engine.storage.tables import outbox, sites
+from engine.subjects import site_id_of
 
 BACKOFF: tuple[timedelta, ...] = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30),
                                   timedelta(hours=2), timedelta(hours=12))
@@ -97,7 +98,7 @@ class DeliveryWorker:
                                         & (outbox.c.sending_at < now - self.stale_after))).all()
             for row in stale:
                 detail = (f"the worker stopped while handing outbox-{row.id} to its channel at "
-                          f"{_aware(row.sending_at):%Y-%m-%d %H:%M} UTC: it may or may not have gone; check the "
+                          f"{as_utc(row.sending_at):%Y-%m-%d %H:%M} UTC: it may or may not have gone; check the "
                           f"channel (mail server log: Message-ID starting outbox-{row.id}.) before sending it again")
                 flagged = conn.execute(update(outbox).where(
                     (outbox.c.id == row.id) & (outbox.c.status == "sending")).values(status="review", detail=detail))
@@ -128,7 +129,8 @@ class DeliveryWorker:
         row = conn.execute(query).first()
         if row is None:
             return None
-        site_id = _site_of(conn, row.enrollment_id)
+        owner = read_enrollment(conn, row.enrollment_id)
+        site_id = site_id_of(conn, owner.patient_id, owner.household_id)
         if row.opening_hours:
             opening = load_calendar(conn, site_id).next_open(now)
             if opening.deferred:
@@ -207,15 +209,3 @@ class DeliveryWorker:
             savepoint.commit()
             return
         raise ChainMoved(enrollment_id)
-
-
-def _site_of(conn: Connection, enrollment_id: str) -> str:
-    row = read_enrollment(conn, enrollment_id)
-    if row.household_id:
-        return str(conn.execute(select(households.c.site_id).where(households.c.id == row.household_id))
-                   .scalar_one())
-    return str(conn.execute(select(patients.c.site_id).where(patients.c.id == row.patient_id)).scalar_one())
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

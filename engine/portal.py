@@ -9,12 +9,13 @@ checked here, at use, whatever the timers did.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 
 from sqlalchemy import Engine, select, update
 
 from definitions.model import Actor
 from engine.advance import AdvanceEnrollment, Advancer, EnrollmentAdvanced, read_enrollment
+from engine.clock import as_utc
 from engine.context import ActorRef
 from engine.credentials import MAX_PIN_FAILURES, normalise_pin, same_digest, token_digest
 from engine.errors import CredentialRefused, NotAllowed
@@ -23,10 +24,6 @@ from engine.storage.tables import credentials, patients
 PORTAL_ACTOR = ActorRef("portal", "portal", Actor.PORTAL)
 WRONG = "the PIN or date of birth is not correct"
 
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything PortalFlow stores is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +52,7 @@ def present_pin(advancer: Advancer, command: PresentPin) -> EnrollmentAdvanced:
         raise CredentialRefused("wrong", WRONG)
     if match.locked_at is not None:
         raise CredentialRefused("locked", "this PIN is locked after too many attempts; ask the practice for a new one")
-    if _aware(match.expires_at) <= now:
+    if as_utc(match.expires_at) <= now:
         raise CredentialRefused("expired", "this PIN has expired; ask the practice for a new one")
     return _advance_with(advancer, match.enrollment_id, "pin_and_birth_date_match", command.trigger,
                          {"pin_patient_id": match.patient_id, "pin_credential_id": match.id},
@@ -72,7 +69,7 @@ def present_link(advancer: Advancer, token: str, trigger: str | None = None) -> 
         raise CredentialRefused("unknown", "this link is not valid")
     if match.used_at is not None or match.revoked_at is not None:
         raise CredentialRefused("used", "this link has already been used or replaced; ask the practice for a new one")
-    if _aware(match.expires_at) <= now:
+    if as_utc(match.expires_at) <= now:
         raise CredentialRefused("expired", "this link has expired; ask the practice for a new one")
     return _advance_with(advancer, match.enrollment_id, "link_token_valid", trigger,
                          {"link_patient_id": match.patient_id, "link_credential_id": match.id},

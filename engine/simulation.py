@@ -26,7 +26,7 @@ from definitions.reader import Reader, describe
 from definitions.yamlnodes import MapNode, Scalar, SeqNode, YamlNode, parse_yaml
 from engine.advance import AdvanceEnrollment, EnrollmentAdvanced
 from engine.bootstrap import PortalFlow, build
-from engine.clock import FakeClock
+from engine.clock import FakeClock, as_utc
 from engine.context import SYSTEM_ACTOR, ActorRef
 from engine.credentials import TEST_COST
 from engine.enrollments import CompleteStep, StartEnrollment
@@ -479,7 +479,7 @@ class _Run:
             "refused": str(error) if error is not None else None,
             "credential_refused": error.why if isinstance(error, CredentialRefused) else None,
             "timers_pending": sorted(pending),
-            "timers_due": {r.timer_id: _aware(r.due_at).strftime("%Y-%m-%dT%H:%M:%SZ") for r in pending_rows},
+            "timers_due": {r.timer_id: as_utc(r.due_at).strftime("%Y-%m-%dT%H:%M:%SZ") for r in pending_rows},
         }
         for key, (wanted, line) in expect.items():
             if key == "messages_queued":
@@ -504,9 +504,6 @@ def _refused(error: RuntimeFailure) -> str:
     text = str(error)
     return text if text.startswith("refused: ") else f"refused: {text}"
 
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 __all__ = ["Scenario", "ScenarioInvalid", "ScenarioReport", "load_scenario", "run_scenario"]

@@ -99,3 +99,12 @@ def load_site(conn: Connection, site_id: str) -> Site:
         raise NotFound("site", site_id)
     result: Site = _record(Site, row)
     return result
+
+
+def site_id_of(conn: Connection, patient_id: str | None, household_id: str | None) -> str:
+    """The site of an enrollment's subject (its household's, or its patient's)."""
+    if household_id:
+        site = conn.execute(select(households.c.site_id).where(households.c.id == household_id)).scalar_one()
+    else:
+        site = conn.execute(select(patients.c.site_id).where(patients.c.id == patient_id)).scalar_one()
+    return str(site)

@@ -20,7 +20,7 @@ What a firing can turn into:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select, update
@@ -30,10 +30,11 @@ from engine import audit
 from engine.advance import AdvanceEnrollment, Advancer, read_enrollment
 from engine.calendar_store import load_calendar
 from engine.chains import append_to_enrollment, subject_of
-from engine.clock import Clock
+from engine.clock import Clock, as_utc
 from engine.context import SYSTEM_ACTOR, EnrollmentRow
 from engine.errors import NotAllowed, Refused
-from engine.storage.tables import enrollments, households, patients, timers
+from engine.storage.tables import enrollments, timers
+from engine.subjects import site_id_of
 from engine.workflows import WorkflowCatalog
 
 SYSTEM = SYSTEM_ACTOR
@@ -115,14 +116,14 @@ class Sweeper:
             return None
         if conn.dialect.name == "postgresql":  # wait for staff acting on the same enrollment, then go first
             conn.execute(select(enrollments.c.id).where(enrollments.c.id == row.enrollment_id).with_for_update())
-        return _Claim(row.id, row.enrollment_id, row.timer_id, row.trigger, _aware(row.due_at), row.attempts)
+        return _Claim(row.id, row.enrollment_id, row.timer_id, row.trigger, as_utc(row.due_at), row.attempts)
 
     def _handle(self, conn: Connection, claim: _Claim, now: datetime) -> str:
         row = read_enrollment(conn, claim.enrollment_id)
         definition = self.catalog.get(row.workflow_id, row.workflow_version)
         timer = definition.timer(claim.timer_id)
         if timer.opening_hours:
-            opening = load_calendar(conn, _site_of(conn, row)).next_open(now)
+            opening = load_calendar(conn, site_id_of(conn, row.patient_id, row.household_id)).next_open(now)
             if opening.deferred:
                 conn.execute(update(timers).where(timers.c.id == claim.id).values(
                     due_at=opening.at, detail=f"waits for opening hours: next firing {opening.explain()}"))
@@ -175,16 +176,6 @@ class Sweeper:
                          .values(**values))
 
 
-def _site_of(conn: Connection, row: EnrollmentRow) -> str:
-    if row.household_id:
-        site = conn.execute(select(households.c.site_id).where(households.c.id == row.household_id)).scalar_one()
-    else:
-        site = conn.execute(select(patients.c.site_id).where(patients.c.id == row.patient_id)).scalar_one()
-    return str(site)
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _duration(delta: timedelta) -> str:

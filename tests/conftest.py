@@ -145,3 +145,23 @@ def flow(database_url: str, clock: object, workflows_dir: Path, tmp_path: Path) 
     seed_practice(built.db)
     yield built
     built.db.dispose()
+
+
+@pytest.fixture
+def start_server() -> Iterator[Callable[..., object]]:
+    """Start real SMTP servers on loopback (tests/loopback_smtp.py); all are stopped after the test."""
+    from aiosmtpd.controller import Controller
+    from loopback_smtp import HOST, Mailbox, Server, free_port
+
+    controllers: list[Controller] = []
+
+    def start(mailbox: Mailbox | None = None, port: int | None = None, **options: object) -> Server:
+        server = Server(mailbox or Mailbox(), port or free_port())
+        controller = Controller(server.mailbox, hostname=HOST, port=server.port, **options)
+        controller.start()
+        controllers.append(controller)
+        return server
+
+    yield start
+    for controller in controllers:
+        controller.stop()

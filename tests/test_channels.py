@@ -3,15 +3,13 @@ each way of failing is reported to the outbox worker, without the message body e
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import ipaddress
 import os
-import socket
 import ssl
 import stat
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -19,12 +17,12 @@ from typing import Any
 
 import pytest
 from aiosmtpd import smtp as aiosmtp
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from loopback_smtp import HOST, Mailbox, Server, free_port
 
 from engine.channels import (
     ChannelError,
@@ -38,7 +36,6 @@ from engine.channels import (
 )
 from engine.clock import FakeClock
 
-HOST = "127.0.0.1"
 SECRET = "PIN 7KQ2-M9XD"
 PASSWORD = "correct horse battery staple"
 LONG_LINE = "Bienvenue à la clinique, " + "é" * 400
@@ -52,74 +49,6 @@ def a_message(**changes: Any) -> OutgoingMessage:
                               subject="Votre accès au portail — Main Street", body=BODY,
                               sender="Main Street Practice <portal@practice.example>")
     return replace(message, **changes)
-
-
-@dataclass
-class Mailbox:
-    """The loopback server's handler: keeps what it accepted, and misbehaves when a test says so."""
-
-    received: list[Envelope] = field(default_factory=list)
-    rcpt_reply: str | None = None
-    data_reply: str | None = None
-    stall_at_rcpt: float = 0.0
-    stall_after_dot: float = 0.0
-    hang_up_after_dot: bool = False
-
-    # aiosmtpd finds its hooks by these exact names, hence the upper case.
-    async def handle_RCPT(  # noqa: N802
-            self, server: aiosmtp.SMTP, session: Session, envelope: Envelope, address: str,
-            rcpt_options: list[str]) -> str:
-        await asyncio.sleep(self.stall_at_rcpt)
-        if self.rcpt_reply:
-            return self.rcpt_reply
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(  # noqa: N802
-            self, server: aiosmtp.SMTP, session: Session, envelope: Envelope) -> str:
-        # This hook runs once the final "." has arrived: the misbehaviour below is the "maybe delivered" zone.
-        if self.hang_up_after_dot:
-            assert server.transport is not None
-            server.transport.close()
-            return "250 never heard"
-        await asyncio.sleep(self.stall_after_dot)
-        if self.data_reply:
-            return self.data_reply
-        self.received.append(envelope)
-        return "250 Message accepted for delivery"
-
-
-@dataclass(frozen=True)
-class Server:
-    mailbox: Mailbox
-    port: int
-
-    def settings(self, **changes: Any) -> SmtpSettings:
-        return replace(SmtpSettings(HOST, self.port, "none", timeout=2.0), **changes)
-
-
-def free_port() -> int:
-    # Not every aiosmtpd version accepts port 0, so ask the kernel for a free port and hand it over.
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@pytest.fixture
-def start_server() -> Iterator[Callable[..., Server]]:
-    controllers: list[Controller] = []
-
-    def start(mailbox: Mailbox | None = None, **options: Any) -> Server:
-        server = Server(mailbox or Mailbox(), free_port())
-        controller = Controller(server.mailbox, hostname=HOST, port=server.port, **options)
-        controller.start()
-        controllers.append(controller)
-        return server
-
-    yield start
-    for controller in controllers:
-        controller.stop()
 
 
 @pytest.fixture

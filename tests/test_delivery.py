@@ -5,11 +5,9 @@ PostgreSQL. Secrets are compared with the values the engine handed back, never w
 
 from __future__ import annotations
 
-import asyncio
-import socket
 import stat
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -17,10 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd import smtp as aiosmtp
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import Envelope, Session
+from aiosmtpd.smtp import Envelope
 from conftest import seed_practice
+from loopback_smtp import HOST, Mailbox, Server, free_port
 from sqlalchemy import select, update
 
 from definitions.model import Actor
@@ -38,7 +35,6 @@ from engine.enrollments import StartEnrollment
 from engine.sealing import marker
 from engine.storage.tables import audit_events, outbox, sites
 
-HOST = "127.0.0.1"
 KEY = b"q" * 43 + b"="
 SMTP_TIMEOUT = 2.0  # seconds: short, so a misbehaving server cannot slow the file down
 SITE_FROM = "Maple Family Practice <portal@maple.example>"
@@ -52,74 +48,6 @@ SIBLING_STEPS: dict[str, Any] = {
 ENROLL_NOW_STEPS: dict[str, Any] = {"confirm_required_fields": True, "enroll_now": "chart_banner"}
 WEEKDAYS_9_TO_5 = {weekday: ((time(9), time(17)),) for weekday in range(5)}
 GO_LIVE = date(2026, 1, 5)
-
-
-# ----- a real SMTP server on loopback (the approach of tests/test_channels.py) ----------------------------------
-
-
-@dataclass
-class Mailbox:
-    """The loopback server's handler: keeps what it accepted, counts every whole message it was handed (accepted
-    or not), and misbehaves when a test says so. Tests may change the misbehaviour while the server runs."""
-
-    received: list[Envelope] = field(default_factory=list)
-    handed_over: int = 0  # times the final "." of a message arrived
-    rcpt_reply: str | None = None
-    data_reply: str | None = None
-    hang_up_after_dot: bool = False
-
-    # aiosmtpd finds its hooks by these exact names, hence the upper case.
-    async def handle_RCPT(  # noqa: N802
-            self, server: aiosmtp.SMTP, session: Session, envelope: Envelope, address: str,
-            rcpt_options: list[str]) -> str:
-        await asyncio.sleep(0)
-        if self.rcpt_reply:
-            return self.rcpt_reply
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(  # noqa: N802
-            self, server: aiosmtp.SMTP, session: Session, envelope: Envelope) -> str:
-        # This hook runs once the final "." has arrived: from here on the client cannot know what we did.
-        self.handed_over += 1
-        if self.hang_up_after_dot:
-            assert server.transport is not None
-            server.transport.close()
-            return "250 never heard"
-        if self.data_reply:
-            return self.data_reply
-        self.received.append(envelope)
-        return "250 Message accepted for delivery"
-
-
-@dataclass(frozen=True)
-class Server:
-    mailbox: Mailbox
-    port: int
-
-
-def free_port() -> int:
-    # Not every aiosmtpd version accepts port 0, so ask the kernel for a free port and hand it over.
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@pytest.fixture
-def start_server() -> Iterator[Callable[..., Server]]:
-    controllers: list[Controller] = []
-
-    def start(mailbox: Mailbox | None = None, port: int | None = None) -> Server:
-        server = Server(mailbox or Mailbox(), port or free_port())
-        controller = Controller(server.mailbox, hostname=HOST, port=server.port)
-        controller.start()
-        controllers.append(controller)
-        return server
-
-    yield start
-    for controller in controllers:
-        controller.stop()
 
 
 def smtp_to(port: int, clock: FakeClock) -> SmtpChannel:
