@@ -20,6 +20,7 @@ from engine.context import Services
 from engine.credentials import HashCost, SecretHasher
 from engine.delivery import DeliveryWorker
 from engine.enrollments import CompleteStep, EnrollmentStarted, StartEnrollment, complete_step, start_enrollment
+from engine.intake import EventIntake, IntakeEvent, IntakeResult
 from engine.machines import MachineCache
 from engine.portal import PresentPin, present_link, present_pin
 from engine.rendering import TemplateRenderer
@@ -44,6 +45,7 @@ class PortalFlow:
     advancer: Advancer
     sweeper: Sweeper
     delivery: DeliveryWorker
+    intake: EventIntake
 
     def start(self, command: StartEnrollment) -> EnrollmentStarted:
         return start_enrollment(self.db, self.services, self.catalog, command)
@@ -59,6 +61,9 @@ class PortalFlow:
 
     def present_link(self, token: str, trigger: str | None = None) -> EnrollmentAdvanced:
         return present_link(self.advancer, token, trigger)
+
+    def receive(self, event: IntakeEvent) -> IntakeResult:
+        return self.intake(event)
 
 
 def folder_channels(folder: Path, clock: Clock) -> dict[str, ChannelAdapter]:
@@ -82,4 +87,5 @@ def build(database_url: str, workflows_dir: Path, *, clock: Clock | None = None,
     advancer = Advancer(engine, services, catalog, MachineCache())
     adapters = channels or folder_channels(mail_folder or Path("var") / "mail", clock)
     delivery = DeliveryWorker(engine, clock, services.sealer, adapters, default_sender=default_sender)
-    return PortalFlow(engine, services, catalog, advancer, Sweeper(engine, advancer, catalog, clock), delivery)
+    return PortalFlow(engine, services, catalog, advancer, Sweeper(engine, advancer, catalog, clock), delivery,
+                      EventIntake(engine, advancer, catalog))

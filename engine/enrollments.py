@@ -16,7 +16,7 @@ from engine.chains import ChainMoved, append_to_enrollment
 from engine.context import ActorRef, Services, TransitionContext
 from engine.errors import Conflict, NotAllowed, Refused
 from engine.inputs import check_input, is_secret, public_value
-from engine.storage.tables import enrollments
+from engine.storage.tables import enrollments, households, patients
 from engine.subjects import load_household, load_patient
 from engine.timing import arm_state_timers
 from engine.workflows import WorkflowCatalog
@@ -73,6 +73,11 @@ def start_in(conn: Connection, services: Services, definition: WorkflowDefinitio
     """Start an enrollment of `definition` in the caller's transaction (checked by `start_enrollment`)."""
     now = services.clock.now()
     household = definition.subject is Subject.HOUSEHOLD
+    # Lock the subject's row (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers), so two starts for
+    # one subject at once cannot both find nothing running.
+    subject_table = households if household else patients
+    conn.execute(select(subject_table.c.id).where(
+        subject_table.c.id == (command.household_id or command.patient_id)).with_for_update())
     site_id = (load_household(conn, command.household_id).site_id if command.household_id
                else load_patient(conn, str(command.patient_id)).site_id)
     subject_col = enrollments.c.household_id if household else enrollments.c.patient_id

@@ -46,3 +46,11 @@ class CredentialRefused(RuntimeFailure):
     def __init__(self, why: str, message: str) -> None:
         self.why = why
         super().__init__(message)
+
+
+class InvalidInput(RuntimeFailure):
+    """A value sent to the engine is malformed; `field` names it. Nothing was written."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: {problem}")

@@ -31,6 +31,7 @@ from engine.context import SYSTEM_ACTOR, ActorRef
 from engine.credentials import TEST_COST
 from engine.enrollments import CompleteStep, StartEnrollment
 from engine.errors import CredentialRefused
+from engine.intake import IntakeEvent
 from engine.portal import PresentPin
 from engine.storage.tables import (
     audit_events,
@@ -52,9 +53,11 @@ RECORD_TABLES: dict[str, Table] = {"sites": sites, "site_hours": site_hours, "si
                                    "staff": staff_users, "providers": providers, "patients": patients,
                                    "households": households}
 ENROLL_KEYS = ("patient", "household", "children", "as")
-ACTIONS = ("fire", "complete_step", "present_pin", "present_link", "update_patient", "sweep")
+ACTIONS = ("fire", "complete_step", "present_pin", "present_link", "update_patient", "sweep", "event")
 FIRE_KEYS = ("as", "inputs", "reason")
-EXPECT_KEYS = ("state", "status", "refused", "messages_queued", "timers_pending", "timers_due", "credential_refused")
+EVENT_KEYS = ("kind", "key", "patient", "changes")
+EXPECT_KEYS = ("state", "status", "refused", "messages_queued", "timers_pending", "timers_due", "credential_refused",
+               "event")
 _OFFSET = re.compile(r"^\+(?:0|(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?)$")
 _OTHER_ACTORS = {kind.value: ActorRef(kind.value, kind.value, kind) for kind in Actor if kind is not Actor.STAFF}
 
@@ -233,6 +236,11 @@ def _step(reader: Reader, node: YamlNode, number: int, start: datetime, previous
     if action is None and not expect:
         reader.error(body.position, f"{where} does nothing: give one of {', '.join(ACTIONS)} or an expect")
     args = plain(body.get(action)) if action else None  # type: ignore[arg-type]
+    if action == "event":
+        event = _keys(reader, body.get("event"), EVENT_KEYS, f"event of {where}")  # type: ignore[arg-type]
+        for required in ("kind", "key"):
+            if event is not None and event.get(required) is None:
+                reader.error(event.position, f"the event of {where} is missing required key '{required}'")
     return ScenarioStep(number, body.position.line, at, action, args, extra, expect)
 
 
@@ -244,7 +252,7 @@ def load_scenario(path: Path) -> Scenario:
     body = _keys(reader, root, TOP_KEYS, "the scenario")
     if body is None:
         raise ScenarioInvalid(tuple(reader.problems))
-    for required in ("workflow", "start", "enroll", "steps"):
+    for required in ("workflow", "start", "steps"):
         if body.get(required) is None:
             reader.error(body.position, f"the scenario is missing required key '{required}'")
     workflow = reader.text(body.get("workflow"), "workflow") or ""
@@ -304,6 +312,7 @@ class _Run:
         self.enrollment_id = ""
         self.outbox_seen = 0
         self.staff = [str(s["id"]) for s in scenario.records["staff"]]
+        self.event_outcome: str | None = None
 
     def say(self, text: str) -> None:
         self.report.timeline.append(f"{offset_text(self.clock.now(), self.scenario.start):<9}{text}")
@@ -311,13 +320,15 @@ class _Run:
     def run(self) -> ScenarioReport:
         self._seed()
         enroll = self.scenario.enroll
-        started = self.flow.start(StartEnrollment(
-            self.scenario.workflow, self._actor(enroll.get("as"), Actor.STAFF), patient_id=enroll.get("patient"),
-            household_id=enroll.get("household"), selected_children=tuple(enroll.get("children") or ())))
-        self.enrollment_id = started.enrollment_id
-        subject = f"patient {enroll['patient']}" if enroll.get("patient") else f"household {enroll.get('household')}"
-        self.say(f"start {started.workflow_id} v{started.workflow_version} for {subject}: "
-                 f"{started.state} ({started.status})")
+        if enroll:  # without `enroll`, the first event that starts one (`event:`) sets the enrollment
+            started = self.flow.start(StartEnrollment(
+                self.scenario.workflow, self._actor(enroll.get("as"), Actor.STAFF), patient_id=enroll.get("patient"),
+                household_id=enroll.get("household"), selected_children=tuple(enroll.get("children") or ())))
+            self.enrollment_id = started.enrollment_id
+            subject = (f"patient {enroll['patient']}" if enroll.get("patient")
+                       else f"household {enroll.get('household')}")
+            self.say(f"start {started.workflow_id} v{started.workflow_version} for {subject}: "
+                     f"{started.state} ({started.status})")
         for step in self.scenario.steps:
             self.clock.set(step.at)
             try:
@@ -402,6 +413,20 @@ class _Run:
             self.say(f"update patient {args['id']}: {', '.join(sorted(args['fields']))}")
         elif step.action == "sweep":
             self._sweep()
+        elif step.action == "event":
+            self._event(args)
+
+    def _event(self, args: dict[str, Any]) -> None:
+        """An EHR event through the real intake (`engine.intake`); its outcome is what `expect: event` checks."""
+        patient = (args.get("patient") or self.scenario.enroll.get("patient")
+                   or self.scenario.records["patients"][0]["id"])
+        result = self.flow.receive(IntakeEvent(str(args.get("key")), str(args.get("kind")), str(patient),
+                                               changes=args.get("changes") or {}))
+        if not self.enrollment_id and result.enrollment_ids:
+            self.enrollment_id = result.enrollment_ids[0]
+        self.event_outcome = "repeated" if result.repeated else result.outcome
+        told = f"already handled ({result.outcome}), nothing done now" if result.repeated else result.outcome
+        self.say(f"event {args.get('kind')} ({args.get('key')}) for {patient}: {told}: {result.detail}")
 
     def _present_pin(self, step: ScenarioStep, args: dict[str, Any]) -> None:
         child = str(args.get("child") or args.get("patient"))
@@ -468,14 +493,15 @@ class _Run:
                                     f"{self._label(step)} was refused unexpectedly: {error}")
         with self.flow.db.connect() as conn:
             row = conn.execute(select(enrollments.c.state, enrollments.c.workflow_version).where(
-                enrollments.c.id == self.enrollment_id)).one()
+                enrollments.c.id == self.enrollment_id)).first()
             messages = conn.execute(select(outbox.c.message_id, outbox.c.status).order_by(outbox.c.id)).all()
             pending_rows = conn.execute(select(timers.c.timer_id, timers.c.due_at).where(
                 (timers.c.status == "pending") & (timers.c.enrollment_id == self.enrollment_id))).all()
         pending = [r.timer_id for r in pending_rows]
-        status = self.flow.catalog.get(self.scenario.workflow, row.workflow_version).state(row.state).status
+        status = (None if row is None
+                  else self.flow.catalog.get(self.scenario.workflow, row.workflow_version).state(row.state).status)
         actual: dict[str, Any] = {
-            "state": row.state, "status": status,
+            "state": row and row.state, "status": status, "event": self.event_outcome,
             "refused": str(error) if error is not None else None,
             "credential_refused": error.why if isinstance(error, CredentialRefused) else None,
             "timers_pending": sorted(pending),

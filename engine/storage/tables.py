@@ -240,6 +240,7 @@ intake_events = Table(
     _when("received_at"),
     Column("outcome", String(16), nullable=False),  # acted | ignored | refused
     Column("detail", Text, nullable=True),
+    Column("enrollment_ids", JSON(none_as_null=True), nullable=True),  # the enrollments it started or moved
 )
 
 audit_events = Table(
