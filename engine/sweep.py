@@ -1,10 +1,13 @@
 """The sweep: fire due timers through the engine, each exactly once, one enrollment per transaction.
 
-Each firing is one transaction: claim the next due pending timer (PostgreSQL: `FOR UPDATE SKIP LOCKED`, so
-several processes sweeping one database each take different rows; SQLite: the transaction's `BEGIN IMMEDIATE`
-already admits one writer at a time), lock its enrollment, mark the timer settled and fire its trigger as the
-system, in that one transaction. A crash anywhere before commit leaves the timer pending and the enrollment
-untouched, so the next sweep fires it; after commit, the timer is no longer pending. Either way it fires once.
+A sweep claims a batch of due pending timers (PostgreSQL: `FOR UPDATE SKIP LOCKED`, so several processes
+sweeping one database each take different rows; SQLite: the transaction's `BEGIN IMMEDIATE` already admits one
+writer at a time) and locks their enrollments. Each timer is then handled in its own savepoint: mark it settled
+and fire its trigger as the system. A timer that fails rolls back to its savepoint alone (its failure is written
+instead) and the others go on; one commit ends the batch, so the disk flush is paid once per batch, not per timer.
+A crash anywhere before commit leaves the batch's timers pending and their enrollments untouched, so the next
+sweep fires them; after commit, they are no longer pending. Either way each fires once. A batch is small (100 by
+default, a few tens of milliseconds), so staff acting on one of its enrollments wait at most that long.
 
 What a firing can turn into:
 - `fired`: the trigger moved the enrollment (late firings say so in the history);
@@ -69,54 +72,64 @@ class _Claim:
 class Sweeper:
     def __init__(self, db: Engine, advancer: Advancer, catalog: WorkflowCatalog, clock: Clock, *,
                  late_after: timedelta = timedelta(minutes=15), max_attempts: int = 5,
-                 retry_after: timedelta = timedelta(minutes=5)) -> None:
+                 retry_after: timedelta = timedelta(minutes=5), batch: int = 100) -> None:
         self.db, self.advancer, self.catalog, self.clock = db, advancer, catalog, clock
         self.late_after, self.max_attempts, self.retry_after = late_after, max_attempts, retry_after
+        self.batch = batch
 
     def sweep(self, limit: int | None = None) -> SweepReport:
-        """Fire due timers until none is due (or `limit` were handled)."""
+        """Fire due timers, a batch per transaction, until none is due (or `limit` were handled)."""
         report = SweepReport()
         while limit is None or report.handled < limit:
-            outcome = self.fire_next(report)
-            if outcome is None:
+            size = self.batch if limit is None else min(self.batch, limit - report.handled)
+            if not self.fire_batch(size, report):
                 break
-            report.counts[outcome] += 1
         return report
 
     def fire_next(self, report: SweepReport | None = None) -> str | None:
-        """Handle the next due timer in its own transaction; None when nothing is due."""
+        """Handle the next due timer alone in one transaction; None when nothing is due."""
+        outcomes = self.fire_batch(1, report)
+        return outcomes[0] if outcomes else None
+
+    def fire_batch(self, size: int, report: SweepReport | None = None) -> list[str]:
+        """Claim up to `size` due timers and handle each in its own savepoint, in one transaction; their outcomes."""
         now = self.clock.now()
-        claim: _Claim | None = None
-        try:
-            with self.db.begin() as conn:
-                claim = self._claim(conn, now)
-                if claim is None:
-                    return None
-                return self._handle(conn, claim, now)
-        except Exception as error:  # one bad enrollment must not stop the sweep: record it, go on
-            if claim is None:
-                raise
-            self._record_failure(claim, error, now)
-            if report is not None:
-                report.problems.append(f"enrollment {claim.enrollment_id}, timer {claim.timer_id}: "
-                                       f"{_first_line(error)}")
-            return "failed"
+        outcomes: list[str] = []
+        with self.db.begin() as conn:
+            for claim in self._claim(conn, now, size):
+                savepoint = conn.begin_nested()
+                try:
+                    outcome = self._handle(conn, claim, now)
+                except Exception as error:  # one bad enrollment must not stop the sweep: record it, go on
+                    savepoint.rollback()
+                    self._record_failure(conn, claim, error, now)
+                    if report is not None:
+                        report.problems.append(f"enrollment {claim.enrollment_id}, timer {claim.timer_id}: "
+                                               f"{_first_line(error)}")
+                    outcome = "failed"
+                else:
+                    savepoint.commit()
+                outcomes.append(outcome)
+        if report is not None:
+            for outcome in outcomes:
+                report.counts[outcome] += 1
+        return outcomes
 
     # ----- one timer ---------------------------------------------------------------------------------------
 
-    def _claim(self, conn: Connection, now: datetime) -> _Claim | None:
+    def _claim(self, conn: Connection, now: datetime, size: int) -> list[_Claim]:
         query = (select(timers.c.id, timers.c.enrollment_id, timers.c.timer_id, timers.c.trigger, timers.c.due_at,
                         timers.c.attempts)
                  .where((timers.c.status == "pending") & (timers.c.due_at <= now))
-                 .order_by(timers.c.due_at, timers.c.id).limit(1))
-        if conn.dialect.name == "postgresql":
+                 .order_by(timers.c.due_at, timers.c.id).limit(size))
+        postgres = conn.dialect.name == "postgresql"
+        if postgres:
             query = query.with_for_update(skip_locked=True)
-        row = conn.execute(query).first()
-        if row is None:
-            return None
-        if conn.dialect.name == "postgresql":  # wait for staff acting on the same enrollment, then go first
-            conn.execute(select(enrollments.c.id).where(enrollments.c.id == row.enrollment_id).with_for_update())
-        return _Claim(row.id, row.enrollment_id, row.timer_id, row.trigger, as_utc(row.due_at), row.attempts)
+        rows = conn.execute(query).all()
+        if postgres and rows:  # wait for staff acting on these enrollments, then go first (in id order: no deadlock)
+            conn.execute(select(enrollments.c.id).where(enrollments.c.id.in_({r.enrollment_id for r in rows}))
+                         .order_by(enrollments.c.id).with_for_update())
+        return [_Claim(r.id, r.enrollment_id, r.timer_id, r.trigger, as_utc(r.due_at), r.attempts) for r in rows]
 
     def _handle(self, conn: Connection, claim: _Claim, now: datetime) -> str:
         row = read_enrollment(conn, claim.enrollment_id)
@@ -162,8 +175,8 @@ class Sweeper:
             subject_type=subject_type, subject_id=subject_id, enrollment_id=row.id, from_state=row.state,
             trigger=claim.trigger, detail=f"timer '{claim.timer_id}': {detail}"))
 
-    def _record_failure(self, claim: _Claim, error: Exception, now: datetime) -> None:
-        """In a fresh transaction: retry later with backoff, or give up after `max_attempts`."""
+    def _record_failure(self, conn: Connection, claim: _Claim, error: Exception, now: datetime) -> None:
+        """After its savepoint rolled back: retry later with backoff, or give up after `max_attempts`."""
         attempts = claim.attempts + 1
         detail = f"attempt {attempts} failed: {_first_line(error)}"
         values: dict[str, Any] = {"attempts": attempts, "detail": detail}
@@ -171,9 +184,8 @@ class Sweeper:
             values.update(status="failed", settled_at=now)
         else:
             values.update(due_at=now + self.retry_after * 2 ** (attempts - 1))
-        with self.db.begin() as conn:
-            conn.execute(update(timers).where((timers.c.id == claim.id) & (timers.c.status == "pending"))
-                         .values(**values))
+        conn.execute(update(timers).where((timers.c.id == claim.id) & (timers.c.status == "pending"))
+                     .values(**values))
 
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
 
 from definitions.model import Actor
 from engine.advance import AdvanceEnrollment
@@ -187,8 +187,9 @@ def test_a_timer_found_within_the_grace_period_fires_even_when_its_policy_is_ski
 
 # ----- one bad enrollment -------------------------------------------------------------------------------------------
 
+@pytest.mark.parametrize("failure", ["python", "database"])
 def test_one_failing_enrollment_does_not_stop_the_others_and_is_retried_then_marked_failed(
-        timed: Callable[..., PortalFlow], clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
+        timed: Callable[..., PortalFlow], clock: FakeClock, monkeypatch: pytest.MonkeyPatch, failure: str) -> None:
     flow = timed()
     ids = _start_all(flow, _patients(flow, 3))
     bad = ids[1]
@@ -196,6 +197,8 @@ def test_one_failing_enrollment_does_not_stop_the_others_and_is_retried_then_mar
 
     def breaking(conn: Any, command: AdvanceEnrollment) -> Any:
         if command.enrollment_id == bad:
+            if failure == "database":  # on PostgreSQL this aborts the transaction up to the timer's savepoint
+                conn.execute(text("SELECT * FROM no_such_table"))
             raise RuntimeError("template server unreachable")
         return real(conn, command)
 
@@ -203,7 +206,10 @@ def test_one_failing_enrollment_does_not_stop_the_others_and_is_retried_then_mar
     clock.set(clock.now() + timedelta(days=1))
     report = flow.sweeper.sweep()
     assert report.counts == {"fired": 2, "refused": 0, "deferred": 0, "skipped": 0, "failed": 1}
-    assert report.problems == [f"enrollment {bad}, timer countdown: RuntimeError: template server unreachable"]
+    expected = "RuntimeError: template server unreachable" if failure == "python" else "no_such_table"
+    assert len(report.problems) == 1
+    assert report.problems[0].startswith(f"enrollment {bad}, timer countdown: ")
+    assert expected in report.problems[0]
     for _ in range(4):
         clock.set(clock.now() + timedelta(days=1))
         flow.sweeper.sweep()
@@ -278,33 +284,35 @@ CHILD = textwrap.dedent("""\
     url, folder, now = sys.argv[1], Path(sys.argv[2]), datetime.fromisoformat(sys.argv[3])
     flow = build(url, folder, clock=FakeClock(now), hash_cost=TEST_COST, secret_key=b"k" * 43 + b"=",
                  mail_folder=folder / "mail")
-    pace = float(sys.argv[4])
+    pace, size = float(sys.argv[4]), int(sys.argv[5])
     fired = 0
     while True:  # the sweep's own loop, paced so that a test can kill it mid-way
-        outcome = flow.sweeper.fire_next()
-        if outcome is None:
+        outcomes = flow.sweeper.fire_batch(size)
+        if not outcomes:
             break
-        fired += outcome == "fired"
+        fired += outcomes.count("fired")
         time.sleep(pace)
     print(fired, flush=True)
 """)
 
 
-def _spawn(tmp_path: Path, url: str, folder: Path, now: datetime, pace: float = 0.0) -> subprocess.Popen[str]:
+def _spawn(tmp_path: Path, url: str, folder: Path, now: datetime, pace: float = 0.0,
+           batch: int = 1) -> subprocess.Popen[str]:
     script = tmp_path / "sweep_child.py"
     script.write_text(CHILD, encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, str(script), url, str(folder), now.isoformat(), str(pace)],
+    return subprocess.Popen([sys.executable, str(script), url, str(folder), now.isoformat(), str(pace), str(batch)],
                             cwd=tmp_path, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+@pytest.mark.parametrize("batch", [1, 7])
 def test_a_sweep_killed_mid_way_and_restarted_fires_every_timer_exactly_once(
-        timed: Callable[..., PortalFlow], clock: FakeClock, database_url: str, tmp_path: Path) -> None:
+        timed: Callable[..., PortalFlow], clock: FakeClock, database_url: str, tmp_path: Path, batch: int) -> None:
     flow = timed()
     ids = _start_all(flow, _patients(flow, 120))
     later = clock.now() + timedelta(days=1)
-    child = _spawn(tmp_path, database_url, tmp_path / "room", later, pace=0.01)
+    child = _spawn(tmp_path, database_url, tmp_path / "room", later, pace=0.01 * batch, batch=batch)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and _timer_statuses(flow).get("fired", 0) < 10:
         time.sleep(0.02)
@@ -325,7 +333,7 @@ def test_four_processes_sweeping_one_postgresql_database_fire_every_timer_exactl
     try:
         ids = _start_all(flow, _patients(flow, 200))
         later = clock.now() + timedelta(days=1)
-        children = [_spawn(tmp_path, postgres_schema_url, tmp_path / "room", later) for _ in range(4)]
+        children = [_spawn(tmp_path, postgres_schema_url, tmp_path / "room", later, batch=5) for _ in range(4)]
         fired = []
         for child in children:
             out, err = child.communicate(timeout=120)
