@@ -112,8 +112,9 @@ class Advancer:
             self._record_refusal(command, refusal)
             raise
 
-    def _advance(self, conn: Connection, command: AdvanceEnrollment) -> EnrollmentAdvanced:
-        row = read_enrollment(conn, command.enrollment_id)
+    def _advance(self, conn: Connection, command: AdvanceEnrollment,
+                 row: EnrollmentRow | None = None) -> EnrollmentAdvanced:
+        row = row or read_enrollment(conn, command.enrollment_id)
         definition = self.catalog.get(row.workflow_id, row.workflow_version)
         if command.expected_version is not None and command.expected_version != row.version:
             raise Conflict(row.id, command.expected_version, row.version, row.state,
@@ -157,23 +158,28 @@ class Advancer:
             from_state=ctx.enrollment.state, to_state=transition.dest, trigger=transition.trigger,
             inputs=recorded or None, reason=ctx.reason)
 
-    def advance_in(self, conn: Connection, command: AdvanceEnrollment) -> EnrollmentAdvanced:
+    def advance_in(self, conn: Connection, command: AdvanceEnrollment, *, savepoint: bool = True,
+                   row: EnrollmentRow | None = None) -> EnrollmentAdvanced:
         """Advance inside the caller's transaction (the sweep, event intake).
 
         The advance runs in a savepoint: a refusal or conflict undoes only its own work, is recorded in the same
-        transaction, and is raised; any other error undoes it too and propagates.
+        transaction, and is raised; any other error undoes it too and propagates. With `savepoint=False` the
+        caller already holds one around this call and does both itself (the sweep: one savepoint per timer);
+        `row` is the enrollment as the caller just read it in this transaction.
         """
-        savepoint = conn.begin_nested()
+        if not savepoint:
+            return self._advance(conn, command, row)
+        savepoint_ = conn.begin_nested()
         try:
-            done = self._advance(conn, command)
+            done = self._advance(conn, command, row)
         except (Refused, Conflict) as refusal:
-            savepoint.rollback()
+            savepoint_.rollback()
             self.record_refusal_in(conn, command, refusal)
             raise
         except BaseException:
-            savepoint.rollback()
+            savepoint_.rollback()
             raise
-        savepoint.commit()
+        savepoint_.commit()
         return done
 
     def _record_refusal(self, command: AdvanceEnrollment, refusal: Exception) -> None:

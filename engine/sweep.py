@@ -35,9 +35,11 @@ from engine.calendar_store import load_calendar
 from engine.chains import append_to_enrollment, subject_of
 from engine.clock import Clock, as_utc
 from engine.context import SYSTEM_ACTOR, EnrollmentRow
-from engine.errors import NotAllowed, Refused
+from engine.errors import Conflict, NotAllowed, Refused
+from engine.storage.direct import DirectSavepoint
 from engine.storage.tables import enrollments, timers
 from engine.subjects import site_id_of
+from engine.timing import SETTLE
 from engine.workflows import WorkflowCatalog
 
 SYSTEM = SYSTEM_ACTOR
@@ -97,9 +99,12 @@ class Sweeper:
         outcomes: list[str] = []
         with self.db.begin() as conn:
             for claim in self._claim(conn, now, size):
-                savepoint = conn.begin_nested()
+                savepoint = DirectSavepoint(conn, "pf_timer")
                 try:
                     outcome = self._handle(conn, claim, now)
+                except (Refused, Conflict, NotAllowed) as refusal:  # the enrollment said no: settle and record it
+                    savepoint.rollback()
+                    outcome = self._refused(conn, claim, refusal, now)
                 except Exception as error:  # one bad enrollment must not stop the sweep: record it, go on
                     savepoint.rollback()
                     self._record_failure(conn, claim, error, now)
@@ -108,7 +113,7 @@ class Sweeper:
                                                f"{_first_line(error)}")
                     outcome = "failed"
                 else:
-                    savepoint.commit()
+                    savepoint.release()
                 outcomes.append(outcome)
         if report is not None:
             for outcome in outcomes:
@@ -149,23 +154,29 @@ class Sweeper:
             self._settle(conn, claim, "skipped", why, now)
             self._note(conn, row, claim, "timer_skipped", "refused", why, now)
             return "skipped"
-        when = f"timer '{timer.id}' due {claim.due_at:%Y-%m-%d %H:%M} UTC"
         self._settle(conn, claim, "fired", f"fired {_duration(lateness)} late" if late else None, now)
-        command = AdvanceEnrollment(row.id, claim.trigger, SYSTEM, expected_version=row.version,
-                                    reason=f"{when}, fired {_duration(lateness)} late" if late else when)
-        try:
-            self.advancer.advance_in(conn, command)
-        except Refused as refusal:
-            self._settle(conn, claim, "refused", str(refusal), now)
-            return "refused"
-        except NotAllowed as gone:  # the enrollment left the timer's state without cancelling it
-            self._settle(conn, claim, "cancelled", str(gone), now)
-            return "refused"
+        # The savepoint around this timer is fire_batch's: a refusal rolls it back and `_refused` records it.
+        self.advancer.advance_in(conn, self._command(claim, now, row.version), savepoint=False, row=row)
         return "fired"
 
+    def _command(self, claim: _Claim, now: datetime, version: int | None) -> AdvanceEnrollment:
+        when = f"timer '{claim.timer_id}' due {claim.due_at:%Y-%m-%d %H:%M} UTC"
+        lateness = now - claim.due_at
+        return AdvanceEnrollment(claim.enrollment_id, claim.trigger, SYSTEM, expected_version=version,
+                                 reason=f"{when}, fired {_duration(lateness)} late" if lateness > self.late_after
+                                 else when)
+
+    def _refused(self, conn: Connection, claim: _Claim, refusal: Exception, now: datetime) -> str:
+        """After the timer's savepoint rolled back: settle it and, for a refusal, record it in the history."""
+        if isinstance(refusal, NotAllowed):  # the enrollment left the timer's state without cancelling it
+            self._settle(conn, claim, "cancelled", str(refusal), now)
+        else:
+            self._settle(conn, claim, "refused", str(refusal), now)
+            self.advancer.record_refusal_in(conn, self._command(claim, now, None), refusal)
+        return "refused"
+
     def _settle(self, conn: Connection, claim: _Claim, status: str, detail: str | None, now: datetime) -> None:
-        conn.execute(update(timers).where(timers.c.id == claim.id).values(
-            status=status, detail=detail, settled_at=now))
+        SETTLE.execute(conn, {"b_id": claim.id, "b_status": status, "b_detail": detail, "b_now": now})
 
     def _note(self, conn: Connection, row: EnrollmentRow, claim: _Claim, action: str, outcome: audit.Outcome,
               detail: str, now: datetime) -> None:

@@ -13,11 +13,22 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, insert, update
+from sqlalchemy import Connection, bindparam, insert, update
 
 from definitions.model import Timer, WorkflowDefinition
 from engine.calendars import SiteCalendar
+from engine.storage.direct import DirectStatement
 from engine.storage.tables import timers
+
+# Every transition cancels and arms; the sweep settles: on the driver's cursor, like the transition's own statements.
+_CANCEL = DirectStatement(update(timers).where(
+    (timers.c.enrollment_id == bindparam("b_enrollment")) & (timers.c.status == bindparam("b_pending"))
+    & (timers.c.timer_id == bindparam("b_timer"))).values(status=bindparam("b_cancelled"),
+                                                          settled_at=bindparam("b_now")))
+_ARM = DirectStatement(insert(timers), columns=[
+    "enrollment_id", "timer_id", "trigger", "status", "armed_at", "due_at", "attempts", "detail"])
+SETTLE = DirectStatement(update(timers).where(timers.c.id == bindparam("b_id")).values(
+    status=bindparam("b_status"), detail=bindparam("b_detail"), settled_at=bindparam("b_now")))
 
 
 def next_local_time(now: datetime, timer: Timer, zone: str) -> datetime:
@@ -38,11 +49,10 @@ def due_at(now: datetime, timer: Timer, zone: str | None) -> datetime:
 
 def cancel_state_timers(conn: Connection, definition: WorkflowDefinition, enrollment_id: str, state: str,
                         now: datetime) -> None:
-    names = [t.id for t in definition.timers if t.state == state]
-    if names:
-        conn.execute(update(timers).where(
-            (timers.c.enrollment_id == enrollment_id) & (timers.c.status == "pending")
-            & timers.c.timer_id.in_(names)).values(status="cancelled", settled_at=now))
+    for timer in definition.timers:
+        if timer.state == state:
+            _CANCEL.execute(conn, {"b_enrollment": enrollment_id, "b_timer": timer.id, "b_now": now,
+                                   "b_pending": "pending", "b_cancelled": "cancelled"})
 
 
 def plan(now: datetime, timer: Timer, calendar: Callable[[], SiteCalendar]) -> tuple[datetime, str | None]:
@@ -60,8 +70,8 @@ def plan(now: datetime, timer: Timer, calendar: Callable[[], SiteCalendar]) -> t
 def arm_timer(conn: Connection, enrollment_id: str, timer: Timer, now: datetime,
               calendar: Callable[[], SiteCalendar]) -> None:
     due, why = plan(now, timer, calendar)
-    conn.execute(insert(timers).values(enrollment_id=enrollment_id, timer_id=timer.id, trigger=timer.fire,
-                                       status="pending", armed_at=now, due_at=due, attempts=0, detail=why))
+    _ARM.execute(conn, {"enrollment_id": enrollment_id, "timer_id": timer.id, "trigger": timer.fire,
+                        "status": "pending", "armed_at": now, "due_at": due, "attempts": 0, "detail": why})
 
 
 def arm_state_timers(conn: Connection, definition: WorkflowDefinition, enrollment_id: str, state: str,

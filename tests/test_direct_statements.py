@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.types import JSON
 
 from engine.storage.database import make_engine
-from engine.storage.direct import DirectStatement
+from engine.storage.direct import DirectSavepoint, DirectStatement
 
 metadata = MetaData()
 things = Table(
@@ -80,3 +80,18 @@ def test_statements_on_a_connection_without_a_transaction_are_committed_by_its_c
         found = _READ.first(conn, {"key": "auto"})
     assert found is not None
     assert found[2] == 3
+
+
+def test_a_direct_savepoint_undoes_only_its_own_writes_even_after_a_database_error(db: Engine) -> None:
+    with db.begin() as conn:
+        _ADD.execute_many(conn, [{"id": "kept", "at": AT, "data": None, "n": 1}])
+        failed = DirectSavepoint(conn)
+        _ADD.execute_many(conn, [{"id": "undone", "at": AT, "data": None, "n": 2}])
+        with pytest.raises(IntegrityError):  # on PostgreSQL this aborts the transaction up to the savepoint
+            _ADD.execute_many(conn, [{"id": "kept", "at": AT, "data": None, "n": 3}])
+        failed.rollback()
+        released = DirectSavepoint(conn)
+        _ADD.execute_many(conn, [{"id": "after", "at": AT, "data": None, "n": 4}])
+        released.release()
+    with db.connect() as conn:
+        assert dict(conn.execute(select(things.c.id, things.c.n)).tuples().all()) == {"kept": 1, "after": 4}

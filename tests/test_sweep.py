@@ -195,12 +195,12 @@ def test_one_failing_enrollment_does_not_stop_the_others_and_is_retried_then_mar
     bad = ids[1]
     real = flow.advancer.advance_in
 
-    def breaking(conn: Any, command: AdvanceEnrollment) -> Any:
+    def breaking(conn: Any, command: AdvanceEnrollment, **options: Any) -> Any:
         if command.enrollment_id == bad:
             if failure == "database":  # on PostgreSQL this aborts the transaction up to the timer's savepoint
                 conn.execute(text("SELECT * FROM no_such_table"))
             raise RuntimeError("template server unreachable")
-        return real(conn, command)
+        return real(conn, command, **options)
 
     monkeypatch.setattr(flow.advancer, "advance_in", breaking)
     clock.set(clock.now() + timedelta(days=1))

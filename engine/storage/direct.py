@@ -122,3 +122,31 @@ def _run(conn: Connection, call: Callable[[str, Any], Any], sql: str, arguments:
         call(sql, arguments)
     except driver_error as error:
         raise DBAPIError.instance(sql, arguments, error, driver_error, dialect=conn.dialect) from error
+
+
+class DirectSavepoint:
+    """A savepoint issued on the driver's cursor inside the connection's SQLAlchemy transaction.
+
+    For loops that open one per item (the sweep: one per timer), where `Connection.begin_nested` costs two compiled
+    SQLAlchemy executions per item. SQLAlchemy does not track it: do not mix it with `begin_nested` on the same
+    name, and end it (`release` or `rollback`) before the transaction ends.
+    """
+
+    def __init__(self, conn: Connection, name: str = "pf_item") -> None:
+        self._conn, self._name = conn, name
+        self._sql(f"SAVEPOINT {name}")
+
+    def release(self) -> None:
+        self._sql(f"RELEASE SAVEPOINT {self._name}")
+
+    def rollback(self) -> None:
+        """Undo everything since the savepoint, and end it."""
+        self._sql(f"ROLLBACK TO SAVEPOINT {self._name}")
+        self._sql(f"RELEASE SAVEPOINT {self._name}")
+
+    def _sql(self, sql: str) -> None:
+        cursor = _cursor(self._conn)
+        try:
+            _run(self._conn, lambda text, _arguments: cursor.execute(text), sql, None)
+        finally:
+            cursor.close()
