@@ -94,4 +94,4 @@ def test_a_direct_savepoint_undoes_only_its_own_writes_even_after_a_database_err
         _ADD.execute_many(conn, [{"id": "after", "at": AT, "data": None, "n": 4}])
         released.release()
     with db.connect() as conn:
-        assert dict(conn.execute(select(things.c.id, things.c.n)).tuples().all()) == {"kept": 1, "after": 4}
+        assert {r.id: r.n for r in conn.execute(select(things.c.id, things.c.n))} == {"kept": 1, "after": 4}
