@@ -88,8 +88,9 @@ class EventIntake:
         now = self.advancer.services.clock.now()
         conn.execute(insert(intake_events).values(key=event.key, kind=event.kind, patient_id=event.patient_id,
                                                   received_at=now, outcome="pending"))
-        if conn.execute(select(patients.c.id).where(patients.c.id == event.patient_id).with_for_update()).first() \
-                is None:
+        # Lock the patient: events for one patient queue here (PostgreSQL), so their starts cannot race.
+        found = conn.execute(select(patients.c.id).where(patients.c.id == event.patient_id).with_for_update())
+        if found.first() is None:
             raise NotFound("patient", event.patient_id)
         listening = self._listening(event.kind)
         lines: list[str] = []

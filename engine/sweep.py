@@ -1,4 +1,4 @@
-"""The sweep: fire due timers through the engine, each exactly once, one enrollment per transaction.
+"""The sweep: fire due timers through the engine, each exactly once, each enrollment in its own savepoint.
 
 A sweep claims a batch of due pending timers (PostgreSQL: `FOR UPDATE SKIP LOCKED`, so several processes
 sweeping one database each take different rows; SQLite: the transaction's `BEGIN IMMEDIATE` already admits one
