@@ -1,20 +1,40 @@
-"""The FastAPI application factory. No global engine: each app owns the resources its settings name."""
+"""The FastAPI application factory. No global engine: each app owns the resources its settings name.
+
+`create_app(settings)` builds the engine (`api.runtime.build_flow`); tests pass a `flow` built with a fake clock.
+Every answer carries `Cache-Control: no-store`: answers hold personal data, and some a PIN shown once.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from pydantic import BaseModel
 from sqlalchemy import text
 
+from api import errors
+from api.routes import enrollments, integration, users, workflows
 from api.runtime import background_jobs, build_flow
 from api.settings import Settings
 from definitions import check_paths
-from engine.storage.database import make_engine
-from engine.storage.migrations import upgrade
+from engine.bootstrap import PortalFlow
+
+DESCRIPTION = """Patient-portal enrollment orchestrator.
+
+Authenticate with `Authorization: Bearer <token>`: tokens come from `portalflow user create` / `portalflow user
+token` (see the README) or `POST /auth/login`. Every error has one shape: `{"error": {"code", "message", "field",
+"reasons", "current"}}`.
+"""
+
+TAGS = [
+    {"name": "users", "description": "Log in, users, tokens and passwords."},
+    {"name": "enrollments", "description": "Start, read and advance enrollments through their guided steps."},
+    {"name": "workflows", "description": "The published workflows and their diagrams."},
+    {"name": "integration", "description": "EHR events and portal callbacks (integration credential)."},
+    {"name": "operations", "description": "Health of the service."},
+]
 
 
 class Health(BaseModel):
@@ -24,16 +44,16 @@ class Health(BaseModel):
     workflows_invalid: int
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, flow: PortalFlow | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
-    engine = make_engine(settings.database_url)
-    upgrade(engine)
+    flow = flow or build_flow(settings)
+    engine = flow.db
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         jobs = None
         if settings.background:  # every process sweeps; the database claims keep each firing single
-            jobs = background_jobs(build_flow(settings), settings)
+            jobs = background_jobs(flow, settings)
             jobs.start()
         try:
             yield
@@ -42,17 +62,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 jobs.shutdown()
             engine.dispose()
 
-    app = FastAPI(title="PortalFlow", version="0.1.0", lifespan=lifespan,
-                  description="Patient-portal enrollment orchestrator.")
+    app = FastAPI(title="PortalFlow", version="0.1.0", lifespan=lifespan, description=DESCRIPTION,
+                  openapi_tags=TAGS)
+    app.state.flow = flow
+    errors.install(app)
+
+    @app.middleware("http")
+    async def no_store(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
 
     @app.get("/health", response_model=Health, tags=["operations"])
     def health() -> dict[str, Any]:
-        """Liveness and readiness: the database answers and the workflows folder validates."""
+        """Liveness and readiness: the database answers; "degraded" when a workflow file is invalid (left out)."""
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         results = check_paths([settings.workflows_dir]) if settings.workflows_dir.is_dir() else []
         valid = sum(1 for r in results if r.outcome.definition is not None)
-        return {"status": "ok", "database": engine.dialect.name, "workflows_valid": valid,
+        return {"status": "ok" if valid == len(results) else "degraded", "database": engine.dialect.name, "workflows_valid": valid,
                 "workflows_invalid": len(results) - valid}
 
+    for module in (users, workflows, enrollments, integration):
+        app.include_router(module.router)
     return app

@@ -1,4 +1,4 @@
-"""The `portalflow` command line: designer commands (validate, diagram, schema) and `serve`."""
+"""The `portalflow` command line: designer commands (validate, diagram, schema), `serve`, `worker`, users."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from api.cli_users import add_user_parser
 from definitions import (
     AuthoringError,
     DefinitionInvalid,
@@ -275,6 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--once", action="store_true", help="one round, print what it did, exit")
     worker.add_argument("--database-url", help="SQLAlchemy URL (default: embedded SQLite in var/)")
     worker.set_defaults(run=cmd_worker)
+    add_user_parser(sub)
     return parser
 
 

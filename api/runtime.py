@@ -15,7 +15,7 @@ def build_flow(settings: Settings) -> PortalFlow:
     if settings.smtp is not None:
         channels["email"] = SmtpChannel(settings.smtp, clock=clock)
     return build(settings.database_url, settings.workflows_dir, clock=clock, channels=channels,
-                 default_sender=settings.mail_from)
+                 default_sender=settings.mail_from, skip_invalid_workflows=True)
 
 
 def background_jobs(flow: PortalFlow, settings: Settings) -> BackgroundJobs:

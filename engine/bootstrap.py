@@ -74,12 +74,12 @@ def folder_channels(folder: Path, clock: Clock) -> dict[str, ChannelAdapter]:
 def build(database_url: str, workflows_dir: Path, *, clock: Clock | None = None, hash_cost: HashCost | None = None,
           secret_key: bytes | None = None, key_file: Path | None = None, db: Engine | None = None,
           channels: Mapping[str, ChannelAdapter] | None = None, mail_folder: Path | None = None,
-          default_sender: str = DEFAULT_SENDER) -> PortalFlow:
+          default_sender: str = DEFAULT_SENDER, skip_invalid_workflows: bool = False) -> PortalFlow:
     clock = clock or SystemClock()
     engine = db or make_engine(database_url)
     upgrade(engine)
     vocabulary = standard_vocabulary()
-    catalog = WorkflowCatalog.from_folder(workflows_dir, vocabulary)
+    catalog = WorkflowCatalog.from_folder(workflows_dir, vocabulary, skip_invalid=skip_invalid_workflows)
     catalog.publish(engine, clock)
     key = secret_key or key_from_file(key_file or Path("var") / "outbox.key")
     services = Services(clock=clock, hasher=SecretHasher(hash_cost), renderer=TemplateRenderer(

@@ -20,6 +20,7 @@ class Conflict(RuntimeFailure):
 
     def __init__(self, enrollment_id: str, expected: int, current: int, state: str, status: str) -> None:
         self.enrollment_id, self.expected, self.current, self.state = enrollment_id, expected, current, state
+        self.status = status
         super().__init__(f"enrollment {enrollment_id} changed meanwhile: it is now '{status}' ({state}, version "
                          f"{current}); you acted on version {expected}")
 
@@ -48,9 +49,21 @@ class CredentialRefused(RuntimeFailure):
         super().__init__(message)
 
 
+class AuthenticationFailed(RuntimeFailure):
+    """A token, or a user name and password, was not accepted; the words never say whether the user exists."""
+
+
 class InvalidInput(RuntimeFailure):
     """A value sent to the engine is malformed; `field` names it. Nothing was written."""
 
     def __init__(self, field: str, problem: str) -> None:
         self.field = field
         super().__init__(f"{field}: {problem}")
+
+
+class AlreadyExists(RuntimeFailure):
+    """Something with this id exists already; it was left as it is and nothing was written."""
+
+    def __init__(self, what: str, ident: str) -> None:
+        self.what, self.ident = what, ident
+        super().__init__(f"{what} '{ident}' already exists")

@@ -1,4 +1,5 @@
-"""What guardians and patients do on the portal: register with a PIN and date of birth, use an access link.
+"""What guardians and patients do on the portal: register with a PIN and date of birth, use an access link, and
+what the portal reports afterwards (an account activated).
 
 Answers never reveal whether a patient exists: a wrong PIN, a wrong date of birth and an unknown patient all get
 the same words. A wrong attempt counts against every open PIN of patients with that date of birth (the PIN
@@ -18,12 +19,12 @@ from engine.advance import AdvanceEnrollment, Advancer, EnrollmentAdvanced, read
 from engine.clock import as_utc
 from engine.context import ActorRef
 from engine.credentials import MAX_PIN_FAILURES, normalise_pin, same_digest, token_digest
-from engine.errors import CredentialRefused, NotAllowed
-from engine.storage.tables import credentials, patients
+from engine.errors import Conflict, CredentialRefused, NotAllowed, Refused
+from engine.storage.tables import credentials, enrollments, patients
 
 PORTAL_ACTOR = ActorRef("portal", "portal", Actor.PORTAL)
 WRONG = "the PIN or date of birth is not correct"
-
+ACTIVATED = "account_activated"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,3 +89,23 @@ def _advance_with(advancer: Advancer, enrollment_id: str, guard: str, wanted: st
     if chosen is None:
         raise NotAllowed(unusable)
     return advancer(AdvanceEnrollment(enrollment_id=row.id, trigger=chosen, actor=PORTAL_ACTOR, presented=presented))
+
+
+def report_activation(advancer: Advancer, patient_id: str, source: ActorRef) -> list[EnrollmentAdvanced]:
+    """The portal says a patient activated the account: every running enrollment of theirs that waits for it moves.
+
+    Returns what moved (possibly nothing: an unknown patient and one with nothing waiting look the same to the
+    caller, who must not learn which patients exist).
+    """
+    with advancer.db.connect() as conn:
+        rows = conn.execute(select(enrollments.c.id, enrollments.c.workflow_id, enrollments.c.workflow_version,
+                                   enrollments.c.state).where(enrollments.c.patient_id == patient_id)).all()
+    moved: list[EnrollmentAdvanced] = []
+    for row in rows:
+        definition = advancer.catalog.get(row.workflow_id, row.workflow_version)
+        if any(t.trigger == ACTIVATED and t.by is Actor.INTEGRATION for t in definition.transitions_from(row.state)):
+            try:
+                moved.append(advancer(AdvanceEnrollment(row.id, ACTIVATED, source)))
+            except (Refused, Conflict, NotAllowed):
+                continue  # recorded in that enrollment's history by the advancer; the next report retries
+    return moved

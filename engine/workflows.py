@@ -23,10 +23,16 @@ class WorkflowCatalog:
         self._by_key = {(d.id, d.version): d for d in definitions}
 
     @classmethod
-    def from_folder(cls, folder: Path, vocabulary: Vocabulary | None = None) -> WorkflowCatalog:
+    def from_folder(cls, folder: Path, vocabulary: Vocabulary | None = None, *,
+                    skip_invalid: bool = False) -> WorkflowCatalog:
+        """Every workflow in `folder`; an invalid file is an error, or (the running service) is left out.
+
+        The service skips an invalid file so one designer's typo does not stop every other workflow; its
+        `/health` reports the file as invalid, and `portalflow validate` says what is wrong and where.
+        """
         results = check_paths([folder], vocabulary)
         errors = tuple(p for r in results for p in r.outcome.errors)
-        if errors:
+        if errors and not skip_invalid:
             raise DefinitionInvalid(errors)
         return cls([r.outcome.definition for r in results if r.outcome.definition is not None])
 

@@ -165,3 +165,44 @@ def start_server() -> Iterator[Callable[..., object]]:
     yield start
     for controller in controllers:
         controller.stop()
+
+
+# ----- the HTTP API over the same engine, with a token per role ----------------------------------------------
+
+class Api:
+    """A TestClient on the app, and `as_(user)` headers carrying that user's bearer token."""
+
+    def __init__(self, client: object, tokens: dict[str, str]) -> None:
+        self.client = client
+        self.tokens = tokens
+
+    def as_(self, user: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[user]}"}
+
+
+API_USERS = {"ana": "staff", "bob": "staff", "root": "admin", "audrey": "auditor", "dee": "designer",
+             "ehr": "integration"}
+
+
+@pytest.fixture
+def api(flow: object, workflows_dir: Path) -> Iterator[Api]:
+    """The app over `flow` (fake clock; no background job) with users: ana and bob (staff, seeded), root
+    (admin), audrey (auditor), dee (designer) and ehr (the integration)."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.settings import Settings
+    from engine import identity
+    from api.cli_users import CLI_ACTOR
+
+    db = flow.db  # type: ignore[attr-defined]
+    now = flow.services.clock.now()  # type: ignore[attr-defined]
+    tokens: dict[str, str] = {}
+    with db.begin() as conn:
+        for user, role in API_USERS.items():
+            if role != "staff":
+                identity.create_user(conn, now, CLI_ACTOR, user, user.title(), role)
+            tokens[user] = identity.issue_token(conn, now, CLI_ACTOR, user, "test").value
+    app = create_app(Settings(database_url=str(db.url), workflows_dir=workflows_dir), flow=flow)  # type: ignore[arg-type]
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield Api(client, tokens)

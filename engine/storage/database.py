@@ -20,6 +20,8 @@ def is_sqlite(url: str) -> bool:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    # Statement parameters never appear in an error's text (so never in a log): they may hold personal data.
+    kwargs.setdefault("hide_parameters", True)
     if not is_sqlite(url):
         return create_engine(url, pool_pre_ping=True, **kwargs)
     prefix = "sqlite:///"

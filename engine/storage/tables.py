@@ -75,6 +75,21 @@ staff_users = Table(
     Column("role", String(16), nullable=False),
     Column("linked_to_staff_record", Boolean, nullable=False, default=False),
     Column("active", Boolean, nullable=False, default=True),
+    Column("password_hash", String(200), nullable=True),  # Argon2id; only for the login endpoint
+    Column("must_change_password", Boolean, nullable=False, default=False, server_default=false()),
+)
+
+# Bearer tokens of staff users and integrations: 256-bit random values stored only as SHA-256 (looked up by
+# digest, as link tokens are), each revocable on its own.
+api_tokens = Table(
+    "api_tokens", metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("user_id", String(64), ForeignKey("staff_users.id"), nullable=False),
+    Column("label", String(120), nullable=False),
+    _when("created_at"),
+    _when("expires_at", nullable=True),
+    _when("revoked_at", nullable=True),
+    Index("ix_api_tokens_user", "user_id"),
 )
 
 providers = Table(

@@ -1,0 +1,80 @@
+"""Request dependencies as `Annotated` aliases: the engine of this app, the acting user, and who may do what.
+
+Roles: `staff` run enrollments and see patients; `designer` reads workflows; `auditor` reads everything and
+changes nothing; `admin` does all of that and manages users, sites and imports; `integration` is the credential of
+the EHR feed and the portal, and may only call their endpoints (and import patients).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.errors import ApiError
+from engine.bootstrap import PortalFlow
+from engine.identity import User, authenticate
+
+_bearer = HTTPBearer(auto_error=False, description="A token from `portalflow user token` or POST /auth/login")
+
+
+def get_flow(request: Request) -> PortalFlow:
+    flow: PortalFlow = request.app.state.flow
+    return flow
+
+
+Flow = Annotated[PortalFlow, Depends(get_flow)]
+
+
+def _authenticated(flow: Flow, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> User:
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        raise ApiError(401, "unauthenticated", "send a token as 'Authorization: Bearer <token>'",
+                       headers={"WWW-Authenticate": "Bearer"})
+    with flow.db.connect() as conn:
+        return authenticate(conn, flow.services.clock.now(), credentials.credentials)
+
+
+AnyUser = Annotated[User, Depends(_authenticated)]
+
+
+def requires(*roles: str) -> Callable[[User], User]:
+    allowed = ", ".join(roles)
+
+    def check(user: AnyUser) -> User:
+        if user.must_change_password:
+            raise ApiError(403, "password_change_required",
+                           "your password was set by an admin: change it first (POST /auth/password)")
+        if user.role not in roles:
+            raise ApiError(403, "forbidden", f"role '{user.role}' may not do this; it needs one of: {allowed}")
+        return user
+
+    return check
+
+
+Staff = Annotated[User, Depends(requires("staff", "admin"))]
+Reader = Annotated[User, Depends(requires("staff", "designer", "auditor", "admin"))]
+WorkflowReader = Annotated[User, Depends(requires("staff", "designer", "auditor", "admin"))]
+Auditor = Annotated[User, Depends(requires("auditor", "admin"))]
+Admin = Annotated[User, Depends(requires("admin"))]
+Integration = Annotated[User, Depends(requires("integration"))]
+Importer = Annotated[User, Depends(requires("admin", "integration"))]
+
+
+_IF_MATCH = 'The enrollment version you acted on, as its ETag: `"3"` (or `W/"3"`, or 3)'
+
+
+def expected_version(if_match: Annotated[str | None, Header(description=_IF_MATCH)] = None) -> int | None:
+    if if_match is None:
+        return None
+    text = if_match.strip()
+    text = text[2:] if text.startswith("W/") else text
+    text = text.strip('"')
+    if not text.isdigit():
+        raise ApiError(422, "invalid_request", f"If-Match {if_match!r} is not an enrollment version such as \"3\"",
+                       field="header.If-Match")
+    return int(text)
+
+
+IfMatch = Annotated[int | None, Depends(expected_version)]

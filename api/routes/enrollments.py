@@ -1,0 +1,62 @@
+"""Enrollments: start one, read where it stands, complete a guided step, fire a trigger.
+
+Writes carry the enrollment version the caller saw, in `If-Match` (the ETag of a read) or in the body: a
+concurrent change is answered 409 with the enrollment as it is now, never a lost update. A refusal is 422 and lists
+every reason. PINs and links shown by a trigger are in that answer only (`Cache-Control: no-store`).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+
+from api.deps import Flow, IfMatch, Staff
+from api.errors import ApiError, responses
+from api.schemas.enrollments import AdvancedOut, StartedOut, StartIn, StepDone, StepIn, TriggerIn
+from engine.advance import AdvanceEnrollment
+from engine.enrollments import CompleteStep, StartEnrollment
+
+router = APIRouter(tags=["enrollments"], responses=responses(401, 403))
+
+
+def _version(header: int | None, body: int | None) -> int | None:
+    if header is not None and body is not None and header != body:
+        raise ApiError(422, "invalid_request", f"If-Match says version {header} but the body says {body}",
+                       field="body.version")
+    return header if header is not None else body
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+@router.post("/enrollments", response_model=StartedOut, status_code=status.HTTP_201_CREATED,
+             responses=responses(404, 422))
+def start(body: StartIn, user: Staff, flow: Flow, response: Response) -> StartedOut:
+    """Start an enrollment for a patient or a household (with the children selected, if the workflow asks)."""
+    started = flow.start(StartEnrollment(body.workflow_id, user.actor, patient_id=body.patient_id,
+                                         household_id=body.household_id,
+                                         selected_children=tuple(body.selected_children)))
+    response.headers["ETag"] = etag(started.version)
+    response.headers["Location"] = f"/enrollments/{started.enrollment_id}"
+    return StartedOut.of(started)
+
+
+@router.post("/enrollments/{enrollment_id}/steps/{step_id}", response_model=StepDone,
+             responses=responses(404, 409, 422))
+def complete_step(enrollment_id: str, step_id: str, body: StepIn, user: Staff, flow: Flow,
+                  if_match: IfMatch) -> StepDone:
+    """Tick one guided step (with its input) ahead of the action it belongs to; the checklist remembers it."""
+    version = flow.complete_step(CompleteStep(enrollment_id, body.trigger, step_id, body.value, user.actor,
+                                              _version(if_match, body.version)))
+    return StepDone(enrollment_id=enrollment_id, step_id=step_id, trigger=body.trigger, version=version)
+
+
+@router.post("/enrollments/{enrollment_id}/triggers/{trigger}", response_model=AdvancedOut,
+             responses=responses(404, 409, 422))
+def fire_trigger(enrollment_id: str, trigger: str, body: TriggerIn, user: Staff, flow: Flow, if_match: IfMatch,
+                 response: Response) -> AdvancedOut:
+    """Do an action: every step and guard is checked; all of it happens, or nothing and the reasons why."""
+    moved = flow.advance(AdvanceEnrollment(enrollment_id, trigger, user.actor, _version(if_match, body.version),
+                                           body.inputs, body.reason))
+    response.headers["ETag"] = etag(moved.version)
+    return AdvancedOut.of(moved)

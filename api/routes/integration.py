@@ -1,0 +1,61 @@
+"""The integration endpoints: events from the EHR, and the portal's callbacks.
+
+Both need an integration credential. Portal answers never say whether a patient exists: a wrong PIN, a wrong
+date of birth and an unknown patient read the same, and an activation report is acknowledged alike for everyone.
+The PIN attempt limits are the engine's (a PIN locks after 100 failures; expiry is checked at use).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, status
+
+from api.deps import Flow, Integration
+from api.errors import ApiError, responses
+from api.schemas.integration import ActivationIn, EventIn, EventOut, LinkIn, PinIn, PortalOut
+from engine.intake import IntakeEvent
+from engine.portal import PresentPin, report_activation
+
+router = APIRouter(tags=["integration"], responses=responses(401, 403, 422))
+
+
+@router.post("/integration/events", response_model=EventOut, responses=responses(404))
+def receive_event(body: EventIn, user: Integration, flow: Flow,
+                  idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> EventOut:
+    """An EHR event; each idempotency key is acted on once, and a repeat answers the first outcome."""
+    key = body.key or idempotency_key
+    if body.key and idempotency_key and body.key != idempotency_key:
+        raise ApiError(422, "invalid_request", "the Idempotency-Key header and body.key differ", field="body.key")
+    if not key:
+        raise ApiError(422, "invalid_request", "an idempotency key is required (body.key or Idempotency-Key)",
+                       field="body.key")
+    return EventOut.of(flow.receive(IntakeEvent(key, body.kind, body.patient_id, body.changes, source=user.id)))
+
+
+@router.post("/portal/registrations", response_model=PortalOut, responses=responses(400))
+def register_with_pin(body: PinIn, _: Integration, flow: Flow) -> PortalOut:
+    """A guardian or patient creates the account with a PIN and date of birth."""
+    moved = flow.present_pin(PresentPin(body.pin, body.birth_date))
+    return PortalOut(outcome="accepted", status=moved.status)
+
+
+@router.post("/portal/children", response_model=PortalOut, responses=responses(400))
+def add_another_child(body: PinIn, _: Integration, flow: Flow) -> PortalOut:
+    """A guardian adds another child to the account with that child's PIN and date of birth."""
+    moved = flow.present_pin(PresentPin(body.pin, body.birth_date, trigger="add_another_child"))
+    return PortalOut(outcome="accepted", status=moved.status)
+
+
+@router.post("/portal/links", response_model=PortalOut, responses=responses(400))
+def link_used(body: LinkIn, _: Integration, flow: Flow) -> PortalOut:
+    """A patient followed an invitation or reset link (the token travels in the body, never in a URL)."""
+    moved = flow.present_link(body.token)
+    return PortalOut(outcome="accepted", status=moved.status)
+
+
+@router.post("/portal/activations", response_model=PortalOut, status_code=status.HTTP_202_ACCEPTED)
+def account_activated(body: ActivationIn, user: Integration, flow: Flow) -> PortalOut:
+    """The portal reports an activated account; the same answer whether or not anything was waiting for it."""
+    report_activation(flow.advancer, body.patient_id, user.actor)
+    return PortalOut(outcome="received")

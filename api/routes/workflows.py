@@ -1,0 +1,44 @@
+"""Workflows as published: list them, read one version, and its diagram (Mermaid)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import PlainTextResponse
+
+from api.deps import Flow, WorkflowReader
+from api.errors import responses
+from api.schemas.workflows import WorkflowOut, WorkflowSummary, summary
+from definitions import render_mermaid
+from definitions.model import WorkflowDefinition
+from engine.bootstrap import PortalFlow
+
+router = APIRouter(tags=["workflows"], responses=responses(401, 403))
+
+
+def _find(flow: PortalFlow, workflow_id: str, version: int | None = None) -> WorkflowDefinition:
+    return flow.catalog.latest(workflow_id) if version is None else flow.catalog.get(workflow_id, version)
+
+
+@router.get("/workflows", response_model=list[WorkflowSummary])
+def list_workflows(_: WorkflowReader, flow: Flow) -> list[WorkflowSummary]:
+    """Every published version, newest last per workflow."""
+    return [summary(d) for d in sorted(flow.catalog.all(), key=lambda d: (d.id, d.version))]
+
+
+@router.get("/workflows/{workflow_id}", response_model=WorkflowOut, responses=responses(404))
+def read_latest(workflow_id: str, _: WorkflowReader, flow: Flow) -> WorkflowOut:
+    """The newest version: what a new enrollment starts on."""
+    return WorkflowOut.of(_find(flow, workflow_id))
+
+
+@router.get("/workflows/{workflow_id}/versions/{version}", response_model=WorkflowOut, responses=responses(404))
+def read_version(workflow_id: str, version: int, _: WorkflowReader, flow: Flow) -> WorkflowOut:
+    return WorkflowOut.of(_find(flow, workflow_id, version))
+
+
+@router.get("/workflows/{workflow_id}/diagram", response_class=PlainTextResponse, responses={
+    **responses(404), 200: {"content": {"text/plain": {"example": "stateDiagram-v2\n  [*] --> not_invited\n"}},
+                            "description": "A Mermaid stateDiagram-v2"}})
+def diagram(workflow_id: str, _: WorkflowReader, flow: Flow, version: int | None = None) -> str:
+    """The workflow as a Mermaid state diagram (paste it into any Mermaid viewer)."""
+    return render_mermaid(_find(flow, workflow_id, version))

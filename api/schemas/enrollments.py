@@ -1,0 +1,94 @@
+"""Bodies for starting enrollments, completing steps and firing triggers, and what each answers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from engine.advance import EnrollmentAdvanced
+from engine.enrollments import EnrollmentStarted
+
+
+class StartIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"workflow_id": "nextgen-regenerate-expired-pin", "patient_id": "p-jane"},
+        {"workflow_id": "intellichart-pins-for-siblings", "household_id": "h-lee", "selected_children": ["c-ava"]}]})
+    workflow_id: str = Field(min_length=1, max_length=120)
+    patient_id: str | None = Field(default=None, max_length=64)
+    household_id: str | None = Field(default=None, max_length=64)
+    selected_children: list[str] = Field(default_factory=list, max_length=50)
+
+
+class StartedOut(BaseModel):
+    enrollment_id: str
+    workflow_id: str
+    workflow_version: int
+    state: str
+    status: str
+    version: int
+
+    @classmethod
+    def of(cls, s: EnrollmentStarted) -> StartedOut:
+        return cls(enrollment_id=s.enrollment_id, workflow_id=s.workflow_id, workflow_version=s.workflow_version,
+                   state=s.state, status=s.status, version=s.version)
+
+
+class StepIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"trigger": "regenerate_pin", "value": True, "version": 2},
+        {"trigger": "regenerate_pin", "value": "dr-pcp"}]})
+    trigger: str = Field(min_length=1, max_length=64, description="the action the step belongs to")
+    value: Any = Field(default=True, description="the step's input; true for a plain checklist step")
+    version: int | None = Field(default=None, ge=1, description="the enrollment version you saw (or If-Match)")
+
+
+class StepDone(BaseModel):
+    enrollment_id: str
+    step_id: str
+    trigger: str
+    version: int = Field(description="the enrollment version the step applies to (it does not change it)")
+
+
+class TriggerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"inputs": {"confirm_email": True}, "version": 1},
+        {"reason": "patient asked at the desk", "version": 3}]})
+    inputs: dict[str, Any] = Field(default_factory=dict, description="step inputs not completed earlier")
+    reason: str | None = Field(default=None, max_length=500)
+    version: int | None = Field(default=None, ge=1, description="the enrollment version you saw (or If-Match)")
+
+
+class ShownOut(BaseModel):
+    """A PIN or link shown once, in this answer only: print it or hand it over now; it is not kept."""
+
+    patient_id: str
+    kind: str = Field(examples=["pin"])
+    value: str
+    expires_at: datetime
+    do_not_send: bool
+
+
+class DocumentOut(BaseModel):
+    message_id: str = Field(examples=["pin_letter"])
+    body: str
+
+
+class AdvancedOut(BaseModel):
+    enrollment_id: str
+    trigger: str
+    from_state: str
+    to_state: str
+    status: str = Field(examples=["Pending Registration"])
+    version: int
+    shown: list[ShownOut] = Field(description="PINs and links to hand over now; shown once, never again")
+    documents: list[DocumentOut] = Field(description="printouts to print now (they may carry a PIN)")
+
+    @classmethod
+    def of(cls, a: EnrollmentAdvanced) -> AdvancedOut:
+        return cls(enrollment_id=a.enrollment_id, trigger=a.trigger, from_state=a.from_state, to_state=a.to_state,
+                   status=a.status, version=a.version,
+                   shown=[ShownOut(patient_id=s.patient_id, kind=s.kind, value=s.value, expires_at=s.expires_at,
+                                   do_not_send=s.do_not_send) for s in a.shown],
+                   documents=[DocumentOut(message_id=d.message_id, body=d.body) for d in a.documents])
