@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from api import errors
-from api.routes import enrollments, integration, users, workflows
+from api.routes import audit, enrollments, integration, people, practice, users, workflows, worklists
 from api.runtime import background_jobs, build_flow
 from api.settings import Settings
 from definitions import check_paths
@@ -30,9 +30,13 @@ token` (see the README) or `POST /auth/login`. Every error has one shape: `{"err
 
 TAGS = [
     {"name": "users", "description": "Log in, users, tokens and passwords."},
+    {"name": "practice", "description": "Sites, their calendars, and providers."},
+    {"name": "people", "description": "Patients and households."},
     {"name": "enrollments", "description": "Start, read and advance enrollments through their guided steps."},
+    {"name": "worklists", "description": "What needs doing today, and bulk onboarding."},
     {"name": "workflows", "description": "The published workflows and their diagrams."},
     {"name": "integration", "description": "EHR events and portal callbacks (integration credential)."},
+    {"name": "audit", "description": "Histories: find, export, verify (auditors)."},
     {"name": "operations", "description": "Health of the service."},
 ]
 
@@ -80,9 +84,9 @@ def create_app(settings: Settings | None = None, flow: PortalFlow | None = None)
             conn.execute(text("SELECT 1"))
         results = check_paths([settings.workflows_dir]) if settings.workflows_dir.is_dir() else []
         valid = sum(1 for r in results if r.outcome.definition is not None)
-        return {"status": "ok" if valid == len(results) else "degraded", "database": engine.dialect.name, "workflows_valid": valid,
-                "workflows_invalid": len(results) - valid}
+        return {"status": "ok" if valid == len(results) else "degraded", "database": engine.dialect.name,
+                "workflows_valid": valid, "workflows_invalid": len(results) - valid}
 
-    for module in (users, workflows, enrollments, integration):
+    for module in (users, practice, people, workflows, enrollments, worklists, integration, audit):
         app.include_router(module.router)
     return app

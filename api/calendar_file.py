@@ -37,22 +37,40 @@ def read_calendar_file(path: Path) -> SiteCalendar:
         data = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
     except (OSError, YAMLError) as error:
         raise CalendarFileError(f"{path}: cannot read it: {error}") from None
+    try:
+        return calendar_from_mapping(data)
+    except CalendarFileError as error:
+        raise CalendarFileError(f"{path}: {error}") from None
+
+
+def calendar_from_mapping(data: Any) -> SiteCalendar:
+    """The file's content (or the same shape as JSON, from the API) as a calendar; errors say what is wrong."""
     if not isinstance(data, dict):
-        raise CalendarFileError(f"{path}: expected a mapping with keys {', '.join(KEYS)}")
+        raise CalendarFileError(f"expected a mapping with keys {', '.join(KEYS)}")
     unknown = sorted(str(k) for k in data if k not in KEYS)
     if unknown:
-        raise CalendarFileError(f"{path}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(KEYS)}")
+        raise CalendarFileError(f"unknown key(s) {', '.join(unknown)}; allowed: {', '.join(KEYS)}")
     if not isinstance(data.get("zone"), str):
-        raise CalendarFileError(f"{path}: 'zone' is required, an IANA time zone such as America/New_York")
+        raise CalendarFileError("'zone' is required, an IANA time zone such as America/New_York")
     try:
         hours = _hours(data.get("hours"))
-        calendar = SiteCalendar(
+        return SiteCalendar(
             zone=data["zone"], hours=hours if hours is not None else SiteCalendar.always_open(data["zone"]).hours,
             country=_text(data.get("country")), subdivision=_text(data.get("subdivision")),
             closures=_closures(data.get("closures")), go_live=_day(data.get("go_live"), "go_live"))
+    except CalendarFileError:
+        raise
     except ValueError as error:
-        raise CalendarFileError(f"{path}: {error}") from None
-    return calendar
+        raise CalendarFileError(str(error)) from None
+
+
+def calendar_as_mapping(calendar: SiteCalendar) -> dict[str, Any]:
+    """The inverse of `calendar_from_mapping`, for reading a site's calendar back."""
+    return {"zone": calendar.zone, "country": calendar.country, "subdivision": calendar.subdivision,
+            "go_live": calendar.go_live.isoformat() if calendar.go_live else None,
+            "hours": {DAYS[day]: [f"{o:%H:%M}-{c:%H:%M}" for o, c in spans]
+                      for day, spans in sorted(calendar.hours.items())},
+            "closures": {day.isoformat(): reason for day, reason in sorted(calendar.closures.items())}}
 
 
 def _hours(raw: Any) -> dict[int, tuple[tuple[time, time], ...]] | None:

@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from definitions.errors import PortalFlowError
 from engine.errors import (
+    AlreadyExists,
     AuthenticationFailed,
     Conflict,
     CredentialRefused,
@@ -108,6 +109,8 @@ def _api(_: Request, exc: Exception) -> JSONResponse:
 def _engine(_: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, NotFound):
         return error_response(404, "not_found", str(exc))
+    if isinstance(exc, AlreadyExists):
+        return error_response(409, "already_exists", str(exc), field="id")
     if isinstance(exc, Conflict):
         current = CurrentState(enrollment_id=exc.enrollment_id, state=exc.state, status=exc.status,
                                version=exc.current)

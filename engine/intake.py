@@ -49,7 +49,8 @@ class IntakeEvent:
     kind: str
     patient_id: str
     changes: Mapping[str, Any] = field(default_factory=dict)
-    source: str = INTEGRATION  # the integration's name, recorded as the actor
+    source: str = INTEGRATION  # the integration's name (or the staff user's id), recorded as the actor
+    source_role: str = INTEGRATION  # the actor's role in the history: a staff edit is recorded as staff
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +126,7 @@ class EventIntake:
 
     def _trigger(self, conn: Connection, event: IntakeEvent,
                  definition: WorkflowDefinition) -> tuple[str, str, str | None]:
-        actor = ActorRef(event.source, INTEGRATION, Actor.INTEGRATION)
+        actor = ActorRef(event.source, event.source_role, Actor.INTEGRATION)
         finals = [s.id for s in definition.states if s.final]
         rows = conn.execute(select(enrollments.c.id, enrollments.c.state).where(
             (enrollments.c.patient_id == event.patient_id) & (enrollments.c.workflow_id == definition.id))
@@ -154,7 +155,7 @@ class EventIntake:
     def _record_update(self, conn: Connection, event: IntakeEvent, changed: list[str]) -> None:
         audit.append_standalone(conn, audit.AuditEntry(
             chain=audit.chain_key(subject_type="patient", subject_id=event.patient_id),
-            at=self.advancer.services.clock.now(), actor_id=event.source, actor_role=INTEGRATION,
+            at=self.advancer.services.clock.now(), actor_id=event.source, actor_role=event.source_role,
             action="demographics_updated", outcome="ok", subject_type="patient", subject_id=event.patient_id,
             inputs={"fields": sorted(changed)}, detail=f"{event.kind} event {event.key}"[:500]))
 

@@ -191,9 +191,9 @@ def api(flow: object, workflows_dir: Path) -> Iterator[Api]:
     from fastapi.testclient import TestClient
 
     from api.app import create_app
+    from api.cli_users import CLI_ACTOR
     from api.settings import Settings
     from engine import identity
-    from api.cli_users import CLI_ACTOR
 
     db = flow.db  # type: ignore[attr-defined]
     now = flow.services.clock.now()  # type: ignore[attr-defined]

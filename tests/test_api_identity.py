@@ -29,7 +29,8 @@ def test_an_unknown_token_is_401_and_a_known_one_names_the_user(api: Any) -> Non
     assert api.client.get("/me", headers={"Authorization": "Bearer pf_nope"}).status_code == 401
     me = api.client.get("/me", headers=api.as_("ana"))
     assert me.status_code == 200
-    assert me.json()["id"] == "ana" and me.json()["role"] == "staff"
+    assert me.json()["id"] == "ana"
+    assert me.json()["role"] == "staff"
 
 
 def test_tokens_are_stored_only_as_digests(api: Any, flow: Any) -> None:
@@ -47,7 +48,8 @@ def test_a_role_that_may_not_act_gets_403_naming_the_roles_needed(api: Any) -> N
     assert response.status_code == 403
     error = _error(response)
     assert error["code"] == "forbidden"
-    assert "auditor" in error["message"] and "staff" in error["message"]
+    assert "auditor" in error["message"]
+    assert "staff" in error["message"]
     assert api.client.get("/users", headers=api.as_("ana")).status_code == 403
     assert api.client.post("/integration/events", headers=api.as_("ana"),
                            json={"key": "k", "kind": "chart_added", "patient_id": "p-jane"}).status_code == 403
@@ -71,9 +73,11 @@ def test_an_admin_creates_a_user_and_issues_a_token_that_works_once_shown(api: A
 
 def test_a_duplicate_or_badly_named_user_is_422_naming_the_field(api: Any) -> None:
     again = api.client.post("/users", headers=api.as_("root"), json={"id": "ana", "name": "Ana", "role": "staff"})
-    assert again.status_code == 422 and _error(again)["field"] == "id"
+    assert again.status_code == 422
+    assert _error(again)["field"] == "id"
     role = api.client.post("/users", headers=api.as_("root"), json={"id": "zed", "name": "Z", "role": "boss"})
-    assert role.status_code == 422 and _error(role)["field"] == "role"
+    assert role.status_code == 422
+    assert _error(role)["field"] == "role"
     missing = api.client.post("/users", headers=api.as_("root"), json={"id": "zed", "role": "staff"})
     assert missing.status_code == 422
     assert _error(missing)["field"] == "body.name"
@@ -94,12 +98,14 @@ def test_an_expired_token_is_refused_saying_it_expired(api: Any, clock: Any) -> 
     assert api.client.get("/me", headers=headers).status_code == 200
     clock.advance(timedelta(days=1, seconds=1))
     response = api.client.get("/me", headers=headers)
-    assert response.status_code == 401 and "expired" in _error(response)["message"]
+    assert response.status_code == 401
+    assert "expired" in _error(response)["message"]
 
 
 def test_login_with_a_password_an_admin_set_requires_changing_it_first(api: Any, flow: Any) -> None:
     no_reason = api.client.put("/users/bob/password", headers=api.as_("root"), json={"password": "correct horse 1"})
-    assert no_reason.status_code == 422 and _error(no_reason)["field"] == "reason"
+    assert no_reason.status_code == 422
+    assert _error(no_reason)["field"] == "reason"
     assert api.client.put("/users/bob/password", headers=api.as_("root"),
                           json={"password": "correct horse 1", "reason": "new hire, handed over in person"}
                           ).status_code == 204
@@ -108,17 +114,21 @@ def test_login_with_a_password_an_admin_set_requires_changing_it_first(api: Any,
     assert wrong.status_code == nobody.status_code == 401
     assert _error(wrong)["message"] == _error(nobody)["message"]
     login = api.client.post("/auth/login", json={"user_id": "bob", "password": "correct horse 1"})
-    assert login.status_code == 200 and login.json()["user"]["must_change_password"] is True
+    assert login.status_code == 200
+    assert login.json()["user"]["must_change_password"] is True
     headers = {"Authorization": f"Bearer {login.json()['token']}"}
     blocked = api.client.get("/workflows", headers=headers)
-    assert blocked.status_code == 403 and _error(blocked)["code"] == "password_change_required"
+    assert blocked.status_code == 403
+    assert _error(blocked)["code"] == "password_change_required"
     assert api.client.post("/auth/password", headers=headers, json={"password": "my own secret 42"}).status_code == 204
     assert api.client.get("/workflows", headers=headers).status_code == 200
     with flow.db.connect() as conn:
         stored = conn.execute(select(staff_users.c.password_hash).where(staff_users.c.id == "bob")).scalar_one()
         details = " ".join(r or "" for r in conn.execute(select(audit_events.c.detail)).scalars())
-    assert stored.startswith("$argon2id$") and "my own secret" not in stored
-    assert "correct horse" not in details and "my own secret" not in details
+    assert stored.startswith("$argon2id$")
+    assert "my own secret" not in stored
+    assert "correct horse" not in details
+    assert "my own secret" not in details
 
 
 @pytest.mark.parametrize("path", ["/users", "/workflows", "/me"])
@@ -135,8 +145,10 @@ def test_the_cli_creates_the_first_admin_and_prints_its_token_once(tmp_path: Any
                            "--role", "admin", "--database-url", url], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     token = done.stdout.strip()
-    assert token.startswith("pf_") and len(token) > 40
+    assert token.startswith("pf_")
+    assert len(token) > 40
     assert token not in done.stderr
     again = subprocess.run([sys.executable, "-m", "api.cli", "user", "create", "admin", "--name", "Twice",
                             "--role", "admin", "--database-url", url], capture_output=True, text=True, check=False)
-    assert again.returncode == 2 and "already exists" in again.stderr
+    assert again.returncode == 2
+    assert "already exists" in again.stderr

@@ -92,3 +92,76 @@ class AdvancedOut(BaseModel):
                    shown=[ShownOut(patient_id=s.patient_id, kind=s.kind, value=s.value, expires_at=s.expires_at,
                                    do_not_send=s.do_not_send) for s in a.shown],
                    documents=[DocumentOut(message_id=d.message_id, body=d.body) for d in a.documents])
+
+
+class _FromEngine(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class StepViewOut(_FromEngine):
+    id: str
+    instruction: str
+    optional: bool
+    input_type: str | None = Field(description="none: a plain checklist step")
+    label: str | None
+    options: list[str]
+    done: bool = Field(description="completed ahead of the action, in this state")
+    value: Any = Field(description="the value recorded (a password shows '[redacted]')")
+    needs_input: bool
+    with_trigger: bool = Field(description="a secret: give it with the action, never ahead")
+
+
+class TriggerViewOut(_FromEngine):
+    trigger: str = Field(examples=["regenerate_pin"])
+    description: str | None
+    by: str = Field(examples=["staff"])
+    to_state: str
+    to_status: str
+    available: bool = Field(description="you could do it now")
+    blocked: list[str] = Field(description="every reason it cannot be done now, in the engine's words")
+    reason_required: bool
+    steps: list[StepViewOut]
+
+
+class TimerViewOut(_FromEngine):
+    timer_id: str
+    trigger: str
+    status: str
+    armed_at: datetime
+    due_at: datetime
+    attempts: int
+    explanation: str = Field(examples=["fires 'expire_pin' 30 days after entering 'PIN Issued'"])
+    description: str | None
+
+
+class MessageViewOut(_FromEngine):
+    id: int
+    message_id: str
+    channel: str
+    status: str = Field(examples=["sent"])
+    recipient: str | None
+    subject: str | None
+    created_at: datetime
+    not_before: datetime | None
+    sent_at: datetime | None
+    attempts: int
+    detail: str | None
+
+
+class EnrollmentOut(_FromEngine):
+    id: str
+    workflow_id: str
+    workflow_version: int
+    workflow_title: str
+    patient_id: str | None
+    household_id: str | None
+    state: str
+    status: str = Field(examples=["Pending Registration"])
+    final: bool
+    version: int = Field(description="send it back in If-Match (or body.version) when you act")
+    selected_children: list[str]
+    started_at: datetime
+    updated_at: datetime
+    triggers: list[TriggerViewOut]
+    timers: list[TimerViewOut]
+    messages: list[MessageViewOut]
