@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from api import errors
-from api.routes import audit, enrollments, integration, people, practice, users, workflows, worklists
+from api.routes import audit, enrollments, imports, integration, people, practice, users, workflows, worklists
 from api.runtime import background_jobs, build_flow
 from api.settings import Settings
 from definitions import check_paths
@@ -34,6 +34,7 @@ TAGS = [
     {"name": "people", "description": "Patients and households."},
     {"name": "enrollments", "description": "Start, read and advance enrollments through their guided steps."},
     {"name": "worklists", "description": "What needs doing today, and bulk onboarding."},
+    {"name": "imports", "description": "Patients and guardians from CSV or a FHIR R4 Bundle."},
     {"name": "workflows", "description": "The published workflows and their diagrams."},
     {"name": "integration", "description": "EHR events and portal callbacks (integration credential)."},
     {"name": "audit", "description": "Histories: find, export, verify (auditors)."},
@@ -87,6 +88,6 @@ def create_app(settings: Settings | None = None, flow: PortalFlow | None = None)
         return {"status": "ok" if valid == len(results) else "degraded", "database": engine.dialect.name,
                 "workflows_valid": valid, "workflows_invalid": len(results) - valid}
 
-    for module in (users, practice, people, workflows, enrollments, worklists, integration, audit):
+    for module in (users, practice, people, imports, workflows, enrollments, worklists, integration, audit):
         app.include_router(module.router)
     return app

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from api.cli_import import add_import_parser
 from api.cli_users import add_user_parser
 from definitions import (
     AuthoringError,
@@ -277,6 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--database-url", help="SQLAlchemy URL (default: embedded SQLite in var/)")
     worker.set_defaults(run=cmd_worker)
     add_user_parser(sub)
+    add_import_parser(sub)
     return parser
 
 

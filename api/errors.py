@@ -76,7 +76,7 @@ def error_response(status: int, code: str, message: str, *, field: str | None = 
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     words = {400: "The request cannot be used", 401: "No valid credential", 403: "The role may not do this",
              404: "No such resource", 409: "Changed meanwhile, or already exists", 422: "Invalid input or refused",
-             428: "A version is required"}
+             413: "The body is too large", 415: "Unsupported Content-Type"}
     return {s: {"model": ErrorBody, "description": words.get(s, "Error")} for s in statuses}
 
 

@@ -26,7 +26,8 @@ from engine.storage.tables import api_tokens, staff_users
 
 ROLES = ("staff", "designer", "auditor", "admin", "integration")
 TOKEN_PREFIX = "pf_"  # noqa: S105 - a prefix, not a secret; so a leaked token is recognisable in a scanner, and never mistaken for a PIN
-_USER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+# The id is part of its audit chain's key ("staff:<id>"), which holds 64 characters.
+_USER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,57}$")
 MIN_PASSWORD = 12
 # One Argon2 verification is spent on unknown users too, so timing does not tell who exists.
 _DUMMY_HASH_INPUT = "portalflow-no-such-user"
@@ -83,7 +84,7 @@ def _record(conn: Connection, now: datetime, by: ActorRef, action: str, user_id:
 def create_user(conn: Connection, now: datetime, by: ActorRef, user_id: str, name: str, role: str, *,
                 linked_to_staff_record: bool = False) -> User:
     if not _USER_ID.match(user_id):
-        raise InvalidInput("id", "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+        raise InvalidInput("id", "1-58 letters, digits, '.', '_' or '-', starting with a letter or digit")
     if not name.strip():
         raise InvalidInput("name", "a name is required")
     if role not in ROLES:

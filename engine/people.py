@@ -117,6 +117,8 @@ def create_household(conn: Connection, now: datetime, actor: ActorRef, new: NewH
     if _exists(conn, households, households.c.id == new.id):
         raise AlreadyExists("household", new.id)
     _require(conn, sites, "site", new.site_id)
+    for patient_id in members:  # before the first write: a bad member refuses the whole household
+        _check_member(conn, new.id, new.site_id, patient_id, where)
     conn.execute(insert(households).values(
         id=new.id, site_id=new.site_id, **values,
         guardian_email_confirmed_personal=new.guardian_email_confirmed_personal, portal_account_id=None))
@@ -133,13 +135,7 @@ def add_household_member(conn: Connection, now: datetime, actor: ActorRef, house
         select(households.c.site_id).where(households.c.id == household_id).with_for_update()).scalar_one_or_none()
     if household_site is None:
         raise NotFound("household", household_id)
-    patient_site = conn.execute(select(patients.c.site_id).where(patients.c.id == patient_id)).scalar_one_or_none()
-    if patient_site is None:
-        raise NotFound("patient", patient_id)
-    if patient_site != household_site:
-        raise InvalidInput(_field(where, "patient_id"),
-                           f"patient '{patient_id}' is at site '{patient_site}' but household '{household_id}' is "
-                           f"at site '{household_site}': a household's children are at its site")
+    _check_member(conn, household_id, household_site, patient_id, where)
     member = household_members.c
     if _exists(conn, household_members, (member.household_id == household_id) & (member.patient_id == patient_id)):
         return False
@@ -180,6 +176,16 @@ def _demographics(vocabulary: Mapping[str, str], given: Mapping[str, Any], where
         raise InvalidInput(_field(where, ours[word]), problem) from None
     # One checked value per name given, in the same order (check_changes keys them by table column instead).
     return dict(zip(given, checked.values(), strict=True))
+
+
+def _check_member(conn: Connection, household_id: str, household_site: str, patient_id: str, where: str) -> None:
+    patient_site = conn.execute(select(patients.c.site_id).where(patients.c.id == patient_id)).scalar_one_or_none()
+    if patient_site is None:
+        raise NotFound("patient", patient_id)
+    if patient_site != household_site:
+        raise InvalidInput(_field(where, "patient_id"),
+                           f"patient '{patient_id}' is at site '{patient_site}' but household '{household_id}' is "
+                           f"at site '{household_site}': a household's children are at its site")
 
 
 def _exists(conn: Connection, table: Table, condition: ColumnElement[bool]) -> bool:

@@ -187,9 +187,9 @@ def test_a_child_at_another_site_cannot_join_a_household(flow: Any) -> None:
         conn.execute(insert(sites).values(id="north", name="North Clinic", timezone="America/New_York",
                                           portal_url="https://north.example.test", specialist_office=False))
     _create(flow, NewPatient("c-far", "north", "Far", "Lee"))
-    with pytest.raises(InvalidInput, match="patient_id: patient 'c-far' is at site 'north'"):
-        with flow.db.begin() as conn:
-            add_household_member(conn, flow.services.clock.now(), ANA, "h-lee", "c-far")
+    with pytest.raises(InvalidInput, match="patient_id: patient 'c-far' is at site 'north'"), \
+            flow.db.begin() as conn:
+        add_household_member(conn, flow.services.clock.now(), ANA, "h-lee", "c-far")
     with flow.db.connect() as conn:
         assert "c-far" not in {m.id for m in load_household(conn, "h-lee").children}
 
@@ -216,6 +216,16 @@ def test_a_household_with_a_bad_field_is_refused_and_nothing_is_written(
     assert refused.value.field == f"entry[2].{field}"
     after = _count(flow, households), _count(flow, household_members), _count(flow, audit_events)
     assert after == before
+
+
+def test_a_household_with_an_unknown_member_is_refused_before_anything_is_written(flow: Any) -> None:
+    now = flow.services.clock.now()
+    with flow.db.begin() as conn:
+        with pytest.raises(NotFound, match="no patient 'c-none'"):
+            create_household(conn, now, ANA, NewHousehold("h-x", "main", "Luz", "Vega"), members=("c-ava", "c-none"))
+        # The caller's transaction goes on, and holds no half of the household.
+        assert conn.execute(select(households.c.id).where(households.c.id == "h-x")).first() is None
+        assert conn.execute(select(audit_events.c.id).where(audit_events.c.chain == "household:h-x")).first() is None
 
 
 def test_a_household_id_already_taken_is_refused(flow: Any) -> None:

@@ -26,7 +26,7 @@ class UserOut(BaseModel):
 
 class NewUser(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    id: str = Field(min_length=1, max_length=64, examples=["ana"])
+    id: str = Field(min_length=1, max_length=58, examples=["ana"])
     name: str = Field(min_length=1, max_length=200, examples=["Ana Front Desk"])
     role: str = Field(examples=["staff"], description="staff, designer, auditor, admin or integration")
     linked_to_staff_record: bool = Field(default=False, description="the EHR's user is linked to a staff record")
