@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, insert, select, text
 
 from definitions import AuthoringError, DefinitionInvalid, WorkflowDefinition, check_paths
 from definitions.vocabulary import Vocabulary
 from engine.clock import Clock
 from engine.errors import NotFound
 from engine.storage.tables import workflow_versions
+
+_PUBLISH_LOCK = 7_420_311_906  # the advisory lock publishing takes on PostgreSQL
 
 
 class WorkflowCatalog:
@@ -40,6 +42,9 @@ class WorkflowCatalog:
         """Record every version not yet published; refuse a published version whose content changed."""
         published: list[tuple[str, int]] = []
         with db.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Several processes start at once (uvicorn workers): one publishes, the others then find it done.
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PUBLISH_LOCK})
             known = {(r.workflow_id, r.version): r.content_hash for r in conn.execute(select(workflow_versions))}
             for (workflow_id, version), definition in sorted(self._by_key.items()):
                 stored = known.get((workflow_id, version))
