@@ -99,7 +99,10 @@ def _scalar(node: ScalarNode, path: str) -> Scalar:
     kind = tag[len(_TAG_PREFIX):] if tag.startswith(_TAG_PREFIX) and node.style is None else "str"
     if kind not in {"str", "int", "float", "bool", "null"}:
         kind = "str"
-    return Scalar(str(node.value), kind, _position(node, path))
+    # ruamel's round-trip composer marks where a folded (`>`) scalar was folded with a BEL character, to write
+    # the folds back; the text itself has none.
+    text = str(node.value).replace("\a", "") if node.style == ">" else str(node.value)
+    return Scalar(text, kind, _position(node, path))
 
 
 def _mapping(node: MappingNode, path: str) -> MapNode:

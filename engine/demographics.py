@@ -1,7 +1,8 @@
 """Patient demographics as integrations name them: check a change, apply it, and say which fields really changed.
 
 The names are the workflow vocabulary's (`first_name`, `birth_date`, ...), not the table's columns. A value of
-None clears a field. A changed email address is no longer confirmed as personal: staff must confirm it again.
+None clears a field. A changed email address is no longer confirmed as personal: staff must confirm it again. A
+changed given name says again whether the name is a newborn's placeholder ("Baby Girl").
 """
 
 from __future__ import annotations
@@ -22,6 +23,13 @@ BIRTH_SEXES = ("F", "M", "UNK")  # US Core birth sex
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _ZIP = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 -]*$")
 _PHONE = re.compile(r"^\+?[0-9 ().-]{7,}$")
+# Newborns are registered before they are named: "Baby Boy", "Baby Girl", twins as "Baby Girl A" / "Infant Boy 2".
+_PLACEHOLDER = re.compile(r"^(baby|infant)( (boy|girl))?( [a-z0-9])?$", re.IGNORECASE)
+
+
+def is_placeholder_name(given_name: str | None) -> bool:
+    """Whether a given name is a newborn's placeholder ("Baby Boy", "Baby Girl", "Infant Girl", "Baby")."""
+    return given_name is not None and _PLACEHOLDER.match(" ".join(given_name.split())) is not None
 
 
 def check_changes(changes: Mapping[str, Any], where: str = "changes") -> dict[str, Any]:
@@ -72,6 +80,8 @@ def apply_changes(conn: Connection, patient_id: str, changes: Mapping[str, Any])
     values = dict(changed)
     if "email" in changed:
         values["email_confirmed_personal"] = False
+    if "given_name" in changed:  # a newborn named at last ("Baby Girl" -> "Nina") is no longer a placeholder
+        values["name_is_placeholder"] = is_placeholder_name(changed["given_name"])
     conn.execute(update(patients).where(patients.c.id == patient_id).values(**values))
     names = {column: name for name, column in COLUMNS.items()}
     return [names[column] for column in changed]

@@ -24,15 +24,13 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from engine import audit
 from engine.context import ActorRef
-from engine.demographics import check_changes
+from engine.demographics import check_changes, is_placeholder_name
 from engine.errors import AlreadyExists, InvalidInput, NotFound
 from engine.storage.tables import household_members, households, patients, providers, sites
 
 _ID = re.compile(r"^[A-Za-z0-9._-]+$")
 # The id is part of the audit chain's key ("patient:<id>"), and audit_events.chain holds 64 characters.
 _CHAIN_LENGTH = 64
-# Newborns are registered before they are named: "Baby Boy", "Baby Girl", twins as "Baby Girl A" / "Infant Boy 2".
-_PLACEHOLDER = re.compile(r"^(baby|infant)( (boy|girl))?( [a-z0-9])?$", re.IGNORECASE)
 # Our attribute names -> the demographic vocabulary's, so `check_changes` applies its rules to them.
 _VOCABULARY = {"given_name": "first_name", "family_name": "last_name", "birth_date": "birth_date",
                "birth_sex": "birth_sex", "zip": "zip", "email": "email", "cell_phone": "cell_phone"}
@@ -69,11 +67,6 @@ class NewHousehold:
     guardian_family_name: str
     guardian_email: str | None = None
     guardian_email_confirmed_personal: bool = False
-
-
-def is_placeholder_name(given_name: str | None) -> bool:
-    """Whether a given name is a newborn's placeholder ("Baby Boy", "Baby Girl", "Infant Girl", "Baby")."""
-    return given_name is not None and _PLACEHOLDER.match(" ".join(given_name.split())) is not None
 
 
 def create_patient(conn: Connection, now: datetime, actor: ActorRef, new: NewPatient, where: str = "") -> None:

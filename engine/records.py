@@ -36,9 +36,8 @@ class EnrollmentSummary:
     updated_at: datetime
 
 
-def update_practice_fields(conn: Connection, now: datetime, actor: ActorRef, patient_id: str,
-                           changes: dict[str, Any]) -> list[str]:
-    """Apply the practice's own fields; returns the names that really changed."""
+def check_practice_fields(conn: Connection, changes: dict[str, Any]) -> None:
+    """`InvalidInput` naming the first field that is not one of ours or has a wrong value; writes nothing."""
     for name, value in changes.items():
         if name not in PRACTICE_FIELDS:
             raise InvalidInput(name, f"not one of {', '.join(PRACTICE_FIELDS)}")
@@ -47,6 +46,12 @@ def update_practice_fields(conn: Connection, now: datetime, actor: ActorRef, pat
             raise InvalidInput(name, f"no provider '{value}'")
         if not name.endswith("_id") and not isinstance(value, bool):
             raise InvalidInput(name, "true or false")
+
+
+def update_practice_fields(conn: Connection, now: datetime, actor: ActorRef, patient_id: str,
+                           changes: dict[str, Any]) -> list[str]:
+    """Apply the practice's own fields; returns the names that really changed."""
+    check_practice_fields(conn, changes)
     row = conn.execute(select(*[patients.c[n] for n in PRACTICE_FIELDS]).where(patients.c.id == patient_id)
                        .with_for_update()).first()
     if row is None:

@@ -131,3 +131,13 @@ def test_bad_json_and_bad_types_are_422_naming_the_field(api: Any) -> None:
     extra = api.client.post("/patients", headers=api.as_("ana"), json={**NEW, "ssn": "123"})
     assert extra.status_code == 422
     assert extra.json()["error"]["field"] == "body.ssn"
+
+
+def test_naming_a_newborn_clears_the_placeholder_unless_staff_say_otherwise(api: Any) -> None:
+    named = api.client.patch("/patients/c-ben", headers=api.as_("ana"), json={"first_name": "Bea"})
+    assert named.json()["patient"]["name_is_placeholder"] is False
+    renamed = api.client.patch("/patients/c-ben", headers=api.as_("ana"),
+                               json={"first_name": "Baby Girl", "name_is_placeholder": False})
+    assert renamed.json()["patient"]["name_is_placeholder"] is False
+    twin = api.client.patch("/patients/c-cal", headers=api.as_("ana"), json={"first_name": "Infant Boy 2"})
+    assert twin.json()["patient"]["name_is_placeholder"] is True

@@ -78,12 +78,14 @@ def update_patient(patient_id: str, body: PatientChanges, user: Staff, flow: Flo
     sent = body.model_dump(exclude_unset=True)
     demographic = {k: v for k, v in sent.items() if k in COLUMNS}
     own = {k: v for k, v in sent.items() if k not in COLUMNS}
-    check_changes(demographic, where="body")  # every value checked before anything is written
-    changed: list[str] = []
-    with flow.db.begin() as conn:
+    # Every value is checked before anything is written; then the demographics (which may re-trigger the invite,
+    # and say again whether a renamed newborn's name is a placeholder), then the practice's own fields, so a flag
+    # sent explicitly wins.
+    check_changes(demographic, where="body")
+    with flow.db.connect() as conn:
         load_patient(conn, patient_id)
-        if own:
-            changed += records.update_practice_fields(conn, flow.services.clock.now(), user.actor, patient_id, own)
+        records.check_practice_fields(conn, own)
+    changed: list[str] = []
     event = None
     if demographic:
         before = _patient(flow, patient_id)
@@ -92,6 +94,9 @@ def update_patient(patient_id: str, body: PatientChanges, user: Staff, flow: Flo
         after = _patient(flow, patient_id)
         changed += [k for k in demographic if getattr(before, COLUMNS[k]) != getattr(after, COLUMNS[k])]
         event = f"{result.outcome}: {result.detail}"
+    if own:
+        with flow.db.begin() as conn:
+            changed += records.update_practice_fields(conn, flow.services.clock.now(), user.actor, patient_id, own)
     return PatientUpdated(patient=_patient(flow, patient_id), changed=sorted(changed), event=event)
 
 

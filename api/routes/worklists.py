@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from api.deps import Flow, Reader, Staff
 from api.errors import responses
-from api.schemas.enrollments import ShownOut
+from api.schemas.enrollments import shown_over_http
 from api.schemas.worklists import (
     ExpiringPinOut,
     FailedMessageOut,
@@ -72,8 +72,6 @@ def bulk_onboarding(body: OnboardingIn, user: Staff, flow: Flow) -> OnboardingOu
                                  body.reason))
     results = [OnboardingResult(
         patient_id=d.patient_id, outcome=d.outcome, enrollment_id=d.enrollment_id, status=d.status,
-        reasons=list(d.reasons), shown=[ShownOut(patient_id=s.patient_id, kind=s.kind, value=s.value,
-                                                 expires_at=s.expires_at, do_not_send=s.do_not_send)
-                                        for s in d.shown]) for d in done]
+        reasons=list(d.reasons), shown=shown_over_http(d.shown)) for d in done]
     return OnboardingOut(acted=sum(d.outcome == "acted" for d in done),
                          refused=sum(d.outcome != "acted" for d in done), results=results)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.advance import EnrollmentAdvanced
+from engine.context import ShownSecret
 from engine.enrollments import EnrollmentStarted
 
 
@@ -70,6 +72,13 @@ class ShownOut(BaseModel):
     do_not_send: bool
 
 
+def shown_over_http(shown: Sequence[ShownSecret]) -> list[ShownOut]:
+    """PINs, for staff to hand over; never an access link: it grants access with no further check, so it goes only
+    to the patient's confirmed address (portal-invitation handout), not to the screen of whoever clicked."""
+    return [ShownOut(patient_id=s.patient_id, kind=s.kind, value=s.value, expires_at=s.expires_at,
+                     do_not_send=s.do_not_send) for s in shown if s.kind != "link"]
+
+
 class DocumentOut(BaseModel):
     message_id: str = Field(examples=["pin_letter"])
     body: str
@@ -82,15 +91,14 @@ class AdvancedOut(BaseModel):
     to_state: str
     status: str = Field(examples=["Pending Registration"])
     version: int
-    shown: list[ShownOut] = Field(description="PINs and links to hand over now; shown once, never again")
+    shown: list[ShownOut] = Field(description="PINs to hand over now; shown once, never again")
     documents: list[DocumentOut] = Field(description="printouts to print now (they may carry a PIN)")
 
     @classmethod
     def of(cls, a: EnrollmentAdvanced) -> AdvancedOut:
         return cls(enrollment_id=a.enrollment_id, trigger=a.trigger, from_state=a.from_state, to_state=a.to_state,
                    status=a.status, version=a.version,
-                   shown=[ShownOut(patient_id=s.patient_id, kind=s.kind, value=s.value, expires_at=s.expires_at,
-                                   do_not_send=s.do_not_send) for s in a.shown],
+                   shown=shown_over_http(a.shown),
                    documents=[DocumentOut(message_id=d.message_id, body=d.body) for d in a.documents])
 
 
