@@ -19,7 +19,7 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, insert, select
+from sqlalchemy import Connection, Table, func, insert, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from engine import audit
@@ -202,3 +202,37 @@ def _record(conn: Connection, now: datetime, actor: ActorRef, subject_type: str,
         chain=audit.chain_key(subject_type=subject_type, subject_id=subject_id), at=now, actor_id=actor.id,
         actor_role=actor.role, action=action, outcome="ok", subject_type=subject_type, subject_id=subject_id,
         inputs=inputs))
+
+
+GUARDIAN_FIELDS = ("guardian_given_name", "guardian_family_name", "guardian_email", "guardian_email_confirmed_personal")
+
+
+def update_household(conn: Connection, now: datetime, actor: ActorRef, household_id: str,
+                     changes: Mapping[str, Any]) -> list[str]:
+    """Correct the guardian's details; returns the fields that really changed. A new email address is no longer
+    confirmed as personal (as for a patient), unless the same change confirms it."""
+    unknown = sorted(set(changes) - set(GUARDIAN_FIELDS))
+    if unknown:
+        raise InvalidInput(unknown[0], f"not one of {', '.join(GUARDIAN_FIELDS)}")
+    texts = {k: v for k, v in changes.items() if k != "guardian_email_confirmed_personal"}
+    for name in ("guardian_given_name", "guardian_family_name"):
+        if name in texts and not (isinstance(texts[name], str) and texts[name].strip()):
+            raise InvalidInput(name, "required: a household is named after its guardian")
+    values = _demographics({k: _GUARDIAN_VOCABULARY[k] for k in texts}, texts, "")
+    row = conn.execute(select(households).where(households.c.id == household_id).with_for_update()).first()
+    if row is None:
+        raise NotFound("household", household_id)
+    confirmed = changes.get("guardian_email_confirmed_personal")
+    if confirmed is not None and not isinstance(confirmed, bool):
+        raise InvalidInput("guardian_email_confirmed_personal", "true or false")
+    changed = {k: v for k, v in values.items() if row._mapping[k] != v}
+    if "guardian_email" in changed:
+        changed["guardian_email_confirmed_personal"] = bool(confirmed) and changed["guardian_email"] is not None
+    elif confirmed is not None and confirmed != row.guardian_email_confirmed_personal:
+        if confirmed and row.guardian_email is None:
+            raise InvalidInput("guardian_email_confirmed_personal", "there is no email address to confirm")
+        changed["guardian_email_confirmed_personal"] = confirmed
+    if changed:
+        conn.execute(update(households).where(households.c.id == household_id).values(**changed))
+        _record(conn, now, actor, "household", household_id, "household_updated", {"fields": sorted(changed)})
+    return sorted(changed)

@@ -141,3 +141,18 @@ def test_naming_a_newborn_clears_the_placeholder_unless_staff_say_otherwise(api:
     assert renamed.json()["patient"]["name_is_placeholder"] is False
     twin = api.client.patch("/patients/c-cal", headers=api.as_("ana"), json={"first_name": "Infant Boy 2"})
     assert twin.json()["patient"]["name_is_placeholder"] is True
+
+
+def test_a_guardians_new_email_must_be_confirmed_again_and_a_bad_one_is_refused(api: Any) -> None:
+    changed = api.client.patch("/households/h-lee", headers=api.as_("ana"), json={"guardian_email": "kim@new.test"})
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["guardian_email"] == "kim@new.test"
+    assert changed.json()["guardian_email_confirmed_personal"] is False
+    confirmed = api.client.patch("/households/h-lee", headers=api.as_("ana"),
+                                 json={"guardian_email_confirmed_personal": True})
+    assert confirmed.json()["guardian_email_confirmed_personal"] is True
+    bad = api.client.patch("/households/h-lee", headers=api.as_("ana"), json={"guardian_email": "kim at home"})
+    assert bad.status_code == 422
+    assert bad.json()["error"]["field"] == "guardian_email"
+    missing = api.client.patch("/households/h-none", headers=api.as_("ana"), json={"guardian_given_name": "X"})
+    assert missing.status_code == 404

@@ -16,6 +16,7 @@ from api.deps import Flow, Reader, Staff
 from api.errors import responses
 from api.schemas.people import (
     EnrollmentSummaryOut,
+    HouseholdChanges,
     HouseholdIn,
     HouseholdOut,
     MemberIn,
@@ -122,6 +123,15 @@ def list_households(_: Reader, flow: Flow, site_id: str | None = None, after: st
 @router.get("/households/{household_id}", response_model=HouseholdOut, responses=responses(404))
 def read_household(household_id: str, _: Reader, flow: Flow) -> HouseholdOut:
     with flow.db.connect() as conn:
+        return HouseholdOut.of(load_household(conn, household_id))
+
+
+@router.patch("/households/{household_id}", response_model=HouseholdOut, responses=responses(404, 422))
+def update_household(household_id: str, body: HouseholdChanges, user: Staff, flow: Flow) -> HouseholdOut:
+    """Correct the guardian's name or email, or confirm the email is correct and personal."""
+    with flow.db.begin() as conn:
+        people.update_household(conn, flow.services.clock.now(), user.actor, household_id,
+                                body.model_dump(exclude_unset=True))
         return HouseholdOut.of(load_household(conn, household_id))
 
 

@@ -174,6 +174,18 @@ class HouseholdIn(BaseModel):
     members: list[str] = Field(default_factory=list, max_length=30, description="children's patient ids, in order")
 
 
+class HouseholdChanges(BaseModel):
+    """Only the fields sent change. A new email address must be confirmed as personal again (in the same change
+    or later)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"guardian_email": "kim.lee@example.test", "guardian_email_confirmed_personal": True}]})
+    guardian_given_name: str | None = Field(default=None, min_length=1, max_length=120)
+    guardian_family_name: str | None = Field(default=None, min_length=1, max_length=120)
+    guardian_email: str | None = Field(default=None, max_length=320)
+    guardian_email_confirmed_personal: bool | None = None
+
+
 class MemberIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     patient_id: str = Field(min_length=1, max_length=64)
