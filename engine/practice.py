@@ -19,7 +19,8 @@ from engine.context import ActorRef
 from engine.errors import AlreadyExists, InvalidInput, NotFound
 from engine.storage.tables import providers, sites
 
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,58}$")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_CHAIN_LENGTH = 64  # the id is part of its audit chain's key ("provider:<id>")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$|^[^<>]*<[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+>$")
 
 
@@ -41,12 +42,16 @@ class SiteRecord:
 EDITABLE_SITE_FIELDS = ("name", "portal_url", "phone", "specialist_office", "from_address", "recipient_daily_cap")
 
 
-def _check_id(ident: str, field: str = "id") -> None:
-    if not _ID.match(ident):
-        raise InvalidInput(field, "1-59 letters, digits, '.', '_' or '-', starting with a letter or digit")
+def _check_id(ident: str, kind: str) -> None:
+    longest = _CHAIN_LENGTH - len(kind) - 1
+    if not _ID.match(ident) or len(ident) > longest:
+        raise InvalidInput("id", f"1-{longest} letters, digits, '.', '_' or '-', starting with a letter or digit")
 
 
 def _check_site_values(values: dict[str, Any]) -> None:
+    for required in ("name", "portal_url", "specialist_office"):
+        if required in values and values[required] is None:
+            raise InvalidInput(required, "cannot be empty")
     if "name" in values and not str(values["name"] or "").strip():
         raise InvalidInput("name", "a name is required")
     if "portal_url" in values:
@@ -71,7 +76,7 @@ def create_site(conn: Connection, now: datetime, actor: ActorRef, site: SiteReco
     """A new site; its calendar (zone, hours, holidays, go-live) is checked by `engine.calendars` when saved."""
     from engine.calendars import SiteCalendar
 
-    _check_id(site.id)
+    _check_id(site.id, "site")
     values = {f.name: getattr(site, f.name) for f in fields(site)}
     _check_site_values(values)
     try:
@@ -114,7 +119,7 @@ def list_sites(conn: Connection) -> list[SiteRecord]:
 
 
 def create_provider(conn: Connection, now: datetime, actor: ActorRef, provider_id: str, name: str) -> None:
-    _check_id(provider_id)
+    _check_id(provider_id, "provider")
     if not name.strip():
         raise InvalidInput("name", "a name is required")
     if conn.execute(select(providers.c.id).where(providers.c.id == provider_id)).first() is not None:

@@ -156,3 +156,19 @@ def test_a_guardians_new_email_must_be_confirmed_again_and_a_bad_one_is_refused(
     assert bad.json()["error"]["field"] == "guardian_email"
     missing = api.client.patch("/households/h-none", headers=api.as_("ana"), json={"guardian_given_name": "X"})
     assert missing.status_code == 404
+
+
+def test_unreadable_bodies_nulls_numbers_as_dates_and_overlong_ids_are_422_not_500(api: Any) -> None:
+    latin = api.client.post("/patients", headers={**api.as_("ana"), "Content-Type": "application/json"},
+                            content='{"id": "p-é"}'.encode("latin-1"))
+    assert latin.status_code == 422
+    assert latin.json()["error"]["field"] == "body"
+    null = api.client.patch("/sites/main", headers=api.as_("root"), json={"specialist_office": None})
+    assert null.status_code == 422
+    assert null.json()["error"]["field"] == "specialist_office"
+    number = api.client.post("/patients", headers=api.as_("ana"), json={**NEW, "birth_date": 0})
+    assert number.status_code == 422
+    assert number.json()["error"]["field"] == "body.birth_date"
+    long_id = api.client.post("/providers", headers=api.as_("root"), json={"id": "d" * 56, "name": "Dr. Long"})
+    assert long_id.status_code == 422
+    assert long_id.json()["error"]["field"] == "body.id"

@@ -18,7 +18,7 @@ from engine.fhir_bundle import import_fhir_bundle
 from engine.importing import ImportReport
 from engine.patients_csv import import_csv
 
-router = APIRouter(tags=["imports"], responses=responses(401, 403, 422))
+router = APIRouter(tags=["imports"], responses=responses(401, 403, 413, 415, 422))
 MAX_BYTES = 20 * 1024 * 1024  # ~100,000 patients as CSV; bigger files go through `portalflow import`
 
 

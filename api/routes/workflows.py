@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 
@@ -36,9 +38,14 @@ def read_version(workflow_id: str, version: int, _: WorkflowReader, flow: Flow) 
     return WorkflowOut.of(_find(flow, workflow_id, version))
 
 
-@router.get("/workflows/{workflow_id}/diagram", response_class=PlainTextResponse, responses={
-    **responses(404), 200: {"content": {"text/plain": {"example": "stateDiagram-v2\n  [*] --> not_invited\n"}},
-                            "description": "A Mermaid stateDiagram-v2"}})
-def diagram(workflow_id: str, _: WorkflowReader, flow: Flow, version: int | None = None) -> str:
+# The answer is text, its errors JSON like every other: the route keeps the JSON default so the errors are documented
+# as JSON, and the 200 declares its own media type.
+_DIAGRAM: dict[int | str, dict[str, Any]] = {200: {"content": {"text/plain": {"schema": {"type": "string"},
+                                             "example": "stateDiagram-v2\n  [*] --> not_invited\n"}},
+                  "description": "A Mermaid stateDiagram-v2"}}
+
+
+@router.get("/workflows/{workflow_id}/diagram", response_model=None, responses={**responses(404), **_DIAGRAM})
+def diagram(workflow_id: str, _: WorkflowReader, flow: Flow, version: int | None = None) -> PlainTextResponse:
     """The workflow as a Mermaid state diagram (paste it into any Mermaid viewer)."""
-    return render_mermaid(_find(flow, workflow_id, version))
+    return PlainTextResponse(render_mermaid(_find(flow, workflow_id, version)))

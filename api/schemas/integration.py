@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.schemas.common import IsoDate
 from engine.intake import IntakeResult
 
 
@@ -43,7 +43,7 @@ class PinIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"pin": "7K4M-2QXD", "birth_date": "2018-06-01"}]})
     pin: str = Field(min_length=1, max_length=64)
-    birth_date: date
+    birth_date: IsoDate
 
 
 class LinkIn(BaseModel):

@@ -7,24 +7,23 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.schemas.common import IsoDate, ident
 from engine.practice import SiteRecord
 from engine.records import EnrollmentSummary
 from engine.subjects import Household, Patient
-
-_ID = Field(min_length=1, max_length=59, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 class SiteIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"id": "main", "name": "Maple Family Practice", "timezone": "America/New_York",
          "portal_url": "https://portal.example.test", "country": "US", "subdivision": "NY"}]})
-    id: str = _ID
+    id: str = ident("site")
     name: str = Field(min_length=1, max_length=200)
     timezone: str = Field(max_length=64, description="IANA time zone, e.g. America/New_York")
     portal_url: str = Field(max_length=500, description="https:// address links are built from")
     phone: str | None = Field(default=None, max_length=32)
     specialist_office: bool = False
-    go_live_on: date | None = None
+    go_live_on: IsoDate | None = None
     country: str | None = Field(default=None, max_length=8, description="public holidays, e.g. US")
     subdivision: str | None = Field(default=None, max_length=16, description="e.g. NY")
     from_address: str | None = Field(default=None, max_length=320)
@@ -59,7 +58,7 @@ class CalendarBody(BaseModel):
     zone: str = Field(max_length=64)
     country: str | None = Field(default=None, max_length=8)
     subdivision: str | None = Field(default=None, max_length=16)
-    go_live: date | None = None
+    go_live: IsoDate | None = None
     hours: dict[str, list[str]] | None = Field(default=None, description="weekday (mon..sun) to HH:MM-HH:MM spans")
     closures: dict[str, str] = Field(default_factory=dict, description="date (YYYY-MM-DD) to the reason")
 
@@ -67,7 +66,7 @@ class CalendarBody(BaseModel):
 class ProviderIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"id": "dr-pcp",
                                                                                "name": "Dr. Pat Primary"}]})
-    id: str = _ID
+    id: str = ident("provider")
     name: str = Field(min_length=1, max_length=200)
 
 
@@ -75,11 +74,11 @@ class PatientIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"id": "p-1001", "site_id": "main", "given_name": "Jane", "family_name": "Doe", "birth_date": "1980-04-01",
          "birth_sex": "F", "zip": "02139", "email": "jane@example.test", "pcp_id": "dr-pcp"}]})
-    id: str = _ID
+    id: str = ident("patient")
     site_id: str = Field(min_length=1, max_length=64)
     given_name: str | None = Field(default=None, max_length=120)
     family_name: str | None = Field(default=None, max_length=120)
-    birth_date: date | None = None
+    birth_date: IsoDate | None = None
     birth_sex: str | None = Field(default=None, description="F, M or UNK (US Core birth sex)")
     zip: str | None = Field(default=None, max_length=16)
     email: str | None = Field(default=None, max_length=320)
@@ -98,7 +97,7 @@ class PatientChanges(BaseModel):
         {"email": "jane.doe@example.test"}, {"pcp_id": "dr-other", "email_confirmed_personal": True}]})
     first_name: str | None = Field(default=None, max_length=120)
     last_name: str | None = Field(default=None, max_length=120)
-    birth_date: date | None = None
+    birth_date: IsoDate | None = None
     birth_sex: str | None = None
     zip: str | None = Field(default=None, max_length=16)
     email: str | None = Field(default=None, max_length=320)
@@ -165,7 +164,7 @@ class HouseholdIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"id": "h-lee", "site_id": "main", "guardian_given_name": "Kim", "guardian_family_name": "Lee",
          "guardian_email": "kim@example.test", "members": ["c-ava", "c-cal"]}]})
-    id: str = _ID
+    id: str = ident("household")
     site_id: str = Field(min_length=1, max_length=64)
     guardian_given_name: str = Field(min_length=1, max_length=120)
     guardian_family_name: str = Field(min_length=1, max_length=120)
