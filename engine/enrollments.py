@@ -110,7 +110,32 @@ def start_in(conn: Connection, services: Services, definition: WorkflowDefinitio
 
 
 def complete_step(db: Engine, services: Services, catalog: WorkflowCatalog, command: CompleteStep) -> int:
-    """Check and record one step's input ahead of the trigger; returns the enrollment version it applies to."""
+    """Check and record one step's input ahead of the trigger; returns the enrollment version it applies to.
+
+    A refused value is history too: the attempt is appended to the enrollment's chain (without the value)."""
+    try:
+        return _complete_step(db, services, catalog, command)
+    except Refused as refusal:
+        _record_refused_step(db, services, command, refusal)
+        raise
+
+
+def _record_refused_step(db: Engine, services: Services, command: CompleteStep, refusal: Refused) -> None:
+    for _ in range(5):
+        try:
+            with db.begin() as conn:
+                row = read_enrollment(conn, command.enrollment_id)
+                append_to_enrollment(conn, row, audit.AuditEntry(
+                    chain=row.id, at=services.clock.now(), actor_id=command.actor.id, actor_role=command.actor.role,
+                    action="step_completed", outcome="refused", subject_type="household" if row.household_id
+                    else "patient", subject_id=row.household_id or row.patient_id, enrollment_id=row.id,
+                    from_state=row.state, trigger=command.trigger, detail=f"step '{command.step_id}': {refusal}"))
+            return
+        except ChainMoved:
+            continue
+
+
+def _complete_step(db: Engine, services: Services, catalog: WorkflowCatalog, command: CompleteStep) -> int:
     with db.begin() as conn:
         row = read_enrollment(conn, command.enrollment_id)
         definition = catalog.get(row.workflow_id, row.workflow_version)

@@ -160,3 +160,17 @@ def test_bulk_onboarding_reports_per_patient_what_happened_and_why(api: Any) -> 
         "workflow_id": ONBOARDING, "trigger": "fly", "patient_ids": ["p-jane"]})
     assert unknown.status_code == 422
     assert unknown.json()["error"]["field"] == "trigger"
+
+
+def test_a_refused_step_value_is_in_the_history_without_the_value(api: Any) -> None:
+    started = _start(api, ONBOARDING, "p-jane")
+    eid = started["enrollment_id"]
+    wrong = api.client.post(f"/enrollments/{eid}/steps/enable_access", headers=api.as_("bob"),
+                            json={"trigger": "enable_portal_access", "value": "fax-machine"})
+    assert wrong.status_code == 422
+    events = api.client.get("/audit/events", params={"enrollment_id": eid, "outcome": "refused"},
+                            headers=api.as_("audrey")).json()["events"]
+    assert [(e["action"], e["actor_id"], e["trigger"]) for e in events] == [
+        ("step_completed", "bob", "enable_portal_access")]
+    assert "step 'enable_access'" in events[0]["detail"]
+    assert events[0]["inputs"] is None
