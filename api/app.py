@@ -6,13 +6,15 @@ Every answer carries `Cache-Control: no-store`: answers hold personal data, and 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from pydantic import BaseModel
 from sqlalchemy import text
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
 from api.routes import audit, enrollments, imports, integration, people, practice, users, workflows, worklists
@@ -40,6 +42,27 @@ TAGS = [
     {"name": "audit", "description": "Histories: find, export, verify (auditors)."},
     {"name": "operations", "description": "Health of the service."},
 ]
+
+
+class NoStore:
+    """Add `Cache-Control: no-store` to every answer. A plain ASGI middleware: Starlette's `@app.middleware("http")`
+    wraps each request in extra tasks and streams, which cost more than many a handler here (bench/api_load.py)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_no_store(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("Cache-Control", "no-store")
+            await send(message)
+
+        await self.app(scope, receive, send_no_store)
 
 
 class Health(BaseModel):
@@ -72,12 +95,7 @@ def create_app(settings: Settings | None = None, flow: PortalFlow | None = None)
     app.state.flow = flow
     errors.install(app)
 
-    @app.middleware("http")
-    async def no_store(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        response.headers.setdefault("Cache-Control", "no-store")
-        return response
-
+    app.add_middleware(NoStore)
     @app.get("/health", response_model=Health, tags=["operations"])
     def health() -> dict[str, Any]:
         """Liveness and readiness: the database answers; "degraded" when a workflow file is invalid (left out)."""

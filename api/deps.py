@@ -32,7 +32,7 @@ def _authenticated(flow: Flow, credentials: Annotated[HTTPAuthorizationCredentia
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise ApiError(401, "unauthenticated", "send a token as 'Authorization: Bearer <token>'",
                        headers={"WWW-Authenticate": "Bearer"})
-    with flow.db.connect() as conn:
+    with flow.reader.connect() as conn:
         return authenticate(conn, flow.services.clock.now(), credentials.credentials)
 
 

@@ -25,7 +25,7 @@ from engine.machines import MachineCache
 from engine.portal import PresentPin, present_link, present_pin
 from engine.rendering import TemplateRenderer
 from engine.sealing import FernetSealer, key_from_file
-from engine.storage.database import make_engine
+from engine.storage.database import make_engine, reading
 from engine.storage.migrations import upgrade
 from engine.sweep import Sweeper
 from engine.workflows import WorkflowCatalog
@@ -46,6 +46,11 @@ class PortalFlow:
     sweeper: Sweeper
     delivery: DeliveryWorker
     intake: EventIntake
+
+    @property
+    def reader(self) -> Engine:
+        """The database for reads only: on SQLite they neither wait for nor hold up writers."""
+        return reading(self.db)
 
     def start(self, command: StartEnrollment) -> EnrollmentStarted:
         return start_enrollment(self.db, self.services, self.catalog, command)

@@ -42,7 +42,7 @@ Query_ = Annotated[HistoryQuery, Depends(history_query)]
 @router.get("/audit/events", response_model=HistoryPage)
 def find_events(query: Query_, _: Auditor, flow: Flow) -> HistoryPage:
     """The history matching every filter, oldest first, a page at a time."""
-    with flow.db.connect() as conn:
+    with flow.reader.connect() as conn:
         found = find_history(conn, query)
     last = found[-1].id if len(found) == query.limit else None
     return HistoryPage(events=[AuditEventOut.model_validate(r) for r in found], next_after_id=last)
@@ -57,7 +57,7 @@ def export(query: Query_, _: Auditor, flow: Flow,
     """Export the whole matching history: CSV, JSON lines (every hashed field, to re-check the chains), or FHIR R4
     AuditEvent resources as NDJSON."""
     render, media_type = FORMATS[format]
-    records = stream_history(flow.db, query)  # checks the query now: a bad one is a 422, not a broken stream
+    records = stream_history(flow.reader, query)  # checks the query now: a bad one is a 422, not a broken stream
     extension = {"csv": "csv", "jsonl": "jsonl", "fhir": "ndjson"}[format]
     return StreamingResponse(render(records), media_type=media_type, headers={
         "Content-Disposition": f'attachment; filename="portalflow-audit.{extension}"'})
@@ -66,7 +66,7 @@ def export(query: Query_, _: Auditor, flow: Flow,
 @router.get("/audit/verification", response_model=VerificationOut)
 def verify(_: Auditor, flow: Flow) -> VerificationOut:
     """Recompute every hash chain and anchor; name the first altered row."""
-    with flow.db.connect() as conn:
+    with flow.reader.connect() as conn:
         report = audit.verify(conn)
     return VerificationOut(ok=report.ok, events_checked=report.events_checked, chains=report.chains,
                            anchors_checked=report.anchors_checked, first_problem=report.first_problem)

@@ -72,7 +72,7 @@ def find_enrollments(_: Reader, flow: Flow, patient_id: str | None = None, house
                      workflow_id: str | None = None, state: str | None = None,
                      limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[EnrollmentSummaryOut]:
     """Enrollments matching every filter, newest first (a patient's include their households')."""
-    with flow.db.connect() as conn:
+    with flow.reader.connect() as conn:
         found = records.find_enrollments(conn, patient_id=patient_id, household_id=household_id,
                                          workflow_id=workflow_id, state=state, limit=limit)
     return [EnrollmentSummaryOut.of(e, flow.catalog.get(e.workflow_id, e.workflow_version).state(e.state).status)
@@ -83,6 +83,6 @@ def find_enrollments(_: Reader, flow: Flow, patient_id: str | None = None, house
 def read_enrollment(enrollment_id: str, user: Reader, flow: Flow, response: Response) -> EnrollmentOut:
     """Where it stands: state and business status, each next action with what blocks it, the guided steps with
     what is done and what each needs, the timers waiting (and why), and the messages queued or sent."""
-    view = describe_enrollment(flow.db, flow.services, flow.catalog, enrollment_id, user.actor)
+    view = describe_enrollment(flow.reader, flow.services, flow.catalog, enrollment_id, user.actor)
     response.headers["ETag"] = etag(view.version)
     return EnrollmentOut.model_validate(view)

@@ -40,7 +40,7 @@ def _status(flow: PortalFlow, summary: records.EnrollmentSummary) -> str:
 
 
 def _patient(flow: PortalFlow, patient_id: str) -> PatientOut:
-    with flow.db.connect() as conn:
+    with flow.reader.connect() as conn:
         patient = load_patient(conn, patient_id)
         households = records.households_of(conn, patient_id)
         found = records.find_enrollments(conn, patient_id=patient_id, limit=100)
@@ -62,7 +62,7 @@ def find_patients(_: Reader, flow: Flow, site_id: str | None = None, family_name
                   after: Annotated[str | None, Query(description="the last id of the previous page")] = None,
                   limit: Limit = 50) -> list[PatientOut]:
     """Patients matching every filter given (names by prefix, any case), in id order, a page at a time."""
-    with flow.db.connect() as conn:
+    with flow.reader.connect() as conn:
         ids = records.find_patients(conn, site_id=site_id, family_name=family_name, given_name=given_name,
                                     birth_date=birth_date, limit=limit, after=after)
     return [_patient(flow, i) for i in ids]
@@ -83,7 +83,7 @@ def update_patient(patient_id: str, body: PatientChanges, user: Staff, flow: Flo
     # and say again whether a renamed newborn's name is a placeholder), then the practice's own fields, so a flag
     # sent explicitly wins.
     check_changes(demographic, where="body")
-    with flow.db.connect() as conn:
+    with flow.reader.connect() as conn:
         load_patient(conn, patient_id)
         records.check_practice_fields(conn, own)
     changed: list[str] = []
@@ -115,14 +115,14 @@ def create_household(body: HouseholdIn, user: Staff, flow: Flow) -> HouseholdOut
 @router.get("/households", response_model=list[HouseholdOut])
 def list_households(_: Reader, flow: Flow, site_id: str | None = None, after: str | None = None,
                     limit: Limit = 50) -> list[HouseholdOut]:
-    with flow.db.connect() as conn:
+    with flow.reader.connect() as conn:
         return [HouseholdOut.of(load_household(conn, i))
                 for i in records.list_households(conn, site_id=site_id, limit=limit, after=after)]
 
 
 @router.get("/households/{household_id}", response_model=HouseholdOut, responses=responses(404))
 def read_household(household_id: str, _: Reader, flow: Flow) -> HouseholdOut:
-    with flow.db.connect() as conn:
+    with flow.reader.connect() as conn:
         return HouseholdOut.of(load_household(conn, household_id))
 
 

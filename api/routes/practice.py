@@ -16,7 +16,7 @@ router = APIRouter(tags=["practice"], responses=responses(401, 403))
 
 @router.get("/sites", response_model=list[SiteOut])
 def list_sites(_: Reader, flow: Flow) -> list[SiteOut]:
-    with flow.db.connect() as conn:
+    with flow.reader.connect() as conn:
         return [SiteOut.of(s) for s in practice.list_sites(conn)]
 
 
@@ -29,7 +29,7 @@ def create_site(body: SiteIn, admin: Admin, flow: Flow) -> SiteOut:
 
 @router.get("/sites/{site_id}", response_model=SiteOut, responses=responses(404))
 def read_site(site_id: str, _: Reader, flow: Flow) -> SiteOut:
-    with flow.db.connect() as conn:
+    with flow.reader.connect() as conn:
         return SiteOut.of(practice.read_site(conn, site_id))
 
 
@@ -44,7 +44,7 @@ def update_site(site_id: str, body: SiteChanges, admin: Admin, flow: Flow) -> Si
 
 @router.get("/sites/{site_id}/calendar", response_model=CalendarBody, responses=responses(404))
 def read_calendar(site_id: str, _: Reader, flow: Flow) -> CalendarBody:
-    with flow.db.connect() as conn:
+    with flow.reader.connect() as conn:
         return CalendarBody.model_validate(calendar_as_mapping(load_calendar(conn, site_id)))
 
 
@@ -63,7 +63,7 @@ def replace_calendar(site_id: str, body: CalendarBody, admin: Admin, flow: Flow)
 
 @router.get("/providers", response_model=list[ProviderIn])
 def list_providers(_: Reader, flow: Flow) -> list[ProviderIn]:
-    with flow.db.connect() as conn:
+    with flow.reader.connect() as conn:
         return [ProviderIn(id=i, name=n) for i, n in practice.list_providers(conn)]
 
 
@@ -77,6 +77,6 @@ def create_provider(body: ProviderIn, admin: Admin, flow: Flow) -> ProviderIn:
 
 @router.get("/providers/{provider_id}", response_model=ProviderIn, responses=responses(404))
 def read_provider(provider_id: str, _: Reader, flow: Flow) -> ProviderIn:
-    with flow.db.connect() as conn:
+    with flow.reader.connect() as conn:
         ident, name = practice.read_provider(conn, provider_id)
     return ProviderIn(id=ident, name=name)

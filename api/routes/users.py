@@ -39,7 +39,7 @@ def who_am_i(user: AnyUser) -> UserOut:
 
 @router.get("/users", response_model=list[UserOut], responses=responses(401, 403))
 def list_users(_: Admin, flow: Flow) -> list[UserOut]:
-    with flow.db.connect() as conn:
+    with flow.reader.connect() as conn:
         return [UserOut.of(u) for u in identity.list_users(conn)]
 
 

@@ -29,7 +29,7 @@ Limit = Annotated[int, Query(ge=1, le=1000)]
 def pins_expiring(_: Reader, flow: Flow, within_days: Annotated[int, Query(ge=0, le=365)] = 7,
                   include_expired: bool = True, site_id: str | None = None, limit: Limit = 200) -> list[ExpiringPinOut]:
     """Open PINs expiring within N days (and those already expired), soonest first: regenerate them."""
-    with flow.db.connect() as conn:
+    with flow.reader.connect() as conn:
         found = worklists.pins_expiring(conn, flow.services.clock.now(), flow.catalog, within_days,
                                         include_expired=include_expired, site_id=site_id, limit=limit)
     return [ExpiringPinOut.model_validate(f) for f in found]
@@ -39,7 +39,7 @@ def pins_expiring(_: Reader, flow: Flow, within_days: Annotated[int, Query(ge=0,
 def invites_waiting(_: Reader, flow: Flow, window_days: Annotated[int, Query(ge=1, le=365)] = 30,
                     site_id: str | None = None, limit: Limit = 200) -> list[WaitingInviteOut]:
     """Patients invited who have not activated yet, longest waiting first, with how many invites went out."""
-    with flow.db.connect() as conn:
+    with flow.reader.connect() as conn:
         found = worklists.invites_waiting(conn, flow.services.clock.now(), flow.catalog, window_days=window_days,
                                           site_id=site_id, limit=limit)
     return [WaitingInviteOut.model_validate(f) for f in found]
@@ -49,7 +49,7 @@ def invites_waiting(_: Reader, flow: Flow, window_days: Annotated[int, Query(ge=
 def households_part_registered(_: Reader, flow: Flow, site_id: str | None = None,
                                limit: Limit = 200) -> list[PartRegisteredOut]:
     """Households where the guardian registered some children but not all."""
-    with flow.db.connect() as conn:
+    with flow.reader.connect() as conn:
         found = worklists.households_part_registered(conn, flow.services.clock.now(), flow.catalog,
                                                      site_id=site_id, limit=limit)
     return [PartRegisteredOut.model_validate(f) for f in found]
@@ -59,7 +59,7 @@ def households_part_registered(_: Reader, flow: Flow, site_id: str | None = None
 def messages_failed(_: Reader, flow: Flow, within_days: Annotated[int | None, Query(ge=1, le=3650)] = None,
                     site_id: str | None = None, limit: Limit = 200) -> list[FailedMessageOut]:
     """Messages that failed or wait for review, newest first."""
-    with flow.db.connect() as conn:
+    with flow.reader.connect() as conn:
         found = worklists.messages_failed(conn, flow.services.clock.now(), within_days=within_days,
                                           site_id=site_id, limit=limit)
     return [FailedMessageOut.model_validate(f) for f in found]

@@ -4,7 +4,8 @@ SQLite: WAL journal (readers never block the writer), synchronous=FULL (each com
 returns: a transition staff saw succeed, a PIN shown once, an audit row, a message marked as being sent, survives a
 power cut, as it does on PostgreSQL; NORMAL would be faster and could lose the newest commits), foreign keys on, a
 busy timeout, and every transaction opened with BEGIN IMMEDIATE, so two writers queue for the lock up front instead
-of one failing half-way when a read lock cannot be upgraded (SQLAlchemy's documented recipe for pysqlite).
+of one failing half-way when a read lock cannot be upgraded (SQLAlchemy's documented recipe for pysqlite). Reads
+that never write go through `reading(engine)`, whose transactions begin deferred and so never queue for that lock.
 """
 
 from __future__ import annotations
@@ -13,6 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+
+READ_ONLY = "portalflow_read_only"
+
+
+def reading(engine: Engine) -> Engine:
+    """The same engine (and pool) for transactions that only read: on SQLite they do not take the write lock.
+
+    Never write through it: a deferred transaction that writes can fail to get the lock instead of waiting for it.
+    """
+    return engine.execution_options(**{READ_ONLY: True})
 
 
 def is_sqlite(url: str) -> bool:
@@ -43,6 +54,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # On the driver directly: this runs once per transaction, and SQLAlchemy's execute costs more than it.
-        conn.connection.driver_connection.execute("BEGIN IMMEDIATE")
+        # A reader (`reading(engine)`) begins a deferred transaction: in WAL mode it reads a snapshot and never
+        # waits for, or holds up, a writer.
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.connection.driver_connection.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
