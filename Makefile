@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint bench bench-sweep clean
+.PHONY: run test lint bench bench-sweep bench-api clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,9 @@ bench: $(STAMP)
 
 bench-sweep: $(STAMP)
 	$(BIN)/python -m bench.sweep
+
+bench-api: $(STAMP)
+	$(BIN)/python -m bench.api_load
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -133,11 +133,24 @@ def cmd_audit_anchor(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    import socket
+
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
     if args.database_url:
         os.environ["PORTALFLOW_DATABASE_URL"] = args.database_url
-    uvicorn.run("api.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers)
+    if args.workers <= 1:
+        uvicorn.run("api.app:create_app", factory=True, host=args.host, port=args.port)
+        return 0
+    config = uvicorn.Config("api.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers)
+    listener = config.bind_socket()
+    # uvicorn makes its shared listener without naming IPPROTO_TCP, so asyncio in the workers leaves Nagle's
+    # algorithm on for every connection, and each small answer waits ~40 ms for the client's delayed ACK (uvicorn
+    # issue #3149; measured by bench/api_load.py). The same socket, said to be TCP, gets TCP_NODELAY as with 1 worker.
+    sock = socket.socket(listener.family, socket.SOCK_STREAM, socket.IPPROTO_TCP, fileno=listener.detach())
+    sock.set_inheritable(True)
+    Multiprocess(config, sockets=[sock]).run()
     return 0
 
 

@@ -88,6 +88,9 @@ RECORD_FIELDS: Final = tuple(f.name for f in fields(AuditRecord))
 _COLUMNS: Final = tuple(audit_events.c[name] for name in RECORD_FIELDS)
 
 
+MAX_ROW_ID = 2**63 - 1  # both databases' largest integer key
+
+
 def find_history(conn: Connection, query: HistoryQuery) -> list[AuditRecord]:
     """At most `query.limit` matching rows with ids above `query.after_id`, oldest (lowest id) first."""
     _check(query)
@@ -144,14 +147,19 @@ def _check(query: HistoryQuery) -> None:
         moment = getattr(query, name)
         if moment is not None and (moment.tzinfo is None or moment.utcoffset() is None):
             raise InvalidInput(name, "must include a UTC offset (a timezone-aware time)")
+        if moment is not None:
+            try:
+                moment.astimezone(UTC)
+            except OverflowError:  # 0001-01-01T00:00+14:00 is before the first representable UTC moment
+                raise InvalidInput(name, "is outside the years 1 to 9999 in UTC") from None
     if query.since is not None and query.until is not None and query.since >= query.until:
         raise InvalidInput("since", "must be earlier than until")
     if query.outcome is not None and query.outcome not in OUTCOMES:  # a typo would otherwise just find nothing
         raise InvalidInput("outcome", f"must be one of {', '.join(sorted(OUTCOMES))}")
     if not 1 <= query.limit <= MAX_LIMIT:
         raise InvalidInput("limit", f"must be between 1 and {MAX_LIMIT}")
-    if query.after_id < 0:
-        raise InvalidInput("after_id", "must be 0 or a positive row id")
+    if not 0 <= query.after_id <= MAX_ROW_ID:
+        raise InvalidInput("after_id", "must be 0 or a row id (a 64-bit integer)")
 
 
 def _matching(query: HistoryQuery) -> Select[Any]:

@@ -29,7 +29,7 @@ def history_query(
         outcome: Annotated[str | None, Query(description="ok, refused or failed")] = None,
         since: Annotated[datetime | None, Query(description="from (inclusive), with a UTC offset")] = None,
         until: Annotated[datetime | None, Query(description="to (exclusive), with a UTC offset")] = None,
-        after_id: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        after_id: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> HistoryQuery:
     return HistoryQuery(enrollment_id=enrollment_id, patient_id=patient_id, household_id=household_id,
                         actor_id=actor_id, action=action, outcome=outcome, since=since, until=until,

@@ -1,0 +1,236 @@
+"""`make bench-api`: the real service (uvicorn, 2 workers, SQLite) under 32 concurrent clients on loopback.
+
+    python -m bench.api_load [--quick] [--clients 32] [--workers 2] [--requests 5000] [--seconds 20]
+                             [--pin-requests 200] [--no-pin] [--no-access-log] [--dir DIR]
+
+Untimed: a fresh SQLite file in a temporary folder, seeded as `bench.api_load_server` says (a staff user and its
+token from `portalflow user create`, one site, one enrollment started per patient), then `portalflow serve
+--workers 2` on it, warmed up. Timed, each phase until --requests answers or --seconds, whichever comes first:
+- no-op: GET /me, the same authentication (a token looked up in the database) with no write: what the HTTP stack,
+  the app and its auth cost. (/health would be no no-op: it re-validates every workflow file on each call.)
+- advancing: POST /enrollments/{id}/triggers/enable_portal_access {"inputs": {"enable_access": "onboarding_tool"}}
+  on portal-invitation-reset-onboarding, once per enrollment: one transition in one transaction (version check,
+  step input, effect on the patient, audit row and chain, commit with fsync). This is the HTTP+engine path.
+- PIN (informational, fewer requests): POST .../triggers/generate_pin on nextgen-regenerate-expired-pin: the same
+  path plus a PIN hashed with Argon2id at the production cost (64 MiB, 3 passes), which dominates it.
+Then, with the service stopped: every answered transition is in the database and the audit chains verify; and the
+client alone against a server that answers a canned 200, to show what the client can drive and what it costs.
+Printed: req/s, p50/p99/max latency, non-2xx, 5xx and transport errors, CPU per request of server and client.
+The issue's targets (reported, not enforced): advancing >= 0.3x no-op, p99 < 100 ms at 32 clients, zero 5xx.
+Exit 1 only for a broken run: a 5xx, a transport error, an unexpected non-2xx, or writes missing afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import platform
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from bench.api_load_client import Phase, request_bytes, run_phase
+from bench.api_load_server import (
+    HOST,
+    Seeded,
+    canned_server,
+    connections_by_process,
+    cpu_by_process,
+    free_port,
+    process_count,
+    seed,
+    service,
+)
+from engine.audit import verify
+from engine.storage.database import make_engine
+from engine.storage.tables import enrollments
+
+RATIO_TARGET = 0.3
+P99_TARGET = 0.100
+WARM_ONBOARDING, WARM_PIN = 64, 4
+ENABLE = b'{"inputs": {"enable_access": "onboarding_tool"}}'
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.api_load", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a short run: 1000 requests or 5 s per phase, 40 PINs")
+    parser.add_argument("--clients", type=int, default=32, help="concurrent connections (default 32)")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes (default 2)")
+    parser.add_argument("--requests", type=int, help="answers per phase at most (default 5000)")
+    parser.add_argument("--seconds", type=float, help="seconds per phase at most (default 20)")
+    parser.add_argument("--pin-requests", type=int, help="generate_pin requests (default 200; 0 skips the phase)")
+    parser.add_argument("--no-pin", action="store_true", help="skip the generate_pin phase")
+    parser.add_argument("--no-access-log", action="store_true",
+                        help="run uvicorn directly without its access log (portalflow serve logs every request)")
+    parser.add_argument("--dir", help="where the temporary folder goes (default: the system's temp folder)")
+    args = parser.parse_args(argv)
+    args.requests = args.requests or (1000 if args.quick else 5000)
+    args.seconds = args.seconds or (5.0 if args.quick else 20.0)
+    args.pin_requests = 0 if args.no_pin else (args.pin_requests if args.pin_requests is not None
+                                               else (40 if args.quick else 200))
+    if args.requests < 1 or args.seconds <= 0 or args.clients < 1 or args.workers < 1 or args.pin_requests < 0:
+        parser.error("--requests, --seconds, --clients and --workers must be positive")
+    return args
+
+
+def _filesystem(path: Path) -> str:
+    try:
+        found = subprocess.run(["findmnt", "-no", "FSTYPE", "-T", str(path)], capture_output=True, text=True,
+                               check=True).stdout.strip()
+        return found or "unknown"
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _triggers(ids: list[str], trigger: str, token: str, body: bytes) -> Iterator[bytes]:
+    return (request_bytes("POST", f"/enrollments/{i}/triggers/{trigger}", HOST, token, body) for i in ids)
+
+
+def _ms(seconds: float) -> str:
+    return f"{1000 * seconds:6.1f} ms"
+
+
+def _report(phase: Phase, what: str, cpus: int) -> None:
+    slowest = max(phase.latencies, default=0.0)
+    print(f"  {phase.label:<10} {phase.rate:7.0f} req/s  ({phase.answered} in {phase.seconds:5.2f} s)  "
+          f"p50 {_ms(phase.percentile(50))}  p99 {_ms(phase.percentile(99))}  max {_ms(slowest)}"
+          f"  non-2xx {phase.non_2xx}  5xx {phase.server_errors}  errors {sum(phase.errors.values())}  [{what}]")
+    n = max(phase.answered, 1)
+    busy = f"client {100 * phase.client_cpu / (cpus * phase.seconds):3.0f}%"
+    per_request = f"client {1e6 * phase.client_cpu / n:5.0f} us"
+    if phase.server_cpu is not None:
+        busy = f"server {100 * phase.server_cpu / (cpus * phase.seconds):3.0f}%, " + busy
+        per_request = f"server {1e6 * phase.server_cpu / n:5.0f} us, " + per_request
+    print(f"  {'':<10} CPU per answer: {per_request}; share of the {cpus} CPUs: {busy}")
+    if phase.connections_by_process:  # a worker left idle, or starved by the other, shows here
+        split = ", ".join(f"{phase.connections_by_process[pid]} connections and "
+                          f"{100 * phase.server_cpu_by_process.get(pid, 0.0) / phase.seconds:.0f}% of a CPU"
+                          for pid in sorted(phase.connections_by_process))
+        print(f"  {'':<10} per worker: {split}")
+    if phase.errors or phase.non_2xx:
+        print(f"  {'':<10} statuses {dict(phase.statuses)}; errors {dict(phase.errors)}")
+
+
+def _measure(args: argparse.Namespace, folder: Path, url: str, seeded: Seeded) -> list[Phase]:
+    token, cpus = seeded.token, os.cpu_count() or 1
+    me = request_bytes("GET", "/me", HOST, token)
+    port = free_port()
+    with service(folder, url, port, args.workers, access_log=not args.no_access_log) as pid:
+        def server_cpu() -> dict[int, float]:
+            return cpu_by_process(pid)
+
+        def timed(label: str, requests: Iterator[bytes], limit: int) -> Phase:
+            return run_phase(label, HOST, port, requests, clients=args.clients, max_requests=limit,
+                             max_seconds=args.seconds, cpu_of_server=server_cpu,
+                             connections=lambda: connections_by_process(port))
+
+        onboarding, pins = seeded.onboarding, seeded.pin
+        first = _triggers(onboarding[:WARM_ONBOARDING], "enable_portal_access", token, ENABLE)
+        warm = [run_phase("warm-up no-op", HOST, port, itertools.repeat(me), clients=args.clients,
+                          max_requests=400, max_seconds=10),
+                run_phase("warm-up advancing", HOST, port, first, clients=args.clients,
+                          max_requests=WARM_ONBOARDING, max_seconds=30)]
+        if args.pin_requests:
+            warm.append(run_phase("warm-up PIN", HOST, port, _triggers(pins[:WARM_PIN], "generate_pin", token, b"{}"),
+                                  clients=args.clients, max_requests=WARM_PIN, max_seconds=30))
+        failed = sum(w.non_2xx + sum(w.errors.values()) for w in warm)
+        print(f"service: {process_count(pid)} processes (uvicorn's supervisor, its workers and helpers); warm-up: "
+              f"{sum(w.answered for w in warm)} answers ({failed} not 2xx or failed), untimed")
+        phases = [timed("no-op", itertools.repeat(me), args.requests),
+                  timed("advancing", _triggers(onboarding[WARM_ONBOARDING:], "enable_portal_access", token, ENABLE),
+                        args.requests)]
+        _report(phases[0], "GET /me", cpus)
+        _report(phases[1], "POST .../triggers/enable_portal_access", cpus)
+        if args.pin_requests:
+            phases.append(timed("PIN", _triggers(pins[WARM_PIN:], "generate_pin", token, b"{}"), args.pin_requests))
+            _report(phases[2], "POST .../triggers/generate_pin, Argon2id production cost", cpus)
+        phases += warm
+    return phases
+
+
+def _check_writes(url: str, advanced: int, pinned: int) -> tuple[bool, str]:
+    """Every 2xx transition is in the database, no other moved, and the audit chains verify."""
+    db = make_engine(url)
+    try:
+        with db.connect() as conn:
+            def count(state: str) -> int:
+                return int(conn.execute(select(func.count()).select_from(enrollments)
+                                        .where(enrollments.c.state == state)).scalar_one())
+            enabled, pending = count("access_enabled"), count("pending_registration")
+            report = verify(conn)
+    finally:
+        db.dispose()
+    ok = enabled == advanced and pending == pinned and report.ok
+    return ok, (f"{enabled} enrollments in access_enabled (2xx answers: {advanced}), {pending} in "
+                f"pending_registration (2xx: {pinned}); audit verify: "
+                + (f"ok, {report.events_checked} events in {report.chains} chains" if report.ok
+                   else f"ALTERED: {report.first_problem}"))
+
+
+def _ceiling(args: argparse.Namespace, token: str, cpus: int) -> Phase:
+    port = free_port()
+    with canned_server(port) as pid:
+        phase = run_phase("client-only", HOST, port, itertools.repeat(request_bytes("GET", "/me", HOST, token)),
+                          clients=args.clients, max_requests=max(args.requests, 5000),
+                          max_seconds=min(args.seconds, 5.0), cpu_of_server=lambda: cpu_by_process(pid))
+    _report(phase, "the same GET /me to a server answering a canned 200", cpus)
+    return phase
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def _verdicts(noop: Phase, advancing: Phase, phases: list[Phase], clients: int) -> None:
+    ratio = advancing.rate / noop.rate if noop.rate else 0.0
+    p99 = advancing.percentile(99)
+    fives = sum(p.server_errors for p in phases)
+    print(f"\nratio advancing/no-op: {ratio:.2f}x (target >= {RATIO_TARGET}x: {_met(ratio >= RATIO_TARGET)})")
+    print(f"p99 advancing {_ms(p99).strip()} at {clients} clients "
+          f"(target < {_ms(P99_TARGET).strip()}: {_met(p99 < P99_TARGET)}); "
+          f"p99 no-op {_ms(noop.percentile(99)).strip()}")
+    print(f"5xx over every phase: {fives} (target 0: {_met(fives == 0)})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    cpus = os.cpu_count() or 1
+    with tempfile.TemporaryDirectory(prefix="portalflow-api-load-", dir=args.dir) as tmp:
+        folder = Path(tmp)
+        url = f"sqlite:///{folder / 'portalflow.db'}"
+        print(f"PortalFlow API load: {args.clients} clients, {args.workers} workers, at most {args.requests} "
+              f"answers or {args.seconds:g} s per phase; Python {platform.python_version()}, SQLite "
+              f"{sqlite3.sqlite_version}, {cpus} CPUs shared by the service and the client; database on "
+              f"{_filesystem(folder)} ({folder}); "
+              + ("uvicorn without access log" if args.no_access_log else "portalflow serve (access log on)"))
+        pins = args.pin_requests + WARM_PIN if args.pin_requests else 0
+        seeded = seed(folder, url, args.requests + WARM_ONBOARDING, pins)
+        print(f"seeded: staff user with a token, {len(seeded.onboarding) + len(seeded.pin)} patients and their "
+              f"enrollments in {seeded.seconds:.1f} s, untimed")
+        phases = _measure(args, folder, url, seeded)
+        noop, advancing = phases[0], phases[1]
+        moved = {p.label.removeprefix("warm-up "): 0 for p in phases}
+        for p in phases:
+            moved[p.label.removeprefix("warm-up ")] += p.statuses[200]
+        ok, detail = _check_writes(url, moved["advancing"], moved.get("PIN", 0))
+        print(f"after the run: {detail}")
+        ceiling = _ceiling(args, seeded.token, cpus)
+        print(f"  {'':<10} the client alone drives {ceiling.rate / max(noop.rate, 1):.1f}x the no-op rate; during "
+              f"the no-op phase it used {100 * noop.client_cpu / (cpus * noop.seconds):.0f}% of the machine")
+        _verdicts(noop, advancing, phases, args.clients)
+    measured = [p for p in phases if not p.label.startswith("warm-up")]
+    broken = [p.label for p in measured if p.server_errors or p.errors or p.non_2xx]
+    if broken or not ok:
+        print(f"BROKEN RUN: {', '.join(broken) or 'writes missing'}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
