@@ -7,7 +7,7 @@ the EHR feed and the portal, and may only call their endpoints (and import patie
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
@@ -20,7 +20,9 @@ from engine.identity import User, authenticate
 _bearer = HTTPBearer(auto_error=False, description="A token from `portalflow user token` or POST /auth/login")
 
 
-def get_flow(request: Request) -> PortalFlow:
+# Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` one in the threadpool, a hop that costs
+# more than the work (bench/api_load.py). The token lookup reads the database, so it stays a `def`.
+async def get_flow(request: Request) -> PortalFlow:
     flow: PortalFlow = request.app.state.flow
     return flow
 
@@ -39,10 +41,10 @@ def _authenticated(flow: Flow, credentials: Annotated[HTTPAuthorizationCredentia
 AnyUser = Annotated[User, Depends(_authenticated)]
 
 
-def requires(*roles: str) -> Callable[[User], User]:
+def requires(*roles: str) -> Callable[[User], Awaitable[User]]:
     allowed = ", ".join(roles)
 
-    def check(user: AnyUser) -> User:
+    async def check(user: AnyUser) -> User:
         if user.must_change_password:
             raise ApiError(403, "password_change_required",
                            "your password was set by an admin: change it first (POST /auth/password)")
@@ -65,7 +67,7 @@ Importer = Annotated[User, Depends(requires("admin", "integration"))]
 _IF_MATCH = 'The enrollment version you acted on, as its ETag: `"3"` (or `W/"3"`, or 3)'
 
 
-def expected_version(if_match: Annotated[str | None, Header(description=_IF_MATCH)] = None) -> int | None:
+async def expected_version(if_match: Annotated[str | None, Header(description=_IF_MATCH)] = None) -> int | None:
     if if_match is None:
         return None
     text = if_match.strip()
