@@ -8,63 +8,63 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection
 
 from definitions.model import Actor
 from engine.context import ActorRef
 
+T = TypeVar("T")
 CLI_ACTOR = ActorRef("cli", "admin", Actor.STAFF)
 
 
-def _database(args: argparse.Namespace) -> Engine:
+def _in_transaction(args: argparse.Namespace, work: Callable[[Connection, datetime], T]) -> T | None:
+    """Run `work` in one transaction on the database the settings (or --database-url) name; on a refusal (a bad
+    value, an unknown user) print it and return None, with nothing written."""
     from api.settings import Settings
+    from engine.clock import SystemClock
+    from engine.errors import InvalidInput, NotFound
     from engine.storage.database import make_engine
     from engine.storage.migrations import upgrade
 
     db = make_engine(args.database_url or Settings.from_env().database_url)
-    upgrade(db)
-    return db
+    try:
+        upgrade(db)
+        with db.begin() as conn:
+            return work(conn, SystemClock().now())
+    except (InvalidInput, NotFound) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return None
+    finally:
+        db.dispose()
 
 
 def cmd_user_create(args: argparse.Namespace) -> int:
     from engine import identity
-    from engine.clock import SystemClock
-    from engine.errors import InvalidInput
 
-    db = _database(args)
-    now = SystemClock().now()
-    try:
-        with db.begin() as conn:
-            user = identity.create_user(conn, now, CLI_ACTOR, args.id, args.name, args.role,
-                                        linked_to_staff_record=args.linked)
-            token = identity.issue_token(conn, now, CLI_ACTOR, user.id, args.label)
-    except InvalidInput as error:
-        print(f"error: {error}", file=sys.stderr)
+    def create(conn: Connection, now: datetime) -> identity.IssuedToken:
+        identity.create_user(conn, now, CLI_ACTOR, args.id, args.name, args.role, linked_to_staff_record=args.linked)
+        return identity.issue_token(conn, now, CLI_ACTOR, args.id, args.label)
+
+    token = _in_transaction(args, create)
+    if token is None:
         return 2
-    finally:
-        db.dispose()
-    print(f"user {user.id} ({user.role}) created; its token, shown once:", file=sys.stderr)
-    print(token.value)
+    print(f"user {args.id} ({args.role}) created; its token, shown once:", file=sys.stderr)
+    print(token.value)  # on stdout alone, so `ADMIN=$(portalflow user create ...)` captures it and nothing else
     return 0
 
 
 def cmd_user_token(args: argparse.Namespace) -> int:
     from engine import identity
-    from engine.clock import SystemClock
-    from engine.errors import InvalidInput, NotFound
 
-    db = _database(args)
-    try:
-        with db.begin() as conn:
-            token = identity.issue_token(conn, SystemClock().now(), CLI_ACTOR, args.id, args.label,
-                                         valid_for=timedelta(days=args.days) if args.days else None)
-    except (InvalidInput, NotFound) as error:
-        print(f"error: {error}", file=sys.stderr)
+    valid_for = timedelta(days=args.days) if args.days else None
+    token = _in_transaction(args, lambda conn, now: identity.issue_token(
+        conn, now, CLI_ACTOR, args.id, args.label, valid_for=valid_for))
+    if token is None:
         return 2
-    finally:
-        db.dispose()
     print(f"a new token for {args.id}, shown once:", file=sys.stderr)
     print(token.value)
     return 0
@@ -72,18 +72,10 @@ def cmd_user_token(args: argparse.Namespace) -> int:
 
 def cmd_user_revoke(args: argparse.Namespace) -> int:
     from engine import identity
-    from engine.clock import SystemClock
-    from engine.errors import NotFound
 
-    db = _database(args)
-    try:
-        with db.begin() as conn:
-            count = identity.revoke_tokens(conn, SystemClock().now(), CLI_ACTOR, args.id)
-    except NotFound as error:
-        print(f"error: {error}", file=sys.stderr)
+    count = _in_transaction(args, lambda conn, now: identity.revoke_tokens(conn, now, CLI_ACTOR, args.id))
+    if count is None:
         return 2
-    finally:
-        db.dispose()
     print(f"{count} token(s) of {args.id} revoked")
     return 0
 

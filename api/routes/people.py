@@ -88,6 +88,7 @@ def update_patient(patient_id: str, body: PatientChanges, user: Staff, flow: Flo
         records.check_practice_fields(conn, own)
     changed: list[str] = []
     event = None
+    after = None
     if demographic:
         before = _patient(flow, patient_id)
         result = flow.receive(IntakeEvent(f"staff:{user.id}:{uuid.uuid4().hex}", "demographics_changed",
@@ -98,7 +99,8 @@ def update_patient(patient_id: str, body: PatientChanges, user: Staff, flow: Flo
     if own:
         with flow.db.begin() as conn:
             changed += records.update_practice_fields(conn, flow.services.clock.now(), user.actor, patient_id, own)
-    return PatientUpdated(patient=_patient(flow, patient_id), changed=sorted(changed), event=event)
+        after = None  # read again: the practice's fields changed since
+    return PatientUpdated(patient=after or _patient(flow, patient_id), changed=sorted(changed), event=event)
 
 
 @router.post("/households", response_model=HouseholdOut, status_code=status.HTTP_201_CREATED,
