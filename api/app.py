@@ -12,16 +12,15 @@ from typing import Any
 
 from fastapi import FastAPI
 from pydantic import BaseModel
-from sqlalchemy import text
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
 from api.routes import audit, enrollments, imports, integration, people, practice, users, workflows, worklists
-from api.runtime import background_jobs, build_flow
+from api.runtime import build_flow
 from api.settings import Settings
 from definitions import check_paths
-from engine.bootstrap import PortalFlow
+from engine.front_door.flow import PortalFlow
 
 DESCRIPTION = """Patient-portal enrollment orchestrator.
 
@@ -75,20 +74,19 @@ class Health(BaseModel):
 def create_app(settings: Settings | None = None, flow: PortalFlow | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     flow = flow or build_flow(settings)
-    engine = flow.db
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         jobs = None
         if settings.background:  # every process sweeps; the database claims keep each firing single
-            jobs = background_jobs(flow, settings)
+            jobs = flow.background_jobs(settings.sweep_seconds)
             jobs.start()
         try:
             yield
         finally:
             if jobs is not None:
                 jobs.shutdown()
-            engine.dispose()
+            flow.close()
 
     app = FastAPI(title="PortalFlow", version="0.1.0", lifespan=lifespan, description=DESCRIPTION,
                   openapi_tags=TAGS)
@@ -99,11 +97,10 @@ def create_app(settings: Settings | None = None, flow: PortalFlow | None = None)
     @app.get("/health", response_model=Health, tags=["operations"])
     def health() -> dict[str, Any]:
         """Liveness and readiness: the database answers; "degraded" when a workflow file is invalid (left out)."""
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        database = flow.database_answers()
         results = check_paths([settings.workflows_dir]) if settings.workflows_dir.is_dir() else []
         valid = sum(1 for r in results if r.outcome.definition is not None)
-        return {"status": "ok" if valid == len(results) else "degraded", "database": engine.dialect.name,
+        return {"status": "ok" if valid == len(results) else "degraded", "database": database,
                 "workflows_valid": valid, "workflows_invalid": len(results) - valid}
 
     for module in (users, practice, people, imports, workflows, enrollments, worklists, integration, audit):

@@ -22,7 +22,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from engine.calendars import SiteCalendar
+from engine.calendars.site_calendar import SiteCalendar
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 KEYS = ("zone", "country", "subdivision", "go_live", "hours", "closures")

@@ -14,8 +14,8 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.errors import ApiError
-from engine.bootstrap import PortalFlow
-from engine.identity import User, authenticate
+from engine.front_door.flow import PortalFlow
+from engine.people.identity import User
 
 _bearer = HTTPBearer(auto_error=False, description="A token from `portalflow user token` or POST /auth/login")
 
@@ -34,8 +34,7 @@ def _authenticated(flow: Flow, credentials: Annotated[HTTPAuthorizationCredentia
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise ApiError(401, "unauthenticated", "send a token as 'Authorization: Bearer <token>'",
                        headers={"WWW-Authenticate": "Bearer"})
-    with flow.reader.connect() as conn:
-        return authenticate(conn, flow.services.clock.now(), credentials.credentials)
+    return flow.users.authenticate(credentials.credentials)
 
 
 AnyUser = Annotated[User, Depends(_authenticated)]

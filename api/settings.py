@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.bootstrap import DEFAULT_SENDER
-from engine.channels import SmtpSettings
+from engine.messaging.channels import SmtpSettings
 
 DEFAULT_DATABASE_URL = "sqlite:///var/portalflow.db"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Protocol
 
 
@@ -15,27 +15,6 @@ class Clock(Protocol):
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
-
-
-class FakeClock:
-    """A clock that only moves when told to; starts at a fixed, aware UTC moment."""
-
-    def __init__(self, start: datetime) -> None:
-        if start.tzinfo is None:
-            raise ValueError("FakeClock needs a timezone-aware start time")
-        self._now = start.astimezone(UTC)
-
-    def now(self) -> datetime:
-        return self._now
-
-    def advance(self, delta: timedelta) -> datetime:
-        self._now += delta
-        return self._now
-
-    def set(self, moment: datetime) -> None:
-        if moment.tzinfo is None:
-            raise ValueError("FakeClock.set needs a timezone-aware time")
-        self._now = moment.astimezone(UTC)
 
 
 def as_utc(moment: datetime) -> datetime:

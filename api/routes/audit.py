@@ -15,9 +15,7 @@ from fastapi.responses import StreamingResponse
 from api.deps import Auditor, Flow
 from api.errors import responses
 from api.schemas.audit import AuditEventOut, HistoryPage, VerificationOut
-from engine import audit
-from engine.audit_export import FORMATS
-from engine.audit_reading import HistoryQuery, find_history, stream_history
+from engine.audit.reading import HistoryQuery
 
 router = APIRouter(tags=["audit"], responses=responses(401, 403, 422))
 
@@ -42,8 +40,7 @@ Query_ = Annotated[HistoryQuery, Depends(history_query)]
 @router.get("/audit/events", response_model=HistoryPage)
 def find_events(query: Query_, _: Auditor, flow: Flow) -> HistoryPage:
     """The history matching every filter, oldest first, a page at a time."""
-    with flow.reader.connect() as conn:
-        found = find_history(conn, query)
+    found = flow.histories.find(query)
     last = found[-1].id if len(found) == query.limit else None
     return HistoryPage(events=[AuditEventOut.model_validate(r) for r in found], next_after_id=last)
 
@@ -56,17 +53,15 @@ def export(query: Query_, _: Auditor, flow: Flow,
            ) -> StreamingResponse:
     """Export the whole matching history: CSV, JSON lines (every hashed field, to re-check the chains), or FHIR R4
     AuditEvent resources as NDJSON."""
-    render, media_type = FORMATS[format]
-    records = stream_history(flow.reader, query)  # checks the query now: a bad one is a 422, not a broken stream
+    lines, media_type = flow.histories.export(query, format)  # a bad query is a 422 now, not a broken stream
     extension = {"csv": "csv", "jsonl": "jsonl", "fhir": "ndjson"}[format]
-    return StreamingResponse(render(records), media_type=media_type, headers={
+    return StreamingResponse(lines, media_type=media_type, headers={
         "Content-Disposition": f'attachment; filename="portalflow-audit.{extension}"'})
 
 
 @router.get("/audit/verification", response_model=VerificationOut)
 def verify(_: Auditor, flow: Flow) -> VerificationOut:
     """Recompute every hash chain and anchor; name the first altered row."""
-    with flow.reader.connect() as conn:
-        report = audit.verify(conn)
+    report = flow.histories.verify()
     return VerificationOut(ok=report.ok, events_checked=report.events_checked, chains=report.chains,
                            anchors_checked=report.anchors_checked, first_problem=report.first_problem)

@@ -15,10 +15,9 @@ from api.deps import Flow, IfMatch, Reader, Staff
 from api.errors import ApiError, responses
 from api.schemas.enrollments import AdvancedOut, EnrollmentOut, StartedOut, StartIn, StepDone, StepIn, TriggerIn
 from api.schemas.people import EnrollmentSummaryOut
-from engine import records
-from engine.advance import AdvanceEnrollment
-from engine.enrollment_view import describe_enrollment
-from engine.enrollments import CompleteStep, StartEnrollment
+from engine.enrollments.advance import AdvanceEnrollment
+from engine.enrollments.start import StartEnrollment
+from engine.enrollments.steps import CompleteStep
 
 router = APIRouter(tags=["enrollments"], responses=responses(401, 403))
 
@@ -72,17 +71,15 @@ def find_enrollments(_: Reader, flow: Flow, patient_id: str | None = None, house
                      workflow_id: str | None = None, state: str | None = None,
                      limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[EnrollmentSummaryOut]:
     """Enrollments matching every filter, newest first (a patient's include their households')."""
-    with flow.reader.connect() as conn:
-        found = records.find_enrollments(conn, patient_id=patient_id, household_id=household_id,
-                                         workflow_id=workflow_id, state=state, limit=limit)
-    return [EnrollmentSummaryOut.of(e, flow.catalog.get(e.workflow_id, e.workflow_version).state(e.state).status)
-            for e in found]
+    found = flow.find_enrollments(patient_id=patient_id, household_id=household_id, workflow_id=workflow_id,
+                                  state=state, limit=limit)
+    return [EnrollmentSummaryOut.of(e) for e in found]
 
 
 @router.get("/enrollments/{enrollment_id}", response_model=EnrollmentOut, responses=responses(404))
 def read_enrollment(enrollment_id: str, user: Reader, flow: Flow, response: Response) -> EnrollmentOut:
     """Where it stands: state and business status, each next action with what blocks it, the guided steps with
     what is done and what each needs, the timers waiting (and why), and the messages queued or sent."""
-    view = describe_enrollment(flow.reader, flow.services, flow.catalog, enrollment_id, user.actor)
+    view = flow.describe(enrollment_id, user.actor)
     response.headers["ETag"] = etag(view.version)
     return EnrollmentOut.model_validate(view)

@@ -14,9 +14,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import Flow, Importer
 from api.errors import ApiError, responses
-from engine.fhir_bundle import import_fhir_bundle
-from engine.importing import ImportReport
-from engine.patients_csv import import_csv
+from engine.imports.batches import ImportReport
 
 router = APIRouter(tags=["imports"], responses=responses(401, 403, 413, 415, 422))
 MAX_BYTES = 20 * 1024 * 1024  # ~100,000 patients as CSV; bigger files go through `portalflow import`
@@ -63,10 +61,10 @@ async def import_patients(request: Request, user: Importer, flow: Flow,
     except UnicodeDecodeError:
         raise ApiError(422, "invalid_request", "the body is not UTF-8 text", field="body") from None
     if kind == "text/csv":
-        return ImportOut.of(import_csv(flow.db, flow.services.clock, user.actor, text, site_id=site_id))
+        return ImportOut.of(flow.imports.csv(user.actor, text, site_id=site_id))
     if kind in ("application/fhir+json", "application/json"):
         bundle = _json(text)
-        return ImportOut.of(import_fhir_bundle(flow.db, flow.services.clock, user.actor, bundle, site_id=site_id))
+        return ImportOut.of(flow.imports.fhir(user.actor, bundle, site_id=site_id))
     raise ApiError(415, "unsupported_media_type",
                    f"send text/csv or application/fhir+json, not '{kind or 'no Content-Type'}'",
                    field="header.Content-Type")

@@ -14,8 +14,8 @@ from fastapi import APIRouter, Header, status
 from api.deps import Flow, Integration
 from api.errors import ApiError, responses
 from api.schemas.integration import ActivationIn, EventIn, EventOut, LinkIn, PinIn, PortalOut
-from engine.intake import IntakeEvent
-from engine.portal import PresentPin, report_activation
+from engine.enrollments.intake import IntakeEvent
+from engine.enrollments.portal import PresentPin
 
 router = APIRouter(tags=["integration"], responses=responses(401, 403, 422))
 
@@ -57,5 +57,5 @@ def link_used(body: LinkIn, _: Integration, flow: Flow) -> PortalOut:
 @router.post("/portal/activations", response_model=PortalOut, status_code=status.HTTP_202_ACCEPTED)
 def account_activated(body: ActivationIn, user: Integration, flow: Flow) -> PortalOut:
     """The portal reports an activated account; the same answer whether or not anything was waiting for it."""
-    report_activation(flow.advancer, body.patient_id, user.actor)
+    flow.report_activation(body.patient_id, user.actor)
     return PortalOut(outcome="received")

@@ -8,44 +8,35 @@ from api.calendar_file import CalendarFileError, calendar_as_mapping, calendar_f
 from api.deps import Admin, Flow, Reader
 from api.errors import ApiError, responses
 from api.schemas.people import CalendarBody, ProviderIn, SiteChanges, SiteIn, SiteOut
-from engine import practice
-from engine.calendar_store import load_calendar, save_calendar
+from engine.people.practice import SiteRecord
 
 router = APIRouter(tags=["practice"], responses=responses(401, 403))
 
 
 @router.get("/sites", response_model=list[SiteOut])
 def list_sites(_: Reader, flow: Flow) -> list[SiteOut]:
-    with flow.reader.connect() as conn:
-        return [SiteOut.of(s) for s in practice.list_sites(conn)]
+    return [SiteOut.of(s) for s in flow.practice.list_sites()]
 
 
 @router.post("/sites", response_model=SiteOut, status_code=status.HTTP_201_CREATED, responses=responses(409, 422))
 def create_site(body: SiteIn, admin: Admin, flow: Flow) -> SiteOut:
-    with flow.db.begin() as conn:
-        practice.create_site(conn, flow.services.clock.now(), admin.actor, practice.SiteRecord(**body.model_dump()))
-        return SiteOut.of(practice.read_site(conn, body.id))
+    return SiteOut.of(flow.practice.create_site(admin.actor, SiteRecord(**body.model_dump())))
 
 
 @router.get("/sites/{site_id}", response_model=SiteOut, responses=responses(404))
 def read_site(site_id: str, _: Reader, flow: Flow) -> SiteOut:
-    with flow.reader.connect() as conn:
-        return SiteOut.of(practice.read_site(conn, site_id))
+    return SiteOut.of(flow.practice.read_site(site_id))
 
 
 @router.patch("/sites/{site_id}", response_model=SiteOut, responses=responses(404, 422))
 def update_site(site_id: str, body: SiteChanges, admin: Admin, flow: Flow) -> SiteOut:
     """Change the fields sent; the zone, hours, holidays and go-live are the calendar's (PUT .../calendar)."""
-    with flow.db.begin() as conn:
-        practice.update_site(conn, flow.services.clock.now(), admin.actor, site_id,
-                             body.model_dump(exclude_unset=True))
-        return SiteOut.of(practice.read_site(conn, site_id))
+    return SiteOut.of(flow.practice.update_site(admin.actor, site_id, body.model_dump(exclude_unset=True)))
 
 
 @router.get("/sites/{site_id}/calendar", response_model=CalendarBody, responses=responses(404))
 def read_calendar(site_id: str, _: Reader, flow: Flow) -> CalendarBody:
-    with flow.reader.connect() as conn:
-        return CalendarBody.model_validate(calendar_as_mapping(load_calendar(conn, site_id)))
+    return CalendarBody.model_validate(calendar_as_mapping(flow.practice.calendar(site_id)))
 
 
 @router.put("/sites/{site_id}/calendar", response_model=CalendarBody, responses=responses(404, 422))
@@ -55,28 +46,23 @@ def replace_calendar(site_id: str, body: CalendarBody, admin: Admin, flow: Flow)
         calendar = calendar_from_mapping(body.model_dump(exclude_none=True))
     except CalendarFileError as error:
         raise ApiError(422, "invalid_input", str(error), field="body") from None
-    with flow.db.begin() as conn:
-        save_calendar(conn, site_id, calendar)
-        practice.record_calendar_change(conn, flow.services.clock.now(), admin.actor, site_id)
-        return CalendarBody.model_validate(calendar_as_mapping(load_calendar(conn, site_id)))
+    return CalendarBody.model_validate(calendar_as_mapping(flow.practice.replace_calendar(admin.actor, site_id,
+                                                                                          calendar)))
 
 
 @router.get("/providers", response_model=list[ProviderIn])
 def list_providers(_: Reader, flow: Flow) -> list[ProviderIn]:
-    with flow.reader.connect() as conn:
-        return [ProviderIn(id=i, name=n) for i, n in practice.list_providers(conn)]
+    return [ProviderIn(id=i, name=n) for i, n in flow.practice.list_providers()]
 
 
 @router.post("/providers", response_model=ProviderIn, status_code=status.HTTP_201_CREATED,
              responses=responses(409, 422))
 def create_provider(body: ProviderIn, admin: Admin, flow: Flow) -> ProviderIn:
-    with flow.db.begin() as conn:
-        practice.create_provider(conn, flow.services.clock.now(), admin.actor, body.id, body.name)
+    flow.practice.create_provider(admin.actor, body.id, body.name)
     return body
 
 
 @router.get("/providers/{provider_id}", response_model=ProviderIn, responses=responses(404))
 def read_provider(provider_id: str, _: Reader, flow: Flow) -> ProviderIn:
-    with flow.reader.connect() as conn:
-        ident, name = practice.read_provider(conn, provider_id)
+    ident, name = flow.practice.read_provider(provider_id)
     return ProviderIn(id=ident, name=name)

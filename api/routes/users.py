@@ -9,7 +9,6 @@ from fastapi import APIRouter, status
 from api.deps import Admin, AnyUser, Flow
 from api.errors import responses
 from api.schemas.users import LoginIn, LoginOut, NewToken, NewUser, PasswordIn, Revoked, TokenOut, UserOut
-from engine import identity
 
 router = APIRouter(tags=["users"])
 
@@ -17,18 +16,14 @@ router = APIRouter(tags=["users"])
 @router.post("/auth/login", response_model=LoginOut, responses=responses(401, 422))
 def log_in(body: LoginIn, flow: Flow) -> LoginOut:
     """Exchange a user name and password for a session token (the web pages' login)."""
-    with flow.db.begin() as conn:
-        user, token = identity.log_in(conn, flow.services.clock.now(), flow.services.hasher, body.user_id,
-                                      body.password)
+    user, token = flow.users.log_in(body.user_id, body.password)
     return LoginOut(token=token.value, expires_at=token.expires_at, user=UserOut.of(user))
 
 
 @router.post("/auth/password", status_code=status.HTTP_204_NO_CONTENT, responses=responses(401, 422))
 def change_own_password(body: PasswordIn, user: AnyUser, flow: Flow) -> None:
     """Change your own password (required first when an admin set it)."""
-    with flow.db.begin() as conn:
-        identity.set_password(conn, flow.services.clock.now(), user.actor, flow.services.hasher, user.id,
-                              body.password)
+    flow.users.change_own_password(user, body.password)
 
 
 @router.get("/me", response_model=UserOut, responses=responses(401))
@@ -39,16 +34,14 @@ def who_am_i(user: AnyUser) -> UserOut:
 
 @router.get("/users", response_model=list[UserOut], responses=responses(401, 403))
 def list_users(_: Admin, flow: Flow) -> list[UserOut]:
-    with flow.reader.connect() as conn:
-        return [UserOut.of(u) for u in identity.list_users(conn)]
+    return [UserOut.of(u) for u in flow.users.list()]
 
 
 @router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED,
              responses=responses(401, 403, 422))
 def create_user(body: NewUser, admin: Admin, flow: Flow) -> UserOut:
-    with flow.db.begin() as conn:
-        user = identity.create_user(conn, flow.services.clock.now(), admin.actor, body.id, body.name, body.role,
-                                    linked_to_staff_record=body.linked_to_staff_record)
+    user, _ = flow.users.create(admin.actor, body.id, body.name, body.role,
+                                linked_to_staff_record=body.linked_to_staff_record)
     return UserOut.of(user)
 
 
@@ -57,23 +50,18 @@ def create_user(body: NewUser, admin: Admin, flow: Flow) -> UserOut:
 def issue_token(user_id: str, body: NewToken, admin: Admin, flow: Flow) -> TokenOut:
     """Issue a token for a user or an integration; it is shown in this answer only."""
     valid = timedelta(days=body.valid_days) if body.valid_days else None
-    with flow.db.begin() as conn:
-        token = identity.issue_token(conn, flow.services.clock.now(), admin.actor, user_id, body.label,
-                                     valid_for=valid)
+    token = flow.users.issue_token(admin.actor, user_id, body.label, valid_for=valid)
     return TokenOut(token=token.value, user_id=token.user_id, label=token.label, expires_at=token.expires_at)
 
 
 @router.post("/users/{user_id}/tokens/revoke", response_model=Revoked, responses=responses(401, 403, 404))
 def revoke_tokens(user_id: str, admin: Admin, flow: Flow) -> Revoked:
     """Revoke every token of a user (a lost laptop, a leaver)."""
-    with flow.db.begin() as conn:
-        return Revoked(revoked=identity.revoke_tokens(conn, flow.services.clock.now(), admin.actor, user_id))
+    return Revoked(revoked=flow.users.revoke_tokens(admin.actor, user_id))
 
 
 @router.put("/users/{user_id}/password", status_code=status.HTTP_204_NO_CONTENT,
             responses=responses(401, 403, 404, 422))
 def set_password(user_id: str, body: PasswordIn, admin: Admin, flow: Flow) -> None:
     """Set a user's password by hand: an audited exception with a reason; the user must change it at first use."""
-    with flow.db.begin() as conn:
-        identity.set_password(conn, flow.services.clock.now(), admin.actor, flow.services.hasher, user_id,
-                              body.password, reason=body.reason)
+    flow.users.set_password(admin.actor, user_id, body.password, body.reason)

@@ -12,7 +12,7 @@ from api.errors import responses
 from api.schemas.workflows import WorkflowOut, WorkflowSummary, summary
 from definitions import render_mermaid
 from definitions.model import WorkflowDefinition
-from engine.bootstrap import PortalFlow
+from engine.front_door.flow import PortalFlow
 
 router = APIRouter(tags=["workflows"], responses=responses(401, 403))
 

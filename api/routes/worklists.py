@@ -18,8 +18,7 @@ from api.schemas.worklists import (
     PartRegisteredOut,
     WaitingInviteOut,
 )
-from engine import worklists
-from engine.onboarding import Onboard, onboard
+from engine.enrollments.onboarding import Onboard
 
 router = APIRouter(tags=["worklists"], responses=responses(401, 403, 422))
 Limit = Annotated[int, Query(ge=1, le=1000)]
@@ -29,9 +28,7 @@ Limit = Annotated[int, Query(ge=1, le=1000)]
 def pins_expiring(_: Reader, flow: Flow, within_days: Annotated[int, Query(ge=0, le=365)] = 7,
                   include_expired: bool = True, site_id: str | None = None, limit: Limit = 200) -> list[ExpiringPinOut]:
     """Open PINs expiring within N days (and those already expired), soonest first: regenerate them."""
-    with flow.reader.connect() as conn:
-        found = worklists.pins_expiring(conn, flow.services.clock.now(), flow.catalog, within_days,
-                                        include_expired=include_expired, site_id=site_id, limit=limit)
+    found = flow.worklists.pins_expiring(within_days, include_expired=include_expired, site_id=site_id, limit=limit)
     return [ExpiringPinOut.model_validate(f) for f in found]
 
 
@@ -39,9 +36,7 @@ def pins_expiring(_: Reader, flow: Flow, within_days: Annotated[int, Query(ge=0,
 def invites_waiting(_: Reader, flow: Flow, window_days: Annotated[int, Query(ge=1, le=365)] = 30,
                     site_id: str | None = None, limit: Limit = 200) -> list[WaitingInviteOut]:
     """Patients invited who have not activated yet, longest waiting first, with how many invites went out."""
-    with flow.reader.connect() as conn:
-        found = worklists.invites_waiting(conn, flow.services.clock.now(), flow.catalog, window_days=window_days,
-                                          site_id=site_id, limit=limit)
+    found = flow.worklists.invites_waiting(window_days=window_days, site_id=site_id, limit=limit)
     return [WaitingInviteOut.model_validate(f) for f in found]
 
 
@@ -49,9 +44,7 @@ def invites_waiting(_: Reader, flow: Flow, window_days: Annotated[int, Query(ge=
 def households_part_registered(_: Reader, flow: Flow, site_id: str | None = None,
                                limit: Limit = 200) -> list[PartRegisteredOut]:
     """Households where the guardian registered some children but not all."""
-    with flow.reader.connect() as conn:
-        found = worklists.households_part_registered(conn, flow.services.clock.now(), flow.catalog,
-                                                     site_id=site_id, limit=limit)
+    found = flow.worklists.households_part_registered(site_id=site_id, limit=limit)
     return [PartRegisteredOut.model_validate(f) for f in found]
 
 
@@ -59,16 +52,14 @@ def households_part_registered(_: Reader, flow: Flow, site_id: str | None = None
 def messages_failed(_: Reader, flow: Flow, within_days: Annotated[int | None, Query(ge=1, le=3650)] = None,
                     site_id: str | None = None, limit: Limit = 200) -> list[FailedMessageOut]:
     """Messages that failed or wait for review, newest first."""
-    with flow.reader.connect() as conn:
-        found = worklists.messages_failed(conn, flow.services.clock.now(), within_days=within_days,
-                                          site_id=site_id, limit=limit)
+    found = flow.worklists.messages_failed(within_days=within_days, site_id=site_id, limit=limit)
     return [FailedMessageOut.model_validate(f) for f in found]
 
 
 @router.post("/onboarding", response_model=OnboardingOut, responses=responses(404))
 def bulk_onboarding(body: OnboardingIn, user: Staff, flow: Flow) -> OnboardingOut:
     """Do one action for many patients; each is handled alone and the answer says, per patient, what happened."""
-    done = onboard(flow, Onboard(body.workflow_id, body.trigger, body.patient_ids, user.actor, body.inputs,
+    done = flow.onboard(Onboard(body.workflow_id, body.trigger, body.patient_ids, user.actor, body.inputs,
                                  body.reason))
     results = [OnboardingResult(
         patient_id=d.patient_id, outcome=d.outcome, enrollment_id=d.enrollment_id, status=d.status,

@@ -8,9 +8,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from engine.advance import EnrollmentAdvanced
-from engine.context import ShownSecret
-from engine.enrollments import EnrollmentStarted
+from engine.enrollments.advance import EnrollmentAdvanced
+from engine.enrollments.start import EnrollmentStarted
+from engine.fsm.services import ShownSecret
 
 
 class StartIn(BaseModel):

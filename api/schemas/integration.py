@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.common import IsoDate
-from engine.intake import IntakeResult
+from engine.enrollments.intake import IntakeResult
 
 
 class EventIn(BaseModel):

@@ -8,9 +8,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.common import IsoDate, ident
-from engine.practice import SiteRecord
-from engine.records import EnrollmentSummary
-from engine.subjects import Household, Patient
+from engine.people.practice import SiteRecord
+from engine.people.subjects import Household
+from engine.views.people import EnrollmentSummary, PatientRecord
 
 
 class SiteIn(BaseModel):
@@ -121,9 +121,9 @@ class EnrollmentSummaryOut(BaseModel):
     updated_at: datetime
 
     @classmethod
-    def of(cls, e: EnrollmentSummary, status: str) -> EnrollmentSummaryOut:
+    def of(cls, e: EnrollmentSummary) -> EnrollmentSummaryOut:
         return cls(id=e.id, workflow_id=e.workflow_id, workflow_version=e.workflow_version, patient_id=e.patient_id,
-                   household_id=e.household_id, state=e.state, status=status, version=e.version,
+                   household_id=e.household_id, state=e.state, status=e.status, version=e.version,
                    started_at=e.started_at, updated_at=e.updated_at)
 
 
@@ -147,11 +147,12 @@ class PatientOut(BaseModel):
     enrollments: list[EnrollmentSummaryOut]
 
     @classmethod
-    def of(cls, p: Patient, households: list[str], enrollments: list[EnrollmentSummaryOut]) -> PatientOut:
+    def of(cls, record: PatientRecord) -> PatientOut:
+        p = record.patient
         values: dict[str, Any] = {name: getattr(p, name) for name in cls.model_fields
                                   if name not in ("has_portal_account", "households", "enrollments")}
-        return cls(**values, has_portal_account=p.portal_account_id is not None, households=households,
-                   enrollments=enrollments)
+        return cls(**values, has_portal_account=p.portal_account_id is not None, households=list(record.households),
+                   enrollments=[EnrollmentSummaryOut.of(e) for e in record.enrollments])
 
 
 class PatientUpdated(BaseModel):

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from engine.identity import User
+from engine.people.identity import User
 
 
 class UserOut(BaseModel):

@@ -9,7 +9,7 @@ The guarantee is only as strong as the roles: the tables' owner can still disabl
 production a migration role should own the tables and the application role should not.
 
 On SQLite there are no such triggers worth having (whoever can write the file can drop them): the file is the
-trust boundary, and `engine.audit.verify` is the control that detects an altered history.
+trust boundary, and `engine.audit.verify.verify` is the control that detects an altered history.
 """
 
 from __future__ import annotations

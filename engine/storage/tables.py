@@ -230,7 +230,7 @@ outbox = Table(
     Column("recipient", String(320), nullable=True),
     Column("subject", Text, nullable=True),
     Column("body", Text, nullable=False),
-    Column("sealed", Text, nullable=True),  # secrets the body's markers stand for, encrypted (engine.sealing)
+    Column("sealed", Text, nullable=True),  # secrets the body's markers stand for, encrypted (engine.messaging.sealing)
     # queued | suppressed | printed | sending | sent | failed | review
     Column("status", String(16), nullable=False),
     Column("detail", Text, nullable=True),

@@ -1,0 +1,129 @@
+"""The `portalflow` command line: designer commands, the service, users, imports, calendars and the audit trail.
+
+Each command lives in the module of its area and is loaded only when run, so `portalflow validate` does not pay
+for the database and web stack. Commands that touch the database open it in one place
+(`api.cli.opening.open_flow`), call one front-door method and print the answer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+
+DATABASE_HELP = "SQLAlchemy URL (default: PORTALFLOW_DATABASE_URL, else sqlite:///var/portalflow.db)"
+
+
+def _command(module: str, function: str) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        # Loaded here, not at the top: only the command being run brings in what it needs.
+        code: int = getattr(importlib.import_module(f"api.cli.{module}"), function)(args)
+        return code
+    return run
+
+
+def _database(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--database-url", "--database", dest="database_url", metavar="URL", help=DATABASE_HELP)
+
+
+def _designer(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    validate = sub.add_parser("validate", help="check workflow files; errors as path:line:col: message")
+    validate.add_argument("paths", nargs="*", help="workflow files or folders (default: workflows/)")
+    validate.set_defaults(run=_command("designer", "validate"))
+    diagram = sub.add_parser("diagram", help="print a workflow as a Mermaid stateDiagram-v2")
+    diagram.add_argument("workflow", help="a workflow id or a path to its file")
+    diagram.add_argument("--workflows", help="folder to look ids up in (default: workflows/)")
+    diagram.set_defaults(run=_command("designer", "diagram"))
+    simulate = sub.add_parser("simulate", help="run scenarios on the real engine with a fake clock")
+    simulate.add_argument("scenarios", nargs="+", help="scenario files (workflows/scenarios/*.yaml)")
+    simulate.add_argument("--workflows", help="workflows folder (default: workflows/)")
+    simulate.set_defaults(run=_command("designer", "simulate"))
+    schema = sub.add_parser("schema", help="print the JSON Schema of the workflow format")
+    schema.set_defaults(run=_command("designer", "schema"))
+
+
+def _service(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = sub.add_parser("serve", help="start the HTTP service")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    _database(serve)
+    serve.set_defaults(run=_command("service", "serve"))
+    worker = sub.add_parser("worker", help="fire due timers and send queued messages (no HTTP)")
+    worker.add_argument("--once", action="store_true", help="one round, print what it did, exit")
+    _database(worker)
+    worker.set_defaults(run=_command("service", "worker"))
+
+
+def _records(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    audit = sub.add_parser("audit", help="the audit trail: verify the hash chains, write an anchor")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_sub.add_parser("verify", help="recompute every chain and anchor; name the first altered row")
+    verify.set_defaults(run=_command("audit", "verify"))
+    anchor = audit_sub.add_parser("anchor", help="bind the heads of all chains in a new anchor row")
+    anchor.set_defaults(run=_command("audit", "anchor"))
+    calendar = sub.add_parser("calendar", help="a site's opening hours, holidays and closures")
+    calendar_sub = calendar.add_subparsers(dest="calendar_command", required=True)
+    calendar_set = calendar_sub.add_parser("set", help="replace a site's calendar from a YAML file")
+    calendar_set.add_argument("site")
+    calendar_set.add_argument("file")
+    calendar_set.set_defaults(run=_command("calendar", "set_calendar"))
+    calendar_next = calendar_sub.add_parser("next", help="when the site next opens, and why")
+    calendar_next.add_argument("site")
+    calendar_next.add_argument("--at", help="ISO time with offset (default: now)")
+    calendar_next.set_defaults(run=_command("calendar", "next_opening"))
+    for command in (verify, anchor, calendar_set, calendar_next):
+        _database(command)
+
+
+def _users(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    user = sub.add_parser("user", help="users and integrations: create them, issue and revoke tokens")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    create = user_sub.add_parser("create", help="create a user and print its first token (once)")
+    create.add_argument("id", help="the user name, e.g. ana")
+    create.add_argument("--name", required=True, help="the person's or system's full name")
+    create.add_argument("--role", required=True, choices=("staff", "designer", "auditor", "admin", "integration"),
+                        help="what the user may do")
+    create.add_argument("--linked", action="store_true", help="the user is linked to a staff record in the EHR")
+    create.add_argument("--label", default="cli", help="what the token is for (default: cli)")
+    create.set_defaults(run=_command("users", "create"))
+    token = user_sub.add_parser("token", help="issue another token for a user (printed once)")
+    token.add_argument("id")
+    token.add_argument("--label", default="cli")
+    token.add_argument("--days", type=int, help="valid for this many days (default: until revoked)")
+    token.set_defaults(run=_command("users", "token"))
+    revoke = user_sub.add_parser("revoke", help="revoke every token of a user")
+    revoke.add_argument("id")
+    revoke.set_defaults(run=_command("users", "revoke"))
+    for command in (create, token, revoke):
+        _database(command)
+
+
+def add_import_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    command = sub.add_parser("import", help="import patients and guardians from a CSV file or a FHIR R4 Bundle")
+    command.add_argument("file", help="a .csv file (header row naming the columns) or a .json FHIR Bundle")
+    command.add_argument("--format", choices=("csv", "fhir"), help="default: by the file's extension")
+    command.add_argument("--site", help="site of the rows that name none")
+    command.add_argument("--actor", default="import", metavar="USER_ID",
+                         help="the user id the history records (default: import)")
+    _database(command)
+    command.set_defaults(run=_command("imports", "run_import"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="portalflow", description="Patient-portal enrollment orchestrator.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_designer, _records, _service, _users, add_import_parser):
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.run(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""Run the service: `serve` (HTTP, with the background job) and `worker` (the background job alone)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import threading
+
+import uvicorn
+from uvicorn.supervisors import Multiprocess
+
+from api.cli.opening import open_flow, settings_for
+
+
+def serve(args: argparse.Namespace) -> int:
+    if args.database_url:  # the app factory reads its settings from the environment, in every worker process
+        os.environ["PORTALFLOW_DATABASE_URL"] = args.database_url
+    if args.workers <= 1:
+        uvicorn.run("api.app:create_app", factory=True, host=args.host, port=args.port)
+        return 0
+    config = uvicorn.Config("api.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers)
+    listener = config.bind_socket()
+    # uvicorn makes its shared listener without naming IPPROTO_TCP, so asyncio in the workers leaves Nagle's
+    # algorithm on for every connection, and each small answer waits ~40 ms for the client's delayed ACK (uvicorn
+    # issue #3149; measured by bench/api_load.py). The same socket, said to be TCP, gets TCP_NODELAY as with 1 worker.
+    sock = socket.socket(listener.family, socket.SOCK_STREAM, socket.IPPROTO_TCP, fileno=listener.detach())
+    sock.set_inheritable(True)
+    Multiprocess(config, sockets=[sock]).run()
+    return 0
+
+
+def worker(args: argparse.Namespace) -> int:
+    """Sweep timers and send messages without serving HTTP: `--once` runs one round and prints what it did."""
+    settings = settings_for(args)
+    with open_flow(args, workflows=True) as flow:
+        if args.once:
+            print(flow.background_round())
+            return 0
+        jobs = flow.background_jobs(settings.sweep_seconds)
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        jobs.start()
+        print(f"portalflow worker: a round every {settings.sweep_seconds:g} s; Ctrl-C stops", flush=True)
+        stop.wait()
+        jobs.shutdown()
+        return 0

@@ -1,0 +1,61 @@
+"""`portalflow user ...`: create users and integrations and issue their tokens from the server's shell.
+
+This is how the first admin comes to exist: whoever can run commands on the server is trusted to. Each command is
+audited with the actor `cli`. A token is printed once, on stdout alone, so it can be captured in a variable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TypeVar
+
+from api.cli.opening import open_flow
+from definitions.model import Actor
+from engine.actors import ActorRef
+from engine.errors import InvalidInput, NotFound
+from engine.front_door.users import Users
+
+T = TypeVar("T")
+CLI_ACTOR = ActorRef("cli", "admin", Actor.STAFF)
+
+
+def _refusing(args: argparse.Namespace, work: Callable[[Users], T]) -> T | None:
+    """Run `work` on the command's database; on a refusal (a bad value, an unknown user) print it and return None,
+    with nothing written."""
+    try:
+        with open_flow(args) as flow:
+            return work(flow.users)
+    except (InvalidInput, NotFound) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return None
+
+
+def create(args: argparse.Namespace) -> int:
+    made = _refusing(args, lambda users: users.create(CLI_ACTOR, args.id, args.name, args.role,
+                                                      linked_to_staff_record=args.linked, token_label=args.label))
+    if made is None or made[1] is None:
+        return 2
+    print(f"user {args.id} ({args.role}) created; its token, shown once:", file=sys.stderr)
+    print(made[1].value)  # on stdout alone, so `ADMIN=$(portalflow user create ...)` captures it and nothing else
+    return 0
+
+
+def token(args: argparse.Namespace) -> int:
+    valid_for = timedelta(days=args.days) if args.days else None
+    issued = _refusing(args, lambda users: users.issue_token(CLI_ACTOR, args.id, args.label, valid_for=valid_for))
+    if issued is None:
+        return 2
+    print(f"a new token for {args.id}, shown once:", file=sys.stderr)
+    print(issued.value)
+    return 0
+
+
+def revoke(args: argparse.Namespace) -> int:
+    count = _refusing(args, lambda users: users.revoke_tokens(CLI_ACTOR, args.id))
+    if count is None:
+        return 2
+    print(f"{count} token(s) of {args.id} revoked")
+    return 0

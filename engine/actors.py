@@ -1,0 +1,25 @@
+"""Who acts: every change traces to one named user or system, with a role and the kind of actor a workflow names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from definitions.model import Actor as ActorKind
+
+
+@dataclass(frozen=True, slots=True)
+class ActorRef:
+    """The one named user (or system) an action traces to."""
+
+    id: str
+    role: str
+    kind: ActorKind
+
+
+SYSTEM_ACTOR = ActorRef("system", "system", ActorKind.SYSTEM)
+PORTAL_ACTOR = ActorRef("portal", "portal", ActorKind.PORTAL)
+
+
+def acting_as(kind: ActorKind) -> ActorRef:
+    """The actor a workflow means by `by: <kind>` when no named user stands behind it (the clock, the portal)."""
+    return ActorRef(kind.value, kind.value, kind)

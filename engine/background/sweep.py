@@ -1,0 +1,139 @@
+"""The sweep: fire due timers through the engine, each exactly once, each in its own savepoint.
+
+A sweep claims a batch of due pending timers (`engine.timers.rows.claim_due`) and handles each in its own
+savepoint: read its enrollment, decide (`engine.timers.decision`), then apply the decision — fire the trigger as
+the system, defer it, or skip it — and settle the row. A timer whose handling fails rolls back to its savepoint
+alone (its failure is written instead) and the others go on; one commit ends the batch, so the disk flush is paid
+once per batch, not per timer. A crash anywhere before commit leaves the batch's timers pending and their
+enrollments untouched, so the next sweep fires them; after commit, they are no longer pending. Either way each
+fires once. A batch is small (100 by default, a few tens of milliseconds), so staff acting on one of its
+enrollments wait at most that long.
+
+How a timer ends: `fired` (the trigger moved the enrollment), `refused` (its guards said no, e.g. the invite
+limit: the advancer recorded why in the history), `deferred`, `skipped` (both said in the history), `failed`
+(an error: retried later with backoff, then left for an operator).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, Engine
+
+from engine.actors import SYSTEM_ACTOR
+from engine.audit.entry import about_enrollment
+from engine.audit.trail import append_to_enrollment
+from engine.calendars.store import load_calendar
+from engine.clock import Clock
+from engine.enrollments.advance import AdvanceEnrollment, Advancer
+from engine.errors import Conflict, NotAllowed, Refused
+from engine.fsm.published import WorkflowCatalog
+from engine.fsm.rows import EnrollmentRow, read_enrollment
+from engine.people.subjects import site_id_of
+from engine.storage.direct import DirectSavepoint
+from engine.timers import rows
+from engine.timers.decision import Defer, Fire, Skip, after_failure, decide, first_line
+
+OUTCOMES = ("fired", "refused", "deferred", "skipped", "failed")
+
+
+@dataclass
+class SweepReport:
+    """Counts per outcome, and one line per timer that failed (its enrollment and the error's first line)."""
+
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def handled(self) -> int:
+        return sum(self.counts.values())
+
+    def __str__(self) -> str:
+        return ", ".join(f"{n} {name}" for name, n in self.counts.items() if n) or "nothing due"
+
+
+class Sweeper:
+    def __init__(self, db: Engine, advancer: Advancer, catalog: WorkflowCatalog, clock: Clock, *,
+                 late_after: timedelta = timedelta(minutes=15), max_attempts: int = 5,
+                 retry_after: timedelta = timedelta(minutes=5), batch: int = 100) -> None:
+        self.db, self.advancer, self.catalog, self.clock = db, advancer, catalog, clock
+        self.late_after, self.max_attempts, self.retry_after = late_after, max_attempts, retry_after
+        self.batch = batch
+
+    def sweep(self, limit: int | None = None) -> SweepReport:
+        """Fire due timers, a batch per transaction, until none is due (or `limit` were handled)."""
+        report = SweepReport()
+        while limit is None or report.handled < limit:
+            size = self.batch if limit is None else min(self.batch, limit - report.handled)
+            if not self.fire_batch(size, report):
+                break
+        return report
+
+    def fire_next(self, report: SweepReport | None = None) -> str | None:
+        """Handle the next due timer alone in one transaction; None when nothing is due."""
+        outcomes = self.fire_batch(1, report)
+        return outcomes[0] if outcomes else None
+
+    def fire_batch(self, size: int, report: SweepReport | None = None) -> list[str]:
+        """Claim up to `size` due timers and handle each in its own savepoint, in one transaction; their outcomes."""
+        now = self.clock.now()
+        outcomes: list[str] = []
+        with self.db.begin() as conn:
+            for claim in rows.claim_due(conn, now, size):
+                savepoint = DirectSavepoint(conn, "pf_timer")
+                try:
+                    outcome = self._handle(conn, claim, now)
+                except Exception as error:  # one bad enrollment must not stop the sweep: record it, go on
+                    savepoint.rollback()
+                    self._failed(conn, claim, error, now)
+                    if report is not None:
+                        report.problems.append(f"enrollment {claim.enrollment_id}, timer {claim.timer_id}: "
+                                               f"{first_line(error)}")
+                    outcome = "failed"
+                else:
+                    savepoint.release()
+                outcomes.append(outcome)
+        if report is not None:
+            for outcome in outcomes:
+                report.counts[outcome] += 1
+        return outcomes
+
+    def _handle(self, conn: Connection, claim: rows.Claim, now: datetime) -> str:
+        row = read_enrollment(conn, claim.enrollment_id)
+        timer = self.catalog.get(row.workflow_id, row.workflow_version).timer(claim.timer_id)
+        decision = decide(claim, timer, now, self.late_after, lambda: load_calendar(
+            conn, site_id_of(conn, row.patient_id, row.household_id)).next_open(now))
+        if isinstance(decision, Defer):
+            rows.defer(conn, claim.id, decision.until, decision.why)
+            return "deferred"
+        if isinstance(decision, Skip):
+            rows.settle(conn, claim.id, "skipped", decision.why, now)
+            self._note(conn, row, claim, decision.why, now)
+            return "skipped"
+        return self._fire(conn, claim, row, decision, now)
+
+    def _fire(self, conn: Connection, claim: rows.Claim, row: EnrollmentRow, decision: Fire, now: datetime) -> str:
+        command = AdvanceEnrollment(claim.enrollment_id, claim.trigger, SYSTEM_ACTOR, expected_version=row.version,
+                                    reason=decision.reason)
+        try:
+            self.advancer.advance_in(conn, command, row=row)
+        except NotAllowed as gone:  # the enrollment left the timer's state without cancelling it
+            rows.settle(conn, claim.id, "cancelled", str(gone), now)
+            return "refused"
+        except (Refused, Conflict) as refusal:  # the advancer recorded it in the enrollment's history
+            rows.settle(conn, claim.id, "refused", str(refusal), now)
+            return "refused"
+        rows.settle(conn, claim.id, "fired", decision.note, now)
+        return "fired"
+
+    def _note(self, conn: Connection, row: EnrollmentRow, claim: rows.Claim, why: str, now: datetime) -> None:
+        append_to_enrollment(conn, row, [about_enrollment(
+            row, now, SYSTEM_ACTOR, "timer_skipped", "refused", trigger=claim.trigger,
+            detail=f"timer '{claim.timer_id}': {why}")])
+
+    def _failed(self, conn: Connection, claim: rows.Claim, error: Exception, now: datetime) -> None:
+        """After its savepoint rolled back: retry later with backoff, or give up after `max_attempts`."""
+        attempts, detail, retry_at = after_failure(claim, error, now, max_attempts=self.max_attempts,
+                                                   retry_after=self.retry_after)
+        rows.record_failure(conn, claim.id, attempts, detail, retry_at=retry_at, now=now)

@@ -1,0 +1,38 @@
+"""The slow hash for short secrets (PINs, staff-set and staff passwords): Argon2id, verified in constant time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError
+
+
+@dataclass(frozen=True, slots=True)
+class HashCost:
+    """Argon2id cost. The default follows RFC 9106's second recommended option; tests may lower it."""
+
+    time_cost: int = 3
+    memory_kib: int = 65536
+    parallelism: int = 4
+
+
+TEST_COST = HashCost(time_cost=1, memory_kib=8, parallelism=1)
+
+
+class SecretHasher:
+    """Argon2id hashing for PINs and staff-set passwords."""
+
+    def __init__(self, cost: HashCost | None = None) -> None:
+        cost = cost or HashCost()
+        self._hasher = PasswordHasher(time_cost=cost.time_cost, memory_cost=cost.memory_kib,
+                                      parallelism=cost.parallelism, type=Type.ID)
+
+    def hash(self, secret: str) -> str:
+        return self._hasher.hash(secret)
+
+    def verify(self, stored: str, presented: str) -> bool:
+        try:
+            return bool(self._hasher.verify(stored, presented))
+        except (VerificationError, InvalidHashError):
+            return False

@@ -1,0 +1,139 @@
+"""Advance an enrollment: one command, one database transaction, all or nothing.
+
+Order inside the transaction: read the enrollment; check the expected version; find the candidate transitions;
+fire the trigger on the version's cached machine (each candidate judged by `engine.fsm.judgement`, the chosen
+one's effects run); cancel the old state's timers and arm the new state's; hash the audit rows; move the enrollment
+with an optimistic `UPDATE ... WHERE version = ?` (a concurrent change gets a conflict, never a lost update);
+write the audit rows. Any error rolls everything back. A refusal or conflict is then recorded on the enrollment's
+chain apart from the rolled-back work, so refused attempts are in the history too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from definitions.model import ReasonPolicy
+from engine.actors import ActorRef
+from engine.audit.entry import AuditEntry, ChainHead, about_enrollment
+from engine.audit.trail import ChainTip, note, note_apart, prepare, write
+from engine.errors import Conflict, NotAllowed, Refused
+from engine.fsm.context import TransitionContext
+from engine.fsm.firing import attempt
+from engine.fsm.inputs import public_value
+from engine.fsm.judgement import candidates, not_available, verdict
+from engine.fsm.machines import MachineCache
+from engine.fsm.published import WorkflowCatalog
+from engine.fsm.rows import EnrollmentRow, move, read_enrollment, stored_inputs
+from engine.fsm.services import Document, Services, ShownSecret
+from engine.storage.direct import DirectSavepoint
+from engine.timers.rows import arm_state_timers, cancel_state_timers
+
+
+@dataclass(frozen=True, slots=True)
+class AdvanceEnrollment:
+    """Command: fire `trigger` on an enrollment as `actor`."""
+
+    enrollment_id: str
+    trigger: str
+    actor: ActorRef
+    expected_version: int | None = None
+    inputs: Mapping[str, Any] = field(default_factory=dict)
+    reason: str | None = None
+    presented: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class EnrollmentAdvanced:
+    """Event: the enrollment moved. `shown` and `documents` are handed over once and never stored in clear."""
+
+    enrollment_id: str
+    trigger: str
+    from_state: str
+    to_state: str
+    status: str
+    version: int
+    shown: tuple[ShownSecret, ...]
+    documents: tuple[Document, ...]
+
+
+class Advancer:
+    """Runs `AdvanceEnrollment` commands against one database."""
+
+    def __init__(self, db: Engine, services: Services, catalog: WorkflowCatalog, machines: MachineCache) -> None:
+        self.db, self.services, self.catalog, self.machines = db, services, catalog, machines
+
+    def __call__(self, command: AdvanceEnrollment) -> EnrollmentAdvanced:
+        try:
+            with self.db.begin() as conn:
+                return self._advance(conn, command)
+        except (Refused, Conflict) as refusal:
+            note_apart(self.db, command.enrollment_id, self._refused(command, refusal))
+            raise
+
+    def advance_in(self, conn: Connection, command: AdvanceEnrollment, *,
+                   row: EnrollmentRow | None = None) -> EnrollmentAdvanced:
+        """Advance inside the caller's transaction (the sweep, event intake), in a savepoint of its own.
+
+        A refusal or conflict undoes only this advance's work, is recorded in the caller's transaction, and is
+        raised; any other error undoes it too and propagates. `row` is the enrollment as the caller just read it
+        in this transaction.
+        """
+        savepoint = DirectSavepoint(conn, "pf_advance")
+        try:
+            done = self._advance(conn, command, row)
+        except (Refused, Conflict) as refusal:
+            savepoint.rollback()
+            note(conn, command.enrollment_id, self._refused(command, refusal))
+            raise
+        except BaseException:
+            savepoint.rollback()
+            raise
+        savepoint.release()
+        return done
+
+    def _advance(self, conn: Connection, command: AdvanceEnrollment,
+                 row: EnrollmentRow | None = None) -> EnrollmentAdvanced:
+        row = row or read_enrollment(conn, command.enrollment_id)
+        definition = self.catalog.get(row.workflow_id, row.workflow_version)
+        if command.expected_version is not None and command.expected_version != row.version:
+            raise Conflict(row.id, command.expected_version, row.version, row.state,
+                           definition.state(row.state).status)
+        indices = candidates(definition, row.state, command.trigger)
+        if not indices:
+            raise NotAllowed(not_available(definition, row.state, command.trigger))
+        transitions = definition.transitions
+        if not command.reason and all(transitions[i].reason is ReasonPolicy.REQUIRED for i in indices):
+            raise Refused(("a reason is required for this action",))
+        inputs = stored_inputs(conn, row, command.trigger) if any(transitions[i].steps for i in indices) else {}
+        inputs.update(command.inputs)
+        ctx = TransitionContext(conn=conn, services=self.services, definition=definition, enrollment=row,
+                                actor=command.actor, inputs=inputs, reason=command.reason,
+                                trigger_name=command.trigger, presented=dict(command.presented))
+        if not attempt(self.machines.machine_for(definition), ctx, command.trigger):
+            raise Refused(verdict(ctx, indices, ctx.failures.__getitem__).reasons)
+        transition = ctx.transition
+        now = self.services.clock.now()
+        cancel_state_timers(conn, definition, row.id, row.state, now)
+        arm_state_timers(conn, definition, row.id, transition.dest, now, ctx.subject.calendar)
+        recorded = {s.id: public_value(s, ctx.inputs[s.id]) for s in transition.steps if s.id in ctx.inputs}
+        entry = about_enrollment(row, now, ctx.actor, "transition", "ok", to_state=transition.dest,
+                                 trigger=transition.trigger, inputs=recorded or None, reason=ctx.reason)
+        audit_rows, head = prepare([entry, *ctx.extra_audit], ChainHead(row.audit_seq, row.audit_head))
+        if not move(conn, row, transition.dest, ctx.subject.selected, head.seq, head.hash, now):
+            current = read_enrollment(conn, row.id)
+            raise Conflict(row.id, row.version, current.version, current.state,
+                           definition.state(current.state).status)
+        write(conn, audit_rows)
+        return EnrollmentAdvanced(row.id, command.trigger, row.state, transition.dest,
+                                  definition.state(transition.dest).status, row.version + 1,
+                                  tuple(ctx.shown), tuple(ctx.documents))
+
+    def _refused(self, command: AdvanceEnrollment, refusal: Exception) -> Callable[[ChainTip], AuditEntry]:
+        """The history entry of a refused attempt, built on the enrollment's chain as it is when recorded."""
+        at = self.services.clock.now()
+        return lambda tip: about_enrollment(tip, at, command.actor, "transition", "refused", trigger=command.trigger,
+                                            reason=command.reason, detail=str(refusal))

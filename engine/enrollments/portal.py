@@ -1,0 +1,112 @@
+"""What guardians and patients do on the portal: register with a PIN and date of birth, use an access link, and
+what the portal reports afterwards (an account activated).
+
+Answers never reveal whether a patient exists: a wrong PIN, a wrong date of birth and an unknown patient all get
+the same words. A wrong attempt counts against every open PIN of patients with that date of birth (the PIN
+cannot be identified from a wrong guess); 100 consecutive failures lock that PIN, not the account. Expiry is
+checked here, at use, whatever the timers did.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Engine, select, update
+
+from definitions.model import Actor
+from engine.actors import PORTAL_ACTOR, ActorRef
+from engine.clock import as_utc
+from engine.credentials.pins import MAX_PIN_FAILURES, normalise_pin
+from engine.credentials.tokens import same_digest, token_digest
+from engine.enrollments.advance import AdvanceEnrollment, Advancer, EnrollmentAdvanced
+from engine.errors import Conflict, CredentialRefused, NotAllowed, Refused
+from engine.fsm.rows import read_enrollment
+from engine.storage.tables import credentials, enrollments, patients
+
+WRONG = "the PIN or date of birth is not correct"
+ACTIVATED = "account_activated"
+
+
+@dataclass(frozen=True, slots=True)
+class PresentPin:
+    pin: str
+    birth_date: date
+    trigger: str | None = None
+
+
+def present_pin(advancer: Advancer, command: PresentPin) -> EnrollmentAdvanced:
+    db: Engine = advancer.db
+    now = advancer.services.clock.now()
+    presented = normalise_pin(command.pin)
+    with db.begin() as conn:
+        rows = conn.execute(select(credentials).join(patients, patients.c.id == credentials.c.patient_id).where(
+            (credentials.c.kind == "pin") & credentials.c.used_at.is_(None) & credentials.c.revoked_at.is_(None)
+            & (patients.c.birth_date == command.birth_date))).all()
+        match = next((r for r in rows if advancer.services.hasher.verify(r.secret_hash, presented)), None)
+        if match is None:
+            for row in rows:
+                failures = row.failures + 1
+                conn.execute(update(credentials).where(credentials.c.id == row.id).values(
+                    failures=failures, locked_at=now if failures >= MAX_PIN_FAILURES and row.locked_at is None
+                    else row.locked_at))
+    if match is None:
+        raise CredentialRefused("wrong", WRONG)
+    if match.locked_at is not None:
+        raise CredentialRefused("locked", "this PIN is locked after too many attempts; ask the practice for a new one")
+    if as_utc(match.expires_at) <= now:
+        raise CredentialRefused("expired", "this PIN has expired; ask the practice for a new one")
+    return _advance_with(advancer, match.enrollment_id, "pin_and_birth_date_match", command.trigger,
+                         {"pin_patient_id": match.patient_id, "pin_credential_id": match.id},
+                         "this PIN cannot be used for registration right now")
+
+
+def present_link(advancer: Advancer, token: str, trigger: str | None = None) -> EnrollmentAdvanced:
+    digest = token_digest(token)
+    now = advancer.services.clock.now()
+    with advancer.db.connect() as conn:
+        match = conn.execute(select(credentials).where(
+            (credentials.c.kind == "link") & (credentials.c.lookup == digest))).first()
+    if match is None or not same_digest(match.secret_hash, digest):
+        raise CredentialRefused("unknown", "this link is not valid")
+    if match.used_at is not None or match.revoked_at is not None:
+        raise CredentialRefused("used", "this link has already been used or replaced; ask the practice for a new one")
+    if as_utc(match.expires_at) <= now:
+        raise CredentialRefused("expired", "this link has expired; ask the practice for a new one")
+    return _advance_with(advancer, match.enrollment_id, "link_token_valid", trigger,
+                         {"link_patient_id": match.patient_id, "link_credential_id": match.id},
+                         "this link cannot be used right now")
+
+
+def _advance_with(advancer: Advancer, enrollment_id: str, guard: str, wanted: str | None,
+                  presented: dict[str, str], unusable: str) -> EnrollmentAdvanced:
+    """Fire the portal transition, from the enrollment's current state, that checks the presented credential."""
+    with advancer.db.connect() as conn:
+        row = read_enrollment(conn, enrollment_id)
+    definition = advancer.catalog.get(row.workflow_id, row.workflow_version)
+    triggers = [t.trigger for t in definition.transitions_from(row.state)
+                if t.by is Actor.PORTAL and any(g.name == guard for g in t.guards)]
+    chosen = wanted if wanted in triggers else (triggers[0] if triggers else None)
+    if chosen is None:
+        raise NotAllowed(unusable)
+    return advancer(AdvanceEnrollment(enrollment_id=row.id, trigger=chosen, actor=PORTAL_ACTOR, presented=presented))
+
+
+def report_activation(advancer: Advancer, patient_id: str, source: ActorRef) -> list[EnrollmentAdvanced]:
+    """The portal says a patient activated the account: every running enrollment of theirs that waits for it moves.
+
+    Returns what moved (possibly nothing: an unknown patient and one with nothing waiting look the same to the
+    caller, who must not learn which patients exist).
+    """
+    with advancer.db.connect() as conn:
+        rows = conn.execute(select(enrollments.c.id, enrollments.c.workflow_id, enrollments.c.workflow_version,
+                                   enrollments.c.state).where(enrollments.c.patient_id == patient_id)).all()
+    moved: list[EnrollmentAdvanced] = []
+    for row in rows:
+        definition = advancer.catalog.get(row.workflow_id, row.workflow_version)
+        if any(t.trigger == ACTIVATED and t.by is Actor.INTEGRATION for t in definition.transitions_from(row.state)):
+            try:
+                moved.append(advancer(AdvanceEnrollment(row.id, ACTIVATED, source)))
+            except (Refused, Conflict, NotAllowed):
+                continue  # recorded in that enrollment's history by the advancer; the next report retries
+    return moved

@@ -1,0 +1,18 @@
+"""What every front-door service holds: the database (and its read-only view), the clock."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from engine.clock import Clock
+from engine.storage.database import reading
+
+
+class Door:
+    def __init__(self, db: Engine, clock: Clock) -> None:
+        self.db, self.clock = db, clock
+
+    @property
+    def reader(self) -> Engine:
+        """The database for reads only: on SQLite they neither wait for nor hold up writers."""
+        return reading(self.db)

@@ -1,0 +1,118 @@
+"""`PortalFlow`, the engine's front door: the enrollment commands, and the services hung on it for everything else.
+
+Built by `engine.bootstrap.build`; the API, the CLI and the pages hold one and call it. Every method owns its
+transaction; nothing here is specific to HTTP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, text
+
+from engine.actors import ActorRef
+from engine.background.jobs import BackgroundJobs, one_round
+from engine.background.sweep import Sweeper
+from engine.enrollments.advance import AdvanceEnrollment, Advancer, EnrollmentAdvanced
+from engine.enrollments.intake import EventIntake, IntakeEvent, IntakeResult
+from engine.enrollments.onboarding import Onboard, Onboarded, Onboarding
+from engine.enrollments.portal import PresentPin, present_link, present_pin, report_activation
+from engine.enrollments.start import EnrollmentStarted, StartEnrollment, start_enrollment
+from engine.enrollments.steps import CompleteStep, complete_step
+from engine.front_door.histories import Histories
+from engine.front_door.imports import Imports
+from engine.front_door.people import People
+from engine.front_door.practice import Practice
+from engine.front_door.users import Users
+from engine.front_door.worklists import Worklists
+from engine.fsm.published import WorkflowCatalog
+from engine.fsm.services import Services
+from engine.messaging.delivery import DeliveryWorker
+from engine.storage.database import reading
+from engine.views.enrollment import EnrollmentView, describe_enrollment
+from engine.views.people import EnrollmentSummary, find_enrollments
+
+
+@dataclass
+class PortalFlow:
+    """Commands in, events out; `people`, `practice`, `users`, `histories`, `worklists` and `imports` for the rest."""
+
+    db: Engine
+    services: Services
+    catalog: WorkflowCatalog
+    advancer: Advancer
+    sweeper: Sweeper
+    delivery: DeliveryWorker
+    intake: EventIntake
+    people: People
+    practice: Practice
+    users: Users
+    histories: Histories
+    worklists: Worklists
+    imports: Imports
+
+    @property
+    def reader(self) -> Engine:
+        """The database for reads only: on SQLite they neither wait for nor hold up writers."""
+        return reading(self.db)
+
+    # ----- enrollments --------------------------------------------------------------------------------------
+
+    def start(self, command: StartEnrollment) -> EnrollmentStarted:
+        return start_enrollment(self.db, self.services, self.catalog, command)
+
+    def advance(self, command: AdvanceEnrollment) -> EnrollmentAdvanced:
+        return self.advancer(command)
+
+    def complete_step(self, command: CompleteStep) -> int:
+        return complete_step(self.db, self.services, self.catalog, command)
+
+    def describe(self, enrollment_id: str, actor: ActorRef) -> EnrollmentView:
+        """The enrollment as `actor` sees it now: next actions with every reason they are blocked, guided steps,
+        timers waiting and why, messages. Writes nothing."""
+        return describe_enrollment(self.reader, self.services, self.catalog, enrollment_id, actor)
+
+    def find_enrollments(self, *, patient_id: str | None = None, household_id: str | None = None,
+                         workflow_id: str | None = None, state: str | None = None,
+                         limit: int = 50) -> list[EnrollmentSummary]:
+        """Enrollments matching every filter, newest first (a patient's include their households')."""
+        with self.reader.connect() as conn:
+            return find_enrollments(conn, self.catalog, patient_id=patient_id, household_id=household_id,
+                                    workflow_id=workflow_id, state=state, limit=limit)
+
+    def onboard(self, command: Onboard) -> list[Onboarded]:
+        """One action for many patients, each handled alone; the answer says, per patient, what happened."""
+        return Onboarding(self.db, self.catalog, self.start, self.advance)(command)
+
+    # ----- the EHR and the portal -----------------------------------------------------------------------------
+
+    def receive(self, event: IntakeEvent) -> IntakeResult:
+        return self.intake(event)
+
+    def present_pin(self, command: PresentPin) -> EnrollmentAdvanced:
+        return present_pin(self.advancer, command)
+
+    def present_link(self, token: str, trigger: str | None = None) -> EnrollmentAdvanced:
+        return present_link(self.advancer, token, trigger)
+
+    def report_activation(self, patient_id: str, source: ActorRef) -> list[EnrollmentAdvanced]:
+        return report_activation(self.advancer, patient_id, source)
+
+    # ----- the service itself ---------------------------------------------------------------------------------
+
+    def background_round(self) -> str:
+        """Fire what is due, then send what may go: one line of counts (never content)."""
+        return one_round(self.sweeper, self.delivery)
+
+    def background_jobs(self, interval_seconds: float) -> BackgroundJobs:
+        return BackgroundJobs(self.background_round, interval_seconds)
+
+    def database_answers(self) -> str:
+        """The database's dialect name, once it answered a trivial query (for health checks)."""
+        with self.reader.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return self.db.dialect.name
+
+    def close(self) -> None:
+        """Release the database's connections (the process is done with this flow)."""
+        self.db.dispose()

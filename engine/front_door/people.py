@@ -1,0 +1,110 @@
+"""Patients and households: create, find, read and correct them, each call one transaction.
+
+A patient's demographic fields change through event intake, as an EHR's change would (a field the invite
+workflow requires re-triggers it), in the same transaction as the practice's own fields: a correction is applied
+whole or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Engine
+
+from engine.actors import ActorRef
+from engine.clock import Clock
+from engine.enrollments.intake import EventIntake, IntakeEvent
+from engine.front_door.base import Door
+from engine.fsm.published import WorkflowCatalog
+from engine.ids import new_id
+from engine.people import finding, patients
+from engine.people.demographics import COLUMNS, check_changes
+from engine.people.practice_fields import check_practice_fields, update_practice_fields
+from engine.people.subjects import Household, load_household, load_patient
+from engine.views.people import PatientRecord, patient_record
+
+
+@dataclass(frozen=True, slots=True)
+class PatientUpdated:
+    record: PatientRecord
+    changed: tuple[str, ...]  # the fields whose value really changed
+    event: str | None  # what the demographic change did (e.g. "acted: ... invite re-sent"), when there was one
+
+
+class People(Door):
+    def __init__(self, db: Engine, clock: Clock, catalog: WorkflowCatalog, intake: EventIntake) -> None:
+        super().__init__(db, clock)
+        self.catalog, self.intake = catalog, intake
+
+    def create_patient(self, actor: ActorRef, new: patients.NewPatient, *, where: str = "") -> PatientRecord:
+        with self.db.begin() as conn:
+            patients.create_patient(conn, self.clock.now(), actor, new, where=where)
+        return self.read_patient(new.id)
+
+    def read_patient(self, patient_id: str) -> PatientRecord:
+        with self.reader.connect() as conn:
+            return patient_record(conn, self.catalog, patient_id)
+
+    def find_patients(self, *, site_id: str | None = None, family_name: str | None = None,
+                      given_name: str | None = None, birth_date: date | None = None, after: str | None = None,
+                      limit: int = 50) -> list[PatientRecord]:
+        """Patients matching every filter given (names by prefix, any case), in id order, a page at a time."""
+        with self.reader.connect() as conn:
+            ids = finding.find_patients(conn, site_id=site_id, family_name=family_name, given_name=given_name,
+                                        birth_date=birth_date, limit=limit, after=after)
+            return [patient_record(conn, self.catalog, i) for i in ids]
+
+    def update_patient(self, actor: ActorRef, patient_id: str, changes: Mapping[str, Any], *,
+                       where: str = "") -> PatientUpdated:
+        """Correct a patient's details in one transaction: every value is checked before anything is written;
+        then the demographics (which may re-trigger the invite, and say again whether a renamed newborn's name is
+        a placeholder), then the practice's own fields, so a flag sent explicitly wins."""
+        demographic = {k: v for k, v in changes.items() if k in COLUMNS}
+        own = {k: v for k, v in changes.items() if k not in COLUMNS}
+        check_changes(demographic, where=where or "changes")
+        changed: list[str] = []
+        event = None
+        with self.db.begin() as conn:
+            load_patient(conn, patient_id)
+            check_practice_fields(conn, own)
+            if demographic:
+                result = self.intake.receive_in(conn, IntakeEvent(
+                    f"staff:{actor.id}:{new_id()}", "demographics_changed", patient_id, demographic,
+                    source=actor.id, source_role=actor.role))
+                changed += result.changed
+                event = f"{result.outcome}: {result.detail}"
+            if own:
+                changed += update_practice_fields(conn, self.clock.now(), actor, patient_id, own)
+        return PatientUpdated(self.read_patient(patient_id), tuple(sorted(changed)), event)
+
+    def create_household(self, actor: ActorRef, new: patients.NewHousehold, members: Sequence[str], *,
+                         where: str = "") -> Household:
+        """A guardian's household with its children, in order (the first child is the one the welcome goes to)."""
+        with self.db.begin() as conn:
+            patients.create_household(conn, self.clock.now(), actor, new, members, where=where)
+            return load_household(conn, new.id)
+
+    def read_household(self, household_id: str) -> Household:
+        with self.reader.connect() as conn:
+            return load_household(conn, household_id)
+
+    def list_households(self, *, site_id: str | None = None, after: str | None = None,
+                        limit: int = 50) -> list[Household]:
+        with self.reader.connect() as conn:
+            return [load_household(conn, i)
+                    for i in finding.list_households(conn, site_id=site_id, limit=limit, after=after)]
+
+    def update_household(self, actor: ActorRef, household_id: str, changes: Mapping[str, Any]) -> Household:
+        """Correct the guardian's name or email, or confirm the email is correct and personal."""
+        with self.db.begin() as conn:
+            patients.update_household(conn, self.clock.now(), actor, household_id, changes)
+            return load_household(conn, household_id)
+
+    def add_member(self, actor: ActorRef, household_id: str, patient_id: str, *, where: str = "") -> Household:
+        """Add a child after the last one (nothing changes if the child is already a member)."""
+        with self.db.begin() as conn:
+            patients.add_household_member(conn, self.clock.now(), actor, household_id, patient_id, where=where)
+            return load_household(conn, household_id)

@@ -1,0 +1,61 @@
+"""Sites (with their calendars) and providers: admins set them up, staff read them, each call one transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from engine.actors import ActorRef
+from engine.calendars.site_calendar import Opening, SiteCalendar
+from engine.calendars.store import load_calendar, save_calendar
+from engine.front_door.base import Door
+from engine.people import practice
+from engine.people.practice import SiteRecord
+
+
+class Practice(Door):
+    def list_sites(self) -> list[SiteRecord]:
+        with self.reader.connect() as conn:
+            return practice.list_sites(conn)
+
+    def create_site(self, actor: ActorRef, site: SiteRecord) -> SiteRecord:
+        with self.db.begin() as conn:
+            practice.create_site(conn, self.clock.now(), actor, site)
+            return practice.read_site(conn, site.id)
+
+    def read_site(self, site_id: str) -> SiteRecord:
+        with self.reader.connect() as conn:
+            return practice.read_site(conn, site_id)
+
+    def update_site(self, actor: ActorRef, site_id: str, changes: dict[str, Any]) -> SiteRecord:
+        """Change the fields given; the zone, hours, holidays and go-live are the calendar's."""
+        with self.db.begin() as conn:
+            practice.update_site(conn, self.clock.now(), actor, site_id, changes)
+            return practice.read_site(conn, site_id)
+
+    def calendar(self, site_id: str) -> SiteCalendar:
+        with self.reader.connect() as conn:
+            return load_calendar(conn, site_id)
+
+    def replace_calendar(self, actor: ActorRef, site_id: str, calendar: SiteCalendar) -> SiteCalendar:
+        """Replace the site's zone, weekly hours, holiday region, closures and go-live date; audited."""
+        with self.db.begin() as conn:
+            save_calendar(conn, site_id, calendar)
+            practice.record_calendar_change(conn, self.clock.now(), actor, site_id)
+            return load_calendar(conn, site_id)
+
+    def next_opening(self, site_id: str, at: datetime) -> Opening:
+        """When the site next opens after `at`, and why not earlier: what a deferred send would say."""
+        return self.calendar(site_id).next_open(at)
+
+    def list_providers(self) -> list[tuple[str, str]]:
+        with self.reader.connect() as conn:
+            return practice.list_providers(conn)
+
+    def create_provider(self, actor: ActorRef, provider_id: str, name: str) -> None:
+        with self.db.begin() as conn:
+            practice.create_provider(conn, self.clock.now(), actor, provider_id, name)
+
+    def read_provider(self, provider_id: str) -> tuple[str, str]:
+        with self.reader.connect() as conn:
+            return practice.read_provider(conn, provider_id)

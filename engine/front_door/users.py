@@ -1,0 +1,65 @@
+"""Staff users, integrations, their tokens and passwords: each call one transaction, audited on `staff:<id>`."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import Engine
+
+from engine.actors import ActorRef
+from engine.clock import Clock
+from engine.credentials.hashing import SecretHasher
+from engine.front_door.base import Door
+from engine.people import identity
+from engine.people.identity import IssuedToken, User
+
+
+class Users(Door):
+    def __init__(self, db: Engine, clock: Clock, hasher: SecretHasher) -> None:
+        super().__init__(db, clock)
+        self.hasher = hasher
+
+    def authenticate(self, token: str) -> User:
+        """The user a bearer token belongs to, or `AuthenticationFailed` in words that reveal nothing else."""
+        with self.reader.connect() as conn:
+            return identity.authenticate(conn, self.clock.now(), token)
+
+    def log_in(self, user_id: str, password: str) -> tuple[User, IssuedToken]:
+        with self.db.begin() as conn:
+            return identity.log_in(conn, self.clock.now(), self.hasher, user_id, password)
+
+    def change_own_password(self, user: User, password: str) -> None:
+        with self.db.begin() as conn:
+            identity.set_password(conn, self.clock.now(), user.actor, self.hasher, user.id, password)
+
+    def set_password(self, by: ActorRef, user_id: str, password: str, reason: str | None) -> None:
+        """An admin sets a password by hand: an audited exception with a reason, to be changed at first use."""
+        with self.db.begin() as conn:
+            identity.set_password(conn, self.clock.now(), by, self.hasher, user_id, password, reason=reason)
+
+    def get(self, user_id: str) -> User:
+        with self.reader.connect() as conn:
+            return identity.get_user(conn, user_id)
+
+    def list(self) -> list[User]:
+        with self.reader.connect() as conn:
+            return identity.list_users(conn)
+
+    def create(self, by: ActorRef, user_id: str, name: str, role: str, *, linked_to_staff_record: bool = False,
+               token_label: str | None = None) -> tuple[User, IssuedToken | None]:
+        """A new user (and, given a label, its first token, in the same transaction)."""
+        with self.db.begin() as conn:
+            now = self.clock.now()
+            user = identity.create_user(conn, now, by, user_id, name, role,
+                                        linked_to_staff_record=linked_to_staff_record)
+            token = identity.issue_token(conn, now, by, user_id, token_label) if token_label is not None else None
+            return user, token
+
+    def issue_token(self, by: ActorRef, user_id: str, label: str, *,
+                    valid_for: timedelta | None = None) -> IssuedToken:
+        with self.db.begin() as conn:
+            return identity.issue_token(conn, self.clock.now(), by, user_id, label, valid_for=valid_for)
+
+    def revoke_tokens(self, by: ActorRef, user_id: str) -> int:
+        with self.db.begin() as conn:
+            return identity.revoke_tokens(conn, self.clock.now(), by, user_id)

@@ -1,0 +1,240 @@
+"""The effects of the vocabulary: what a transition does, inside its transaction, in the order written.
+
+Secrets are made here and leave only three ways: shown once to the caller (`ctx.shown`, `ctx.documents`),
+sealed into an outbox row for delivery, or hashed into a credentials row.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import insert, update
+
+from definitions.durations import Duration
+from definitions.model import Call, Carries, Channel, Message, Recipient
+from engine.audit.entry import about_enrollment
+from engine.credentials.pins import format_pin, new_pin
+from engine.credentials.tokens import new_link_token, token_digest
+from engine.fsm.context import TransitionContext
+from engine.fsm.guards import count_sends
+from engine.fsm.services import Document, ShownSecret
+from engine.ids import new_id
+from engine.messaging.contact import recipient_cap, send_window
+from engine.messaging.sealing import marker
+from engine.people.subjects import Patient
+from engine.storage.tables import credentials, households, outbox, patients, portal_accounts
+from engine.timers.rows import arm_timer, cancel_named
+
+
+def _open_pins(ctx: TransitionContext, patient_ids: list[str]) -> Any:
+    return (credentials.c.patient_id.in_(patient_ids) & (credentials.c.kind == "pin")
+            & credentials.c.used_at.is_(None) & credentials.c.revoked_at.is_(None))
+
+
+def issue_pin(ctx: TransitionContext, call: Call) -> None:
+    lifetime = call.param("lifetime")
+    assert isinstance(lifetime, Duration)
+    subject = ctx.subject
+    targets = list(subject.selected_children() if call.param("for") == "selected_children" else subject.people())
+    do_not_send = call.param("do_not_send") or "none"
+    ids = [p.id for p in targets]
+    ctx.conn.execute(update(credentials).where(_open_pins(ctx, ids)).values(revoked_at=ctx.now))
+    expires = ctx.now + lifetime.delta
+    rows = []
+    for position, person in enumerate(targets):
+        pin = new_pin()
+        muted = do_not_send == "all" or (do_not_send == "all_but_first" and position > 0)
+        ctx.pins[person.id] = pin
+        ctx.shown.append(ShownSecret(person.id, "pin", format_pin(pin), expires, muted))
+        rows.append({"id": new_id(), "kind": "pin", "purpose": "registration",
+                     "enrollment_id": ctx.enrollment.id, "patient_id": person.id,
+                     "secret_hash": ctx.services.hasher.hash(pin), "lookup": None, "do_not_send": muted,
+                     "failures": 0, "created_at": ctx.now, "expires_at": expires})
+    if rows:
+        ctx.conn.execute(insert(credentials), rows)
+
+
+def revoke_pin(ctx: TransitionContext, call: Call) -> None:
+    ids = [p.id for p in ctx.subject.people()]
+    ctx.conn.execute(update(credentials).where(_open_pins(ctx, ids)).values(revoked_at=ctx.now))
+
+
+def _account_for(ctx: TransitionContext, person: Patient) -> str:
+    """One guardian account for all siblings; a patient enrollment gets the patient's own account."""
+    existing = ctx.subject.household().portal_account_id if ctx.subject.is_household() else person.portal_account_id
+    if existing:
+        return existing
+    account = new_id()
+    ctx.conn.execute(insert(portal_accounts).values(id=account, username=None, password_hash=None,
+                                                    must_change_password=False, created_at=ctx.now))
+    if ctx.subject.is_household():
+        ctx.conn.execute(update(households).where(households.c.id == ctx.subject.household().id)
+                         .values(portal_account_id=account))
+    return account
+
+
+def redeem_pin(ctx: TransitionContext, call: Call) -> None:
+    patient_id = ctx.presented["pin_patient_id"]
+    credential_id = ctx.presented["pin_credential_id"]
+    person = next(p for p in ctx.subject.people() if p.id == patient_id)
+    ctx.conn.execute(update(credentials).where(credentials.c.id == credential_id).values(used_at=ctx.now, failures=0))
+    account = _account_for(ctx, person)
+    ctx.conn.execute(update(patients).where(patients.c.id == patient_id).values(portal_account_id=account))
+    ctx.subject.forget()
+
+
+def issue_link(ctx: TransitionContext, call: Call) -> None:
+    lifetime = call.param("lifetime")
+    assert isinstance(lifetime, Duration)
+    purpose = str(call.param("purpose"))
+    expires = ctx.now + lifetime.delta
+    for person in ctx.subject.people():
+        ctx.conn.execute(update(credentials).where(
+            (credentials.c.patient_id == person.id) & (credentials.c.kind == "link")
+            & credentials.c.used_at.is_(None) & credentials.c.revoked_at.is_(None)).values(revoked_at=ctx.now))
+        token = new_link_token()
+        digest = token_digest(token)
+        url = f"{ctx.subject.site().portal_url.rstrip('/')}/access/{token}"
+        ctx.links[person.id] = url
+        ctx.shown.append(ShownSecret(person.id, "link", url, expires))
+        ctx.conn.execute(insert(credentials).values(
+            id=new_id(), kind="link", purpose=purpose, enrollment_id=ctx.enrollment.id,
+            patient_id=person.id, secret_hash=digest, lookup=digest, do_not_send=False, failures=0,
+            created_at=ctx.now, expires_at=expires))
+
+
+def redeem_link(ctx: TransitionContext, call: Call) -> None:
+    ctx.conn.execute(update(credentials).where(credentials.c.id == ctx.presented["link_credential_id"])
+                     .values(used_at=ctx.now))
+
+
+def _template_context(ctx: TransitionContext, message: Message, secrets: dict[str, str],
+                      pin_people: list[Patient]) -> dict[str, Any]:
+    carries = message.carries
+    site = ctx.subject.site()
+    context: dict[str, Any] = {"practice": {"name": site.name, "phone": site.phone or ""},
+                               "portal_url": site.portal_url}
+    if ctx.subject.is_household():
+        household = ctx.subject.household()
+        context["guardian"] = {"given_name": household.guardian_given_name,
+                               "family_name": household.guardian_family_name}
+        first = ctx.subject.selected_children()[0] if ctx.subject.selected_children() else None
+        context["patient"] = {"given_name": first.given_name if first else "",
+                              "family_name": first.family_name if first else ""}
+    else:
+        patient = ctx.subject.patient()
+        context["patient"] = {"given_name": patient.given_name or "", "family_name": patient.family_name or ""}
+        context["guardian"] = {"given_name": "", "family_name": ""}
+    if carries is Carries.PIN and pin_people:
+        secrets["pin"] = format_pin(ctx.pins[pin_people[0].id])
+        context["pin"] = marker("pin")
+    pins = []
+    for i, person in enumerate(pin_people if message.channel is Channel.LETTER else []):
+        name = f"pin{i}"
+        secrets[name] = format_pin(ctx.pins[person.id])
+        pins.append({"child_name": person.display_name, "pin": marker(name)})
+    context["pins"] = pins
+    if carries is Carries.LINK:
+        person = ctx.subject.people()[0]
+        secrets["link"] = ctx.links.get(person.id, "")
+        context["link"] = marker("link")
+    shown = [s for s in ctx.shown if s.kind in ("pin", "link")]
+    if shown:
+        context["expires_on"] = shown[-1].expires_at.date().isoformat()
+    return context
+
+
+def _suppressed(ctx: TransitionContext, message_id: str) -> str | None:
+    for limit in ctx.definition.limits:
+        if message_id in limit.counts:
+            count, maximum, within = count_sends(ctx, limit.id)
+            if count >= maximum:
+                return f"limit '{limit.id}' reached: {count} of {maximum} already sent in the last {within}"
+    return None
+
+
+def send_message(ctx: TransitionContext, call: Call) -> None:
+    message = ctx.definition.message(str(call.param("message")))
+    subject = ctx.subject
+    senders = [p for p in subject.people() if p.id in ctx.pins]
+    # A household's "do not send PIN" children never go by message: only the first child's PIN does.
+    unmuted = {s.patient_id for s in ctx.shown if s.kind == "pin" and not s.do_not_send}
+    pin_people = [p for p in senders if p.id in unmuted][:1]
+    secrets: dict[str, str] = {}
+    rendered = ctx.services.renderer.render(message.template,
+                                            _template_context(ctx, message, secrets, pin_people))
+    to_guardian = subject.is_household() and message.to is Recipient.GUARDIAN
+    recipient = subject.email() if message.channel is Channel.EMAIL else (
+        subject.household().id if to_guardian else subject.people()[0].id)
+    why = _suppressed(ctx, message.id)
+    window = None if why else send_window(ctx.conn, message, recipient, ctx.actor.kind, ctx.now, subject.calendar(),
+                                          recipient_cap(ctx.conn, subject.site().id))
+    ctx.conn.execute(insert(outbox).values(
+        enrollment_id=ctx.enrollment.id, message_id=message.id, channel=message.channel.value, recipient=recipient,
+        subject=rendered.subject, body=rendered.body,
+        sealed=ctx.services.sealer.seal(secrets) if secrets and not why else None,
+        status="suppressed" if why else "queued", detail=why or (window.why if window else None),
+        created_at=ctx.now, not_before=window.not_before if window else None, opening_hours=message.opening_hours,
+        attempts=0))
+    if window is not None and window.capped:
+        ctx.extra_audit.append(about_enrollment(ctx.enrollment, ctx.now, ctx.actor, "message_deferred", "ok",
+                                                trigger=ctx.trigger_name,
+                                                detail=f"message '{message.id}' deferred: {window.why}"))
+    if why:
+        ctx.extra_audit.append(about_enrollment(ctx.enrollment, ctx.now, ctx.actor, "message_suppressed", "refused",
+                                                trigger=ctx.trigger_name,
+                                                detail=f"message '{message.id}' not sent: {why}"))
+
+
+def print_pin_letter(ctx: TransitionContext, call: Call) -> None:
+    message = ctx.definition.message(str(call.param("message")))
+    which = call.param("children")
+    people = [p for p in ctx.subject.people() if p.id in ctx.pins]
+    if which == "do_not_send":
+        muted = {s.patient_id for s in ctx.shown if s.kind == "pin" and s.do_not_send}
+        people = [p for p in people if p.id in muted]
+    secrets: dict[str, str] = {}
+    rendered = ctx.services.renderer.render(message.template,
+                                            _template_context(ctx, message, secrets, people))
+    printable = rendered.body
+    for name, value in secrets.items():
+        printable = printable.replace(marker(name), value)
+    # The printout is handed to staff once; the stored copy keeps only the markers.
+    ctx.documents.append(Document(message.id, printable))
+    ctx.conn.execute(insert(outbox).values(
+        enrollment_id=ctx.enrollment.id, message_id=message.id, channel="letter", recipient=None,
+        subject=None, body=rendered.body, sealed=None, status="printed", detail=None, created_at=ctx.now,
+        not_before=None))
+
+
+def start_timer(ctx: TransitionContext, call: Call) -> None:
+    timer = ctx.definition.timer(str(call.param("timer")))
+    cancel_named(ctx.conn, ctx.enrollment.id, timer.id, ctx.now)
+    arm_timer(ctx.conn, ctx.enrollment.id, timer, ctx.now, ctx.subject.calendar)
+
+
+def cancel_timer(ctx: TransitionContext, call: Call) -> None:
+    cancel_named(ctx.conn, ctx.enrollment.id, str(call.param("timer")), ctx.now)
+
+
+def enable_portal_access(ctx: TransitionContext, call: Call) -> None:
+    ids = [p.id for p in ctx.subject.people()]
+    ctx.conn.execute(update(patients).where(patients.c.id.in_(ids)).values(portal_access_enabled=True))
+    ctx.subject.forget()
+
+
+def set_username(ctx: TransitionContext, call: Call) -> None:
+    username = str(ctx.input_of_type("username"))
+    person = ctx.subject.people()[0]
+    account = _account_for(ctx, person)
+    ctx.conn.execute(update(portal_accounts).where(portal_accounts.c.id == account).values(username=username))
+    ctx.conn.execute(update(patients).where(patients.c.id == person.id).values(portal_account_id=account))
+    ctx.subject.forget()
+
+
+def set_temporary_password(ctx: TransitionContext, call: Call) -> None:
+    password = str(ctx.input_of_type("password"))
+    person = ctx.subject.people()[0]
+    account = _account_for(ctx, person)
+    ctx.conn.execute(update(portal_accounts).where(portal_accounts.c.id == account).values(
+        password_hash=ctx.services.hasher.hash(password), must_change_password=True))

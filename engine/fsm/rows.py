@@ -1,0 +1,98 @@
+"""The enrollment rows the machine runs on: read one, move it, start one, and the guided steps done ahead.
+
+An enrollment row holds its workflow version, state, optimistic version and the head of its audit chain. The hot
+path's statements are built once and run on the driver's cursor (`engine.storage.direct`): SQLAlchemy's per-call
+machinery cost more than the database work itself (measured by bench/).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, insert, select, update
+
+from definitions.model import WorkflowDefinition
+from engine.actors import ActorRef
+from engine.errors import NotFound
+from engine.storage.direct import DirectStatement
+from engine.storage.tables import enrollments, step_completions
+
+
+@dataclass(frozen=True, slots=True)
+class EnrollmentRow:
+    id: str
+    workflow_id: str
+    workflow_version: int
+    patient_id: str | None
+    household_id: str | None
+    state: str
+    version: int
+    selected_children: tuple[str, ...]
+    audit_seq: int
+    audit_head: str
+
+
+_READ = DirectStatement(select(
+    enrollments.c.id, enrollments.c.workflow_id, enrollments.c.workflow_version, enrollments.c.patient_id,
+    enrollments.c.household_id, enrollments.c.state, enrollments.c.version, enrollments.c.selected_children,
+    enrollments.c.audit_seq, enrollments.c.audit_head,
+).where(enrollments.c.id == bindparam("b_id")))
+_MOVE = DirectStatement(update(enrollments).where(
+    (enrollments.c.id == bindparam("b_id")) & (enrollments.c.version == bindparam("b_version"))).values(
+    state=bindparam("b_state"), version=bindparam("b_next"), selected_children=bindparam("b_selected"),
+    audit_seq=bindparam("b_seq"), audit_head=bindparam("b_head"), updated_at=bindparam("b_now")))
+
+
+def read_enrollment(conn: Connection, enrollment_id: str) -> EnrollmentRow:
+    row = _READ.first(conn, {"b_id": enrollment_id})
+    if row is None:
+        raise NotFound("enrollment", enrollment_id)
+    eid, workflow_id, workflow_version, patient_id, household_id, state, version, selected, seq, head = row
+    return EnrollmentRow(eid, workflow_id, workflow_version, patient_id, household_id, state, version,
+                         tuple(selected or ()), seq, head)
+
+
+def move(conn: Connection, row: EnrollmentRow, state: str, selected: tuple[str, ...], seq: int, head: str,
+         now: datetime) -> bool:
+    """Move the enrollment read as `row` to `state` with its new chain head; False when it changed meanwhile."""
+    return _MOVE.execute(conn, {
+        "b_id": row.id, "b_version": row.version, "b_state": state, "b_next": row.version + 1,
+        "b_selected": list(selected) or None, "b_seq": seq, "b_head": head, "b_now": now}) == 1
+
+
+def insert_enrollment(conn: Connection, enrollment_id: str, definition: WorkflowDefinition, *, patient_id: str | None,
+                      household_id: str | None, selected: tuple[str, ...], head: str, now: datetime) -> None:
+    """A new enrollment in the workflow's initial state, version 1, its chain holding its first row."""
+    conn.execute(insert(enrollments).values(
+        id=enrollment_id, workflow_id=definition.id, workflow_version=definition.version,
+        content_hash=definition.content_hash, patient_id=patient_id, household_id=household_id,
+        state=definition.initial, version=1, selected_children=list(selected) or None, audit_seq=1,
+        audit_head=head, started_at=now, updated_at=now))
+
+
+def running_for(conn: Connection, definition: WorkflowDefinition, *, patient_id: str | None = None,
+                household_id: str | None = None) -> tuple[str, str] | None:
+    """(id, state) of the subject's enrollment in this workflow that has not reached a final state, if any."""
+    finals = [s.id for s in definition.states if s.final]
+    subject = (enrollments.c.household_id == household_id) if household_id else (
+        enrollments.c.patient_id == patient_id)
+    found = conn.execute(select(enrollments.c.id, enrollments.c.state).where(
+        subject & (enrollments.c.workflow_id == definition.id) & enrollments.c.state.not_in(finals))).first()
+    return None if found is None else (found.id, found.state)
+
+
+def stored_inputs(conn: Connection, row: EnrollmentRow, trigger: str) -> dict[str, Any]:
+    """Steps completed one at a time earlier, in this state (the same enrollment version)."""
+    found = conn.execute(select(step_completions.c.step_id, step_completions.c.inputs).where(
+        (step_completions.c.enrollment_id == row.id) & (step_completions.c.enrollment_version == row.version)
+        & (step_completions.c.trigger == trigger)).order_by(step_completions.c.id)).all()
+    return {r.step_id: (r.inputs or {}).get("value") for r in found}
+
+
+def record_step(conn: Connection, row: EnrollmentRow, trigger: str, step_id: str, value: Any, actor: ActorRef,
+                now: datetime) -> None:
+    conn.execute(insert(step_completions).values(
+        enrollment_id=row.id, enrollment_version=row.version, trigger=trigger, step_id=step_id,
+        inputs={"value": value}, actor_id=actor.id, completed_at=now))

@@ -1,0 +1,119 @@
+"""Read the people an enrollment is about: the patient, or the household's guardian and children.
+
+Plain frozen records, loaded once per transition on first use: guards and effects read these, and templates get
+a minimal dict made from them, never a database row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from engine.errors import NotFound
+from engine.storage.tables import enrollments, household_members, households, patients, sites
+
+
+@dataclass(frozen=True, slots=True)
+class Patient:
+    id: str
+    site_id: str
+    given_name: str | None
+    family_name: str | None
+    name_is_placeholder: bool
+    birth_date: date | None
+    birth_sex: str | None
+    zip: str | None
+    email: str | None
+    email_confirmed_personal: bool
+    cell_phone: str | None
+    pcp_id: str | None
+    responsible_provider_id: str | None
+    portal_access_enabled: bool
+    portal_account_id: str | None
+
+    @property
+    def display_name(self) -> str:
+        return " ".join(p for p in (self.given_name, self.family_name) if p) or self.id
+
+
+@dataclass(frozen=True, slots=True)
+class Household:
+    id: str
+    site_id: str
+    guardian_given_name: str
+    guardian_family_name: str
+    guardian_email: str | None
+    guardian_email_confirmed_personal: bool
+    portal_account_id: str | None
+    children: tuple[Patient, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    id: str
+    name: str
+    timezone: str
+    portal_url: str
+    phone: str | None
+    specialist_office: bool
+    go_live_on: date | None
+
+
+def _record(cls: Any, row: Any) -> Any:
+    mapping = row._mapping
+    return cls(**{name: mapping[name] for name in cls.__slots__})
+
+
+def load_patient(conn: Connection, patient_id: str) -> Patient:
+    row = conn.execute(select(patients).where(patients.c.id == patient_id)).first()
+    if row is None:
+        raise NotFound("patient", patient_id)
+    result: Patient = _record(Patient, row)
+    return result
+
+
+def load_household(conn: Connection, household_id: str) -> Household:
+    row = conn.execute(select(households).where(households.c.id == household_id)).first()
+    if row is None:
+        raise NotFound("household", household_id)
+    members = conn.execute(
+        select(patients).join(household_members, household_members.c.patient_id == patients.c.id)
+        .where(household_members.c.household_id == household_id).order_by(household_members.c.position)
+    ).all()
+    mapping = row._mapping
+    return Household(
+        id=mapping["id"], site_id=mapping["site_id"], guardian_given_name=mapping["guardian_given_name"],
+        guardian_family_name=mapping["guardian_family_name"], guardian_email=mapping["guardian_email"],
+        guardian_email_confirmed_personal=mapping["guardian_email_confirmed_personal"],
+        portal_account_id=mapping["portal_account_id"],
+        children=tuple(_record(Patient, m) for m in members),
+    )
+
+
+def load_site(conn: Connection, site_id: str) -> Site:
+    row = conn.execute(select(sites).where(sites.c.id == site_id)).first()
+    if row is None:
+        raise NotFound("site", site_id)
+    result: Site = _record(Site, row)
+    return result
+
+
+def site_id_of(conn: Connection, patient_id: str | None, household_id: str | None) -> str:
+    """The site of an enrollment's subject (its household's, or its patient's)."""
+    if household_id:
+        site = conn.execute(select(households.c.site_id).where(households.c.id == household_id)).scalar_one()
+    else:
+        site = conn.execute(select(patients.c.site_id).where(patients.c.id == patient_id)).scalar_one()
+    return str(site)
+
+
+def enrollment_site_id(conn: Connection, enrollment_id: str) -> str:
+    """The site of an enrollment's subject, from the enrollment's id (a message or timer knows only that)."""
+    row = conn.execute(select(enrollments.c.patient_id, enrollments.c.household_id)
+                       .where(enrollments.c.id == enrollment_id)).first()
+    if row is None:
+        raise NotFound("enrollment", enrollment_id)
+    return site_id_of(conn, row.patient_id, row.household_id)

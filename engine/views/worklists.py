@@ -1,0 +1,209 @@
+"""Staff worklists: what needs a person's attention, across enrollments.
+
+- `pins_expiring`: open PINs (not used, revoked or locked) of patients without a portal account, expiring within
+  the next days. Already expired ones are included by default (`include_expired`), flagged, with negative
+  `days_left`: an expired PIN nobody replaced still leaves a patient unable to register, and regenerating it is
+  the very next thing staff do. A patient with a portal account needs no PIN, so theirs are left out.
+- `invites_waiting` (in `engine.views.invites_waiting`): invitations waiting for the patient to follow them.
+- `households_part_registered`: household enrollments, not finished, where some but not all of the selected
+  children (all children when none were selected) already have a portal account.
+- `messages_failed`: outbox rows that failed or wait for review, newest first. Never the body.
+
+Each takes a connection and the current time, an optional site, and a limit. Lists are ordered so the most
+urgent rows come first (soonest expiry, longest wait), except failed messages (newest first: the oldest are the
+most likely to have been dealt with already).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, exists, func, select
+
+from engine.clock import as_utc
+from engine.errors import NotFound
+from engine.fsm.published import WorkflowCatalog
+from engine.storage.tables import credentials, enrollments, household_members, households, outbox, patients
+
+DEFAULT_LIMIT = 200
+
+
+@dataclass(frozen=True, slots=True)
+class ExpiringPin:
+    patient_id: str
+    display_name: str
+    site_id: str
+    enrollment_id: str
+    workflow_id: str
+    state: str
+    status: str
+    issued_at: datetime
+    expires_at: datetime
+    days_left: int  # whole days, rounded down: negative once expired
+    expired: bool
+    printed: bool  # marked "do not send PIN": the patient only has it on paper
+
+
+@dataclass(frozen=True, slots=True)
+class Child:
+    patient_id: str
+    display_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class PartRegisteredHousehold:
+    enrollment_id: str
+    workflow_id: str
+    household_id: str
+    guardian_name: str
+    site_id: str
+    state: str
+    status: str
+    registered: tuple[Child, ...]
+    pending: tuple[Child, ...]
+    waiting_since: datetime
+    days_waiting: int
+
+
+@dataclass(frozen=True, slots=True)
+class FailedMessage:
+    outbox_id: int
+    enrollment_id: str
+    workflow_id: str
+    patient_id: str | None
+    household_id: str | None
+    site_id: str
+    message_id: str
+    channel: str
+    recipient: str | None
+    subject: str | None
+    status: str  # failed | review
+    detail: str | None
+    attempts: int
+    created_at: datetime
+
+
+def pins_expiring(conn: Connection, now: datetime, catalog: WorkflowCatalog, within_days: int = 7, *,
+                  include_expired: bool = True, site_id: str | None = None,
+                  limit: int = DEFAULT_LIMIT) -> list[ExpiringPin]:
+    horizon = now + timedelta(days=within_days)
+    window = credentials.c.expires_at <= horizon
+    if not include_expired:
+        window = window & (credentials.c.expires_at > now)
+    query = (select(credentials.c.patient_id, credentials.c.created_at, credentials.c.expires_at,
+                    credentials.c.do_not_send, patients.c.given_name, patients.c.family_name, patients.c.site_id,
+                    enrollments.c.id.label("enrollment_id"), enrollments.c.workflow_id,
+                    enrollments.c.workflow_version, enrollments.c.state)
+             .join(patients, patients.c.id == credentials.c.patient_id)
+             .join(enrollments, enrollments.c.id == credentials.c.enrollment_id)
+             .where((credentials.c.kind == "pin") & credentials.c.used_at.is_(None)
+                    & credentials.c.revoked_at.is_(None) & credentials.c.locked_at.is_(None)
+                    & patients.c.portal_account_id.is_(None) & window)
+             .order_by(credentials.c.expires_at, credentials.c.patient_id).limit(limit))
+    if site_id is not None:
+        query = query.where(patients.c.site_id == site_id)
+    found: list[ExpiringPin] = []
+    for r in conn.execute(query):
+        expires = as_utc(r.expires_at)
+        found.append(ExpiringPin(
+            patient_id=r.patient_id, display_name=display_name(r.given_name, r.family_name, r.patient_id),
+            site_id=r.site_id, enrollment_id=r.enrollment_id, workflow_id=r.workflow_id, state=r.state,
+            status=status_of(catalog, r.workflow_id, r.workflow_version, r.state), issued_at=as_utc(r.created_at),
+            expires_at=expires, days_left=(expires - now).days, expired=expires <= now, printed=r.do_not_send))
+    return found
+
+
+def households_part_registered(conn: Connection, now: datetime, catalog: WorkflowCatalog, *,
+                               site_id: str | None = None, limit: int = DEFAULT_LIMIT
+                               ) -> list[PartRegisteredHousehold]:
+    member = household_members.alias("member")
+    child = patients.alias("child")
+
+    def some_child(registered: bool) -> Any:
+        account = child.c.portal_account_id.is_not(None) if registered else child.c.portal_account_id.is_(None)
+        return exists().where((member.c.household_id == enrollments.c.household_id)
+                              & (child.c.id == member.c.patient_id) & account)
+
+    # The SQL narrows to households with both kinds of children; the selection (JSON) is applied below.
+    query = (select(enrollments.c.id, enrollments.c.workflow_id, enrollments.c.workflow_version,
+                    enrollments.c.state, enrollments.c.selected_children, enrollments.c.updated_at,
+                    households.c.id.label("household_id"), households.c.guardian_given_name,
+                    households.c.guardian_family_name, households.c.site_id)
+             .join(households, households.c.id == enrollments.c.household_id)
+             .where(some_child(True) & some_child(False)).order_by(enrollments.c.updated_at, enrollments.c.id))
+    if site_id is not None:
+        query = query.where(households.c.site_id == site_id)
+    found: list[PartRegisteredHousehold] = []
+    for r in conn.execute(query).all():
+        if len(found) >= limit:
+            break
+        if _is_final(catalog, r.workflow_id, r.workflow_version, r.state):
+            continue
+        registered, pending = _children_of(conn, r.household_id, tuple(r.selected_children or ()))
+        if registered and pending:
+            since = as_utc(r.updated_at)
+            found.append(PartRegisteredHousehold(
+                enrollment_id=r.id, workflow_id=r.workflow_id, household_id=r.household_id,
+                guardian_name=display_name(r.guardian_given_name, r.guardian_family_name, r.household_id),
+                site_id=r.site_id, state=r.state, status=status_of(catalog, r.workflow_id, r.workflow_version, r.state),
+                registered=registered, pending=pending, waiting_since=since, days_waiting=(now - since).days))
+    return found
+
+
+def _children_of(conn: Connection, household_id: str, selected: tuple[str, ...]
+                 ) -> tuple[tuple[Child, ...], tuple[Child, ...]]:
+    rows = conn.execute(select(patients.c.id, patients.c.given_name, patients.c.family_name,
+                               patients.c.portal_account_id)
+                        .join(household_members, household_members.c.patient_id == patients.c.id)
+                        .where(household_members.c.household_id == household_id)
+                        .order_by(household_members.c.position)).all()
+    chosen = [r for r in rows if not selected or r.id in selected]
+    children = [(Child(r.id, display_name(r.given_name, r.family_name, r.id)), r.portal_account_id) for r in chosen]
+    registered = tuple(child for child, account in children if account)
+    pending = tuple(child for child, account in children if not account)
+    return registered, pending
+
+
+def messages_failed(conn: Connection, now: datetime, *, within_days: int | None = None, site_id: str | None = None,
+                    limit: int = DEFAULT_LIMIT) -> list[FailedMessage]:
+    """Failed or to-review outbox rows; `within_days` keeps only those created that recently."""
+    site = func.coalesce(patients.c.site_id, households.c.site_id)
+    query = (select(outbox.c.id, outbox.c.enrollment_id, outbox.c.message_id, outbox.c.channel, outbox.c.recipient,
+                    outbox.c.subject, outbox.c.status, outbox.c.detail, outbox.c.attempts, outbox.c.created_at,
+                    enrollments.c.workflow_id, enrollments.c.patient_id, enrollments.c.household_id,
+                    site.label("site_id"))
+             .join(enrollments, enrollments.c.id == outbox.c.enrollment_id)
+             .outerjoin(patients, patients.c.id == enrollments.c.patient_id)
+             .outerjoin(households, households.c.id == enrollments.c.household_id)
+             .where(outbox.c.status.in_(("failed", "review")))
+             .order_by(outbox.c.created_at.desc(), outbox.c.id.desc()).limit(limit))
+    if within_days is not None:
+        query = query.where(outbox.c.created_at >= now - timedelta(days=within_days))
+    if site_id is not None:
+        query = query.where(site == site_id)
+    return [FailedMessage(
+        outbox_id=r.id, enrollment_id=r.enrollment_id, workflow_id=r.workflow_id, patient_id=r.patient_id,
+        household_id=r.household_id, site_id=r.site_id, message_id=r.message_id, channel=r.channel,
+        recipient=r.recipient, subject=r.subject, status=r.status, detail=r.detail, attempts=r.attempts,
+        created_at=as_utc(r.created_at)) for r in conn.execute(query)]
+
+
+def display_name(given: str | None, family: str | None, fallback: str) -> str:
+    return " ".join(p for p in (given, family) if p) or fallback
+
+
+def status_of(catalog: WorkflowCatalog, workflow_id: str, version: int, state: str) -> str:
+    """The state's business status; its id when the version is no longer loaded (the row still deserves a line)."""
+    try:
+        return catalog.get(workflow_id, version).state(state).status
+    except (NotFound, KeyError):
+        return state
+
+
+def _is_final(catalog: WorkflowCatalog, workflow_id: str, version: int, state: str) -> bool:
+    try:
+        return catalog.get(workflow_id, version).state(state).final
+    except (NotFound, KeyError):
+        return False
