@@ -47,7 +47,7 @@ from bench.api_load_server import (
     seed,
     service,
 )
-from engine.audit import verify
+from engine.audit.verify import verify
 from engine.storage.database import make_engine
 from engine.storage.tables import enrollments
 

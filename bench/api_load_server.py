@@ -26,10 +26,10 @@ from pathlib import Path
 from sqlalchemy import insert
 
 from definitions.model import Actor
+from engine.actors import ActorRef
 from engine.bootstrap import build
-from engine.context import ActorRef
-from engine.credentials import TEST_COST
-from engine.enrollments import StartEnrollment
+from engine.credentials.hashing import TEST_COST
+from engine.enrollments.start import StartEnrollment
 from engine.storage.tables import patients, providers, sites
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -19,12 +19,13 @@ from sqlalchemy import Engine, func, insert, select
 from bench.memory import Samples
 from bench.workflow import TRIGGER, WORKFLOW_ID
 from definitions.model import Actor
-from engine.advance import AdvanceEnrollment
-from engine.audit import verify
-from engine.bootstrap import PortalFlow, build
-from engine.context import ActorRef
-from engine.credentials import TEST_COST
-from engine.enrollments import StartEnrollment
+from engine.actors import ActorRef
+from engine.audit.verify import verify
+from engine.bootstrap import build
+from engine.credentials.hashing import TEST_COST
+from engine.enrollments.advance import AdvanceEnrollment
+from engine.enrollments.start import StartEnrollment
+from engine.front_door.flow import PortalFlow
 from engine.storage.tables import enrollments, patients, sites, staff_users
 
 STAFF = ActorRef("bench", "staff", Actor.STAFF)

@@ -5,7 +5,7 @@
 
 For each database (a SQLite file; PostgreSQL at PORTALFLOW_TEST_DATABASE_URL or --postgres), untimed: fresh tables,
 `--stored` enrollments of a PIN-expiry workflow each with a pending expiry timer, `--due` of them due. Timed:
-- engine: `portalflow`'s own sweep (`engine.sweep.Sweeper.sweep`) in 1 process (SQLite) or in each of
+- engine: `portalflow`'s own sweep (`engine.background.sweep.Sweeper.sweep`) in 1 process (SQLite) or in each of
   `--processes` processes at once (PostgreSQL), every expiry through the state machine with its audit row;
 - baseline: the same writes set-based, one INSERT .. SELECT and UPDATEs in one transaction (`bench.sweep_data`).
 Each run prints expiries/s, the duplicates and misses it left (both must be 0), and the engine's ratio to the
@@ -38,7 +38,7 @@ from bench.engine_run import SECRET_KEY
 from bench.sweep_data import Outcome, baseline, outcome, seed
 from bench.workflow import write_expiry_workflow_folder
 from engine.bootstrap import build
-from engine.credentials import TEST_COST
+from engine.credentials.hashing import TEST_COST
 from engine.storage.database import make_engine
 
 POSTGRES_ENV = "PORTALFLOW_TEST_DATABASE_URL"

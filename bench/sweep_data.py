@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Connection, Engine, func, insert, select, text
 
 from bench.workflow import EXPIRED_STATE, EXPIRY_STATE, EXPIRY_TIMER, EXPIRY_WORKFLOW_ID
-from engine.audit import GENESIS
+from engine.audit.entry import GENESIS
 from engine.storage.tables import audit_events, enrollments, patients, sites, timers, workflow_versions
 
 _CHUNK = 20_000

@@ -10,7 +10,7 @@ from typing import Any
 from aiosmtpd import smtp as aiosmtp
 from aiosmtpd.smtp import Envelope, Session
 
-from engine.channels import SmtpSettings
+from engine.messaging.channels import SmtpSettings
 
 HOST = "127.0.0.1"
 

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from loopback_smtp import free_port
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 GUIDES = [ROOT / "docs" / "staff-guide.md", ROOT / "docs" / "auditor-guide.md"]
 BLOCK = re.compile(r"^```sh\n(.*?)^```", re.MULTILINE | re.DOTALL)
 

@@ -16,23 +16,24 @@ from typing import Any
 
 import pytest
 from aiosmtpd.smtp import Envelope
-from conftest import seed_practice
+from fakes import DiesAfterHandOver, FakeClock, WorkerDied
 from loopback_smtp import HOST, Mailbox, Server, free_port
+from practice import seed_practice
 from sqlalchemy import select, update
 
 from definitions.model import Actor
-from engine import audit
-from engine.advance import AdvanceEnrollment
-from engine.bootstrap import PortalFlow, build
-from engine.calendar_store import save_calendar
-from engine.calendars import SiteCalendar
-from engine.channels import ChannelAdapter, OutgoingMessage, SmtpChannel, SmtpSettings
-from engine.clock import FakeClock
-from engine.context import ActorRef
-from engine.credentials import TEST_COST
-from engine.delivery import BACKOFF
-from engine.enrollments import StartEnrollment
-from engine.sealing import marker
+from engine.actors import ActorRef
+from engine.audit.verify import verify
+from engine.bootstrap import build
+from engine.calendars.site_calendar import SiteCalendar
+from engine.calendars.store import save_calendar
+from engine.credentials.hashing import TEST_COST
+from engine.enrollments.advance import AdvanceEnrollment
+from engine.enrollments.start import StartEnrollment
+from engine.front_door.flow import PortalFlow
+from engine.messaging.channels import ChannelAdapter, SmtpChannel, SmtpSettings
+from engine.messaging.delivery import BACKOFF
+from engine.messaging.sealing import marker
 from engine.storage.tables import audit_events, outbox, sites
 
 KEY = b"q" * 43 + b"="
@@ -72,21 +73,6 @@ def text_of(mail: EmailMessage) -> str:
 
 
 # ----- the engine, with the channels a test chooses ------------------------------------------------------------
-
-
-class WorkerDied(BaseException):
-    """The process is gone. Not an `Exception`, so the worker's own `except Exception` never sees it."""
-
-
-class DiesAfterHandOver:
-    """A real channel, in a process that dies right after the server took the message, before anything is noted."""
-
-    def __init__(self, channel: ChannelAdapter) -> None:
-        self.channel = channel
-
-    def send(self, message: OutgoingMessage) -> str:
-        self.channel.send(message)
-        raise WorkerDied
 
 
 MakeFlow = Callable[..., PortalFlow]
@@ -175,7 +161,7 @@ def assert_history_is_intact_and_keeps_the_secret(flow: PortalFlow, queued: Queu
     secret the message carried."""
     with flow.db.connect() as conn:
         texts = conn.execute(select(audit_events.c.detail, audit_events.c.reason)).all()
-        verified = audit.verify(conn)
+        verified = verify(conn)
     leaked = [t for row in texts for t in row if t and queued.secret in t]
     assert leaked == []
     assert (verified.ok, verified.first_problem) == (True, None)

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from definitions.model import Actor
-from engine.context import ActorRef
+from engine.actors import ActorRef
 from engine.errors import AlreadyExists, InvalidInput, NotFound
-from engine.people import (
+from engine.people.patients import (
     NewHousehold,
     NewPatient,
     add_household_member,
@@ -19,8 +19,8 @@ from engine.people import (
     create_patient,
     is_placeholder_name,
 )
+from engine.people.subjects import load_household, load_patient
 from engine.storage.tables import audit_events, household_members, households, patients, sites
-from engine.subjects import load_household, load_patient
 
 ANA = ActorRef("ana", "staff", Actor.STAFF)
 

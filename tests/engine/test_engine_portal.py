@@ -9,12 +9,12 @@ import pytest
 from sqlalchemy import select, update
 
 from definitions.model import Actor
-from engine.advance import AdvanceEnrollment
-from engine.context import ActorRef
-from engine.credentials import MAX_PIN_FAILURES
-from engine.enrollments import StartEnrollment
+from engine.actors import ActorRef
+from engine.credentials.pins import MAX_PIN_FAILURES
+from engine.enrollments.advance import AdvanceEnrollment
+from engine.enrollments.portal import PresentPin
+from engine.enrollments.start import StartEnrollment
 from engine.errors import CredentialRefused
-from engine.portal import PresentPin
 from engine.storage.tables import credentials, enrollments, households, outbox, patients
 
 ANA = ActorRef("ana", "staff", Actor.STAFF)

@@ -11,17 +11,17 @@ import pytest
 from markupsafe import Markup
 
 from definitions.errors import RuntimeFailure, Severity
-from engine.rendering import (
+from engine.messaging.rendering import (
     RenderedMessage,
     TemplateContextError,
     TemplateRenderer,
     TemplateRenderError,
     TemplateSecurityError,
     TemplateUndefinedError,
-    check_templates,
 )
+from engine.messaging.template_checks import check_templates
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "workflows" / "templates"
 SECRET_PIN = "K7QW2M9X"
 SECRET_LINK = "https://portal.example.org/invite/Zx81-secret-token"

@@ -12,11 +12,12 @@ from sqlalchemy import func, select, text
 
 from definitions.model import Actor
 from definitions.vocabulary import standard_vocabulary
-from engine.advance import AdvanceEnrollment
-from engine.context import ActorRef
-from engine.enrollments import CompleteStep, StartEnrollment
+from engine.actors import ActorRef
+from engine.enrollments.advance import AdvanceEnrollment
+from engine.enrollments.start import StartEnrollment
+from engine.enrollments.steps import CompleteStep
 from engine.errors import Conflict, NotAllowed, Refused
-from engine.registry import missing_implementations
+from engine.fsm.registry import missing_implementations
 from engine.storage.tables import audit_events, credentials, enrollments, outbox, timers
 
 ANA = ActorRef("ana", "staff", Actor.STAFF)

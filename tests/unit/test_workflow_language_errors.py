@@ -301,7 +301,7 @@ def test_a_file_named_differently_from_its_id_gets_a_warning(write_workflow: Wri
 
 
 def test_folded_text_reads_as_plain_text_without_the_yaml_parsers_fold_marks() -> None:
-    results = check_paths([Path(__file__).resolve().parent.parent / "workflows"])
+    results = check_paths([Path(__file__).resolve().parents[2] / "workflows"])
     texts = [t.description or "" for r in results for t in r.outcome.definition.transitions]  # type: ignore[union-attr]
     texts += [s.instruction for r in results for t in r.outcome.definition.transitions for s in t.steps]  # type: ignore[union-attr]
     assert texts

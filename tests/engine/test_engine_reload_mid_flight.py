@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 from definitions.model import Actor
-from engine.advance import AdvanceEnrollment
+from engine.actors import ActorRef
 from engine.bootstrap import build
-from engine.context import ActorRef
-from engine.credentials import TEST_COST
-from engine.enrollments import StartEnrollment
-from engine.portal import PresentPin
+from engine.credentials.hashing import TEST_COST
+from engine.enrollments.advance import AdvanceEnrollment
+from engine.enrollments.portal import PresentPin
+from engine.enrollments.start import StartEnrollment
 
 ANA = ActorRef("ana", "staff", Actor.STAFF)
 EHR = ActorRef("ehr", "integration", Actor.INTEGRATION)

@@ -4,7 +4,7 @@ Patients and households are created with POST /patients and /households (the sit
 from the seed); each procedure runs to its final state through one refused step and its correction. Emails go over
 real SMTP on loopback (aiosmtpd): a patient follows the link from the email actually received. Time moves on the
 fake clock, and the timers and the outbox are then run as the service's own background job runs them
-(`engine.background.one_round`): that is the only step not taken over HTTP, because in production no one calls it.
+(`engine.background.jobs.one_round`): that is the only step not taken over HTTP, because in production no one calls it.
 """
 
 from __future__ import annotations
@@ -18,14 +18,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import seed_practice
+from fakes import FakeClock
 from loopback_smtp import Server
+from practice import seed_practice
 
-from engine.background import one_round
-from engine.bootstrap import PortalFlow, build
-from engine.channels import FolderChannel, SmtpChannel
-from engine.clock import FakeClock
-from engine.credentials import TEST_COST
+from engine.background.jobs import one_round
+from engine.bootstrap import build
+from engine.credentials.hashing import TEST_COST
+from engine.front_door.flow import PortalFlow
+from engine.messaging.channels import FolderChannel, SmtpChannel
 
 REGENERATE = "nextgen-regenerate-expired-pin"
 EASY_BUTTON = "op-generate-pin-easy-button"
@@ -97,7 +98,7 @@ def portal(api: Any, path: str, expect: int, **body: Any) -> Any:
 
 
 def background_round(flow: PortalFlow) -> str:
-    """What the service's background job does every 30 s (engine.background): fire due timers, send due messages.
+    """What the service's background job does every 30 s (engine.background.jobs): fire due timers, send due messages.
     Not an HTTP call, because in production nobody calls it: the service runs it on its own."""
     return one_round(flow.sweeper, flow.delivery)
 

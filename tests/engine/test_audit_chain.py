@@ -15,21 +15,20 @@ import pytest
 from sqlalchemy import Connection, Engine, create_engine, select, text
 from sqlalchemy.exc import DBAPIError
 
-from engine.audit import (
+from engine.audit.anchors import anchor
+from engine.audit.entry import (
     GENESIS,
     GENESIS_HEAD,
     REDACTED,
     AuditEntry,
     ChainHead,
-    anchor,
-    append,
-    append_standalone,
     canonical,
     chain_hash,
     chain_key,
     redact,
-    verify,
 )
+from engine.audit.trail import append_to_subject, prepare, write
+from engine.audit.verify import verify
 from engine.storage.audit_protection import PROTECT_DDL, UNPROTECT_DDL, protect_audit_tables
 from engine.storage.tables import audit_anchors, audit_events, metadata
 
@@ -45,6 +44,13 @@ def event(chain: str = "e-1", n: int = 0, **changes: object) -> AuditEntry:
     }
     fields.update(changes)
     return AuditEntry(**fields)  # type: ignore[arg-type]
+
+
+def append(conn: Connection, entry: AuditEntry, head: ChainHead) -> ChainHead:
+    """Write `entry` after `head` directly (as the engine does inside its own statements) and return the new head."""
+    rows, new_head = prepare([entry], head)
+    write(conn, rows)
+    return new_head
 
 
 def write_chain(conn: Connection, chain: str, count: int, head: ChainHead = GENESIS_HEAD) -> ChainHead:
@@ -105,7 +111,7 @@ def test_two_chains_interleaved_verify_independently(db: Engine) -> None:
         for n in range(4):
             for chain in heads:
                 heads[chain] = append(conn, event(chain, n), heads[chain])
-            append_standalone(conn, event("staff:u1", n, enrollment_id=None, subject_type="staff", subject_id="u1"))
+            append_to_subject(conn, event("staff:u1", n, enrollment_id=None, subject_type="staff", subject_id="u1"))
     with db.connect() as conn:
         report = verify(conn)
         second = ids_of(conn, "e-2")[1]
@@ -125,8 +131,8 @@ def test_events_outside_an_enrollment_chain_by_subject_or_globally(sqlite_engine
     with pytest.raises(ValueError, match="share a chain"):
         chain_key("patient:p1")
     with sqlite_engine.begin() as conn:
-        first = append_standalone(conn, event("patient:p1", enrollment_id=None))
-        second = append_standalone(conn, event("patient:p1", 1, enrollment_id=None))
+        first = append_to_subject(conn, event("patient:p1", enrollment_id=None))
+        second = append_to_subject(conn, event("patient:p1", 1, enrollment_id=None))
     assert (first.seq, second.seq) == (1, 2)
 
 
@@ -427,10 +433,10 @@ def test_two_writers_on_one_standalone_chain_both_land_one_after_the_other(db: E
 
     def second_writer() -> None:
         with db.begin() as conn:
-            landed.append(append_standalone(conn, event("global", 1, enrollment_id=None)))
+            landed.append(append_to_subject(conn, event("global", 1, enrollment_id=None)))
 
     with db.connect() as first:
-        landed.append(append_standalone(first, event("global", 0, enrollment_id=None)))
+        landed.append(append_to_subject(first, event("global", 0, enrollment_id=None)))
         racing = threading.Thread(target=second_writer)
         racing.start()
         time.sleep(0.3)  # the second writer has read the same head and now waits on the first one's row

@@ -30,8 +30,8 @@ from typing import Any
 
 import pytest
 import schemathesis
-from conftest import START, seed_practice
 from hypothesis import HealthCheck, settings
+from practice import START, seed_practice
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -43,7 +43,7 @@ from schemathesis.specs.openapi.checks import (
     unsupported_method,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ROLES = {"admin": "root", "integration": "ehr", "staff": "ana", "auditor": "audrey"}
 # The tags whose handlers a role reaches that admin does not: there it runs every phase, as admin does everywhere.
 OWN_TAGS = {"integration": ["integration", "imports"]}
@@ -63,13 +63,14 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 def _practice() -> tuple[dict[str, str], Any, tempfile.TemporaryDirectory[str]]:
     """The seeded practice over a SQLite file, a token for each role's user, and the app over them."""
+    from fakes import FakeClock
+
     from api.app import create_app
-    from api.cli_users import CLI_ACTOR
+    from api.cli.users import CLI_ACTOR
     from api.settings import Settings
-    from engine import identity
     from engine.bootstrap import build
-    from engine.clock import FakeClock
-    from engine.credentials import TEST_COST
+    from engine.credentials.hashing import TEST_COST
+    from engine.people import identity
 
     folder = tempfile.TemporaryDirectory(prefix="portalflow-schema-")  # removed at exit
     url = f"sqlite:///{Path(folder.name) / 'portalflow.db'}"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.simulation import ScenarioInvalid, load_scenario, run_scenario
+from engine.designer.simulation import ScenarioInvalid, load_scenario, run_scenario
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / "workflows"
 SCENARIOS = sorted((WORKFLOWS / "scenarios").glob("*.yaml"))
 

@@ -22,9 +22,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from fakes import FakeClock
 from loopback_smtp import HOST, Mailbox, Server, free_port
 
-from engine.channels import (
+from engine.messaging.channels import (
     ChannelError,
     FolderChannel,
     OutgoingMessage,
@@ -34,7 +35,6 @@ from engine.channels import (
     TemporaryFailure,
     UnknownOutcome,
 )
-from engine.clock import FakeClock
 
 SECRET = "PIN 7KQ2-M9XD"
 PASSWORD = "correct horse battery staple"

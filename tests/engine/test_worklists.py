@@ -11,22 +11,15 @@ from typing import Any
 from sqlalchemy import insert
 
 from definitions.model import Actor
-from engine.advance import AdvanceEnrollment
-from engine.channels import OutgoingMessage, PermanentFailure, UnknownOutcome
-from engine.context import ActorRef
-from engine.delivery import DeliveryWorker
-from engine.enrollments import StartEnrollment
-from engine.portal import PresentPin
+from engine.actors import ActorRef
+from engine.enrollments.advance import AdvanceEnrollment
+from engine.enrollments.portal import PresentPin
+from engine.enrollments.start import StartEnrollment
+from engine.messaging.channels import OutgoingMessage, PermanentFailure, UnknownOutcome
+from engine.messaging.delivery import DeliveryWorker
 from engine.storage.tables import patients, sites
-from engine.worklists import (
-    Child,
-    FailedMessage,
-    households_part_registered,
-    invite_states,
-    invites_waiting,
-    messages_failed,
-    pins_expiring,
-)
+from engine.views.invites_waiting import invite_states, invites_waiting
+from engine.views.worklists import Child, FailedMessage, households_part_registered, messages_failed, pins_expiring
 
 ANA = ActorRef("ana", "staff", Actor.STAFF)
 EHR = ActorRef("ehr", "integration", Actor.INTEGRATION)

@@ -11,14 +11,16 @@ import pytest
 from sqlalchemy import func, select
 
 from definitions.model import Actor
-from engine.advance import AdvanceEnrollment, read_enrollment, record_step
-from engine.calendar_store import save_calendar
-from engine.calendars import SiteCalendar
-from engine.context import ActorRef
-from engine.enrollment_view import EnrollmentView, MessageView, TimerView, TriggerView, describe_enrollment
-from engine.enrollments import CompleteStep, StartEnrollment
+from engine.actors import ActorRef
+from engine.calendars.site_calendar import SiteCalendar
+from engine.calendars.store import save_calendar
+from engine.enrollments.advance import AdvanceEnrollment
+from engine.enrollments.start import StartEnrollment
+from engine.enrollments.steps import CompleteStep
 from engine.errors import NotFound, Refused
+from engine.fsm.rows import read_enrollment, record_step
 from engine.storage.tables import audit_events, credentials, enrollments, outbox, step_completions, timers
+from engine.views.enrollment import EnrollmentView, MessageView, TimerView, TriggerView, describe_enrollment
 
 ANA = ActorRef("ana", "staff", Actor.STAFF)
 BOB = ActorRef("bob", "staff", Actor.STAFF)

@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from definitions.model import Actor
-from engine.advance import AdvanceEnrollment
-from engine.context import ActorRef
-from engine.enrollments import StartEnrollment
+from engine.actors import ActorRef
+from engine.enrollments.advance import AdvanceEnrollment
+from engine.enrollments.start import StartEnrollment
 from engine.storage.tables import audit_events, outbox, patients, sites
 
 ANA = ActorRef("ana", "staff", Actor.STAFF)

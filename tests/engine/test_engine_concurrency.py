@@ -6,19 +6,19 @@ import multiprocessing
 from pathlib import Path
 from typing import Any
 
-from conftest import seed_practice
+from practice import seed_practice
 from sqlalchemy import func, select
 
 from definitions.model import Actor
-from engine.advance import AdvanceEnrollment
+from engine.actors import ActorRef
 from engine.bootstrap import build
-from engine.context import ActorRef
-from engine.credentials import TEST_COST
-from engine.enrollments import StartEnrollment
+from engine.credentials.hashing import TEST_COST
+from engine.enrollments.advance import AdvanceEnrollment
+from engine.enrollments.start import StartEnrollment
 from engine.errors import Conflict
 from engine.storage.tables import audit_events, credentials, enrollments
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 KEY = b"q" * 43 + b"="
 ANA = ActorRef("ana", "staff", Actor.STAFF)
 

@@ -9,9 +9,9 @@ from sqlalchemy import select, text
 
 from api.cli import main
 from definitions.model import Actor
-from engine.advance import AdvanceEnrollment
-from engine.context import ActorRef
-from engine.enrollments import StartEnrollment
+from engine.actors import ActorRef
+from engine.enrollments.advance import AdvanceEnrollment
+from engine.enrollments.start import StartEnrollment
 from engine.storage.migrations import upgrade
 from engine.storage.tables import audit_events, metadata
 

@@ -15,22 +15,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes import FakeClock
 from sqlalchemy import func, insert, select, text, update
 
 from definitions.model import Actor
-from engine.advance import AdvanceEnrollment
-from engine.bootstrap import PortalFlow, build
-from engine.calendar_store import save_calendar
-from engine.calendars import SiteCalendar
-from engine.clock import FakeClock
-from engine.context import ActorRef
-from engine.credentials import TEST_COST
-from engine.enrollments import StartEnrollment
+from engine.actors import ActorRef
+from engine.bootstrap import build
+from engine.calendars.site_calendar import SiteCalendar
+from engine.calendars.store import save_calendar
+from engine.credentials.hashing import TEST_COST
+from engine.enrollments.advance import AdvanceEnrollment
+from engine.enrollments.portal import PresentPin
+from engine.enrollments.start import StartEnrollment
 from engine.errors import CredentialRefused
-from engine.portal import PresentPin
+from engine.front_door.flow import PortalFlow
 from engine.storage.tables import audit_events, patients, sites, timers
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 KEY = b"k" * 43 + b"="
 ANA = ActorRef("ana", "staff", Actor.STAFF)
 
@@ -279,8 +280,8 @@ CHILD = textwrap.dedent("""\
     from datetime import datetime
     from pathlib import Path
     from engine.bootstrap import build
-    from engine.clock import FakeClock
-    from engine.credentials import TEST_COST
+    from fakes import FakeClock
+    from engine.credentials.hashing import TEST_COST
     url, folder, now = sys.argv[1], Path(sys.argv[2]), datetime.fromisoformat(sys.argv[3])
     flow = build(url, folder, clock=FakeClock(now), hash_cost=TEST_COST, secret_key=b"k" * 43 + b"=",
                  mail_folder=folder / "mail")
@@ -300,7 +301,7 @@ def _spawn(tmp_path: Path, url: str, folder: Path, now: datetime, pace: float = 
            batch: int = 1) -> subprocess.Popen[str]:
     script = tmp_path / "sweep_child.py"
     script.write_text(CHILD, encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join((str(ROOT), str(ROOT / "tests")))}  # the engine, and the fakes
     return subprocess.Popen([sys.executable, str(script), url, str(folder), now.isoformat(), str(pace), str(batch)],
                             cwd=tmp_path, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

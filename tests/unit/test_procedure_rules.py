@@ -19,7 +19,7 @@ from jinja2 import Environment, meta
 from definitions import WorkflowDefinition, load_workflow
 from definitions.model import Actor, Call, Carries, Channel, InputType, ReasonPolicy, Step, Subject, Transition
 
-WORKFLOWS = Path(__file__).resolve().parents[1] / "workflows"
+WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
 HANDOUTS = WORKFLOWS / "handouts"
 TEMPLATES = WORKFLOWS / "templates"
 

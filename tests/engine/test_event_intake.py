@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
+from engine.enrollments.intake import IntakeEvent, IntakeResult
 from engine.errors import InvalidInput, NotFound
-from engine.intake import IntakeEvent, IntakeResult
 from engine.storage.tables import audit_events, enrollments, intake_events, outbox, patients, sites
 
 PXP = "nextgen-pxp-portal-invites"
@@ -109,8 +109,8 @@ def test_events_re_trigger_a_running_invite_until_the_fifth_in_30_days_is_refuse
 def test_an_event_for_a_patient_who_already_activated_the_portal_is_ignored(flow: Any) -> None:
     flow.receive(IntakeEvent("ehr-1", "chart_added", "p-jane"))
     from definitions.model import Actor
-    from engine.advance import AdvanceEnrollment
-    from engine.context import ActorRef
+    from engine.actors import ActorRef
+    from engine.enrollments.advance import AdvanceEnrollment
 
     started = _enrollment(flow, "p-jane")
     flow.advance(AdvanceEnrollment(started.id, "account_activated", ActorRef("portal", "integration",

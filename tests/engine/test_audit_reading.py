@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from definitions.model import Actor
-from engine.advance import AdvanceEnrollment
-from engine.audit_export import FORMATS, to_csv, to_fhir_ndjson, to_jsonl
-from engine.audit_reading import (
+from engine.actors import ActorRef
+from engine.audit.export import FORMATS, to_csv, to_fhir_ndjson, to_jsonl
+from engine.audit.reading import (
     RECORD_FIELDS,
     AuditRecord,
     HistoryQuery,
@@ -24,11 +24,11 @@ from engine.audit_reading import (
     iter_history,
     stream_history,
 )
-from engine.context import ActorRef
-from engine.enrollments import StartEnrollment
+from engine.enrollments.advance import AdvanceEnrollment
+from engine.enrollments.intake import IntakeEvent
+from engine.enrollments.portal import PresentPin
+from engine.enrollments.start import StartEnrollment
 from engine.errors import InvalidInput, Refused
-from engine.intake import IntakeEvent
-from engine.portal import PresentPin
 
 ANA = ActorRef("ana", "staff", Actor.STAFF)
 BOB = ActorRef("bob", "staff", Actor.STAFF)

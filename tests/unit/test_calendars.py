@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from engine.calendars import SiteCalendar
+from engine.calendars.site_calendar import SiteCalendar
 
 ZONE = "America/New_York"
 NY = ZoneInfo(ZONE)

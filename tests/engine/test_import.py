@@ -9,23 +9,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import seed_practice
+from practice import seed_practice
 from sqlalchemy import func, select
 
-from api.cli_import import add_import_parser
+from api.cli import add_import_parser
 from definitions.model import Actor
-from engine import audit
-from engine.context import ActorRef
+from engine.actors import ActorRef
+from engine.audit.verify import verify
 from engine.errors import InvalidInput
-from engine.fhir_bundle import BIRTH_SEX_URL, import_fhir_bundle
-from engine.importing import ImportReport, Rejected
-from engine.patients_csv import COLUMNS, import_csv
+from engine.imports.batches import ImportReport, Rejected
+from engine.imports.csv_file import COLUMNS, import_csv
+from engine.imports.fhir_bundle import BIRTH_SEX_URL, import_fhir_bundle
+from engine.people.subjects import load_household, load_patient
 from engine.storage.database import make_engine
 from engine.storage.migrations import upgrade
 from engine.storage.tables import audit_events, households, patients
-from engine.subjects import load_household, load_patient
 
-SAMPLES = Path(__file__).resolve().parent.parent / "docs" / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "docs" / "samples"
 ANA = ActorRef("ana", "staff", Actor.STAFF)
 HEADER = "patient_id,given_name,family_name,birth_date,email,guardian_id,guardian_given_name,guardian_family_name\n"
 
@@ -84,7 +84,7 @@ def test_the_shipped_csv_sample_imports_fully(flow: Any) -> None:
     assert (maria.site_id, maria.pcp_id, maria.responsible_provider_id, maria.cell_phone) == (
         "main", "dr-pcp", "dr-pcp", "617-555-0101")
     with flow.db.connect() as conn:
-        assert audit.verify(conn).ok  # the import's audit rows extend their chains properly
+        assert verify(conn).ok  # the import's audit rows extend their chains properly
 
 
 def test_bad_rows_are_rejected_naming_their_line_and_field_while_the_rest_import(flow: Any) -> None:
