@@ -83,7 +83,7 @@ class Sweeper:
             for claim in rows.claim_due(conn, now, size):
                 savepoint = DirectSavepoint(conn, "pf_timer")
                 try:
-                    outcome = self._handle(conn, claim, now)
+                    outcome = self._handle(conn, claim, now, savepoint)
                 except Exception as error:  # one bad enrollment must not stop the sweep: record it, go on
                     savepoint.rollback()
                     self._failed(conn, claim, error, now)
@@ -99,7 +99,7 @@ class Sweeper:
                 report.counts[outcome] += 1
         return outcomes
 
-    def _handle(self, conn: Connection, claim: rows.Claim, now: datetime) -> str:
+    def _handle(self, conn: Connection, claim: rows.Claim, now: datetime, savepoint: DirectSavepoint) -> str:
         row = read_enrollment(conn, claim.enrollment_id)
         timer = self.catalog.get(row.workflow_id, row.workflow_version).timer(claim.timer_id)
         decision = decide(claim, timer, now, self.late_after, lambda: load_calendar(
@@ -111,13 +111,16 @@ class Sweeper:
             rows.settle(conn, claim.id, "skipped", decision.why, now)
             self._note(conn, row, claim, decision.why, now)
             return "skipped"
-        return self._fire(conn, claim, row, decision, now)
+        return self._fire(conn, claim, row, decision, now, savepoint)
 
-    def _fire(self, conn: Connection, claim: rows.Claim, row: EnrollmentRow, decision: Fire, now: datetime) -> str:
+    def _fire(self, conn: Connection, claim: rows.Claim, row: EnrollmentRow, decision: Fire, now: datetime,
+              savepoint: DirectSavepoint) -> str:
+        """Fire in the timer's savepoint; a refusal ends it (the advancer undid it and recorded why), and the timer
+        is then settled in the batch's transaction."""
         command = AdvanceEnrollment(claim.enrollment_id, claim.trigger, SYSTEM_ACTOR, expected_version=row.version,
                                     reason=decision.reason)
         try:
-            self.advancer.advance_in(conn, command, row=row)
+            self.advancer.advance_in(conn, command, row=row, within=savepoint)
         except NotAllowed as gone:  # the enrollment left the timer's state without cancelling it
             rows.settle(conn, claim.id, "cancelled", str(gone), now)
             return "refused"

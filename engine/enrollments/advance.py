@@ -74,15 +74,16 @@ class Advancer:
             note_apart(self.db, command.enrollment_id, self._refused(command, refusal))
             raise
 
-    def advance_in(self, conn: Connection, command: AdvanceEnrollment, *,
-                   row: EnrollmentRow | None = None) -> EnrollmentAdvanced:
-        """Advance inside the caller's transaction (the sweep, event intake), in a savepoint of its own.
+    def advance_in(self, conn: Connection, command: AdvanceEnrollment, *, row: EnrollmentRow | None = None,
+                   within: DirectSavepoint | None = None) -> EnrollmentAdvanced:
+        """Advance inside the caller's transaction (the sweep, event intake), in a savepoint: its own, or the one
+        the caller opened just before (`within`: the sweep's per timer, saving a savepoint per firing).
 
-        A refusal or conflict undoes only this advance's work, is recorded in the caller's transaction, and is
-        raised; any other error undoes it too and propagates. `row` is the enrollment as the caller just read it
-        in this transaction.
+        A refusal or conflict undoes the savepoint's work, is recorded in the caller's transaction, and is raised;
+        any other error undoes it too and propagates. Either way the savepoint is ended; on success, `within` is
+        left for the caller to release. `row` is the enrollment as the caller just read it in this transaction.
         """
-        savepoint = DirectSavepoint(conn, "pf_advance")
+        savepoint = within or DirectSavepoint(conn, "pf_advance")
         try:
             done = self._advance(conn, command, row)
         except (Refused, Conflict) as refusal:
@@ -92,7 +93,8 @@ class Advancer:
         except BaseException:
             savepoint.rollback()
             raise
-        savepoint.release()
+        if within is None:
+            savepoint.release()
         return done
 
     def _advance(self, conn: Connection, command: AdvanceEnrollment,

@@ -129,20 +129,26 @@ class DirectSavepoint:
 
     For loops that open one per item (the sweep: one per timer), where `Connection.begin_nested` costs two compiled
     SQLAlchemy executions per item. SQLAlchemy does not track it: do not mix it with `begin_nested` on the same
-    name, and end it (`release` or `rollback`) before the transaction ends.
+    name, and end it (`release` or `rollback`) before the transaction ends. Once ended, ending it again does
+    nothing: a savepoint handed to a callee may be ended there (the advancer rolls back a refused advance).
     """
 
     def __init__(self, conn: Connection, name: str = "pf_item") -> None:
         self._conn, self._name = conn, name
+        self.ended = False
         self._sql(f"SAVEPOINT {name}")
 
     def release(self) -> None:
-        self._sql(f"RELEASE SAVEPOINT {self._name}")
+        if not self.ended:
+            self.ended = True
+            self._sql(f"RELEASE SAVEPOINT {self._name}")
 
     def rollback(self) -> None:
         """Undo everything since the savepoint, and end it."""
-        self._sql(f"ROLLBACK TO SAVEPOINT {self._name}")
-        self._sql(f"RELEASE SAVEPOINT {self._name}")
+        if not self.ended:
+            self.ended = True
+            self._sql(f"ROLLBACK TO SAVEPOINT {self._name}")
+            self._sql(f"RELEASE SAVEPOINT {self._name}")
 
     def _sql(self, sql: str) -> None:
         cursor = _cursor(self._conn)

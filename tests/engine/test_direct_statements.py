@@ -95,3 +95,17 @@ def test_a_direct_savepoint_undoes_only_its_own_writes_even_after_a_database_err
         released.release()
     with db.connect() as conn:
         assert {r.id: r.n for r in conn.execute(select(things.c.id, things.c.n))} == {"kept": 1, "after": 4}
+
+
+def test_a_savepoint_ended_by_a_callee_is_not_ended_again_by_its_owner(db: Engine) -> None:
+    with db.begin() as conn:
+        _ADD.execute_many(conn, [{"id": "kept", "at": AT, "data": None, "n": 1}])
+        handed_over = DirectSavepoint(conn, "pf_outer")
+        _ADD.execute_many(conn, [{"id": "undone", "at": AT, "data": None, "n": 2}])
+        handed_over.rollback()  # the callee undid its work
+        assert handed_over.ended
+        handed_over.release()  # the owner's usual release now does nothing (a second RELEASE would fail)
+        handed_over.rollback()
+        _ADD.execute_many(conn, [{"id": "after", "at": AT, "data": None, "n": 3}])
+    with db.connect() as conn:
+        assert {r.id: r.n for r in conn.execute(select(things.c.id, things.c.n))} == {"kept": 1, "after": 3}
