@@ -116,7 +116,7 @@ class Advancer:
                                 actor=command.actor, inputs=inputs, reason=command.reason,
                                 trigger_name=command.trigger, presented=dict(command.presented))
         if not attempt(self.machines.machine_for(definition), ctx, command.trigger):
-            raise Refused(verdict(ctx, indices, ctx.failures.__getitem__).reasons)
+            raise Refused(verdict(ctx, indices, ctx.failures).reasons)
         transition = ctx.transition
         now = self.services.clock.now()
         cancel_state_timers(conn, definition, row.id, row.state, now)

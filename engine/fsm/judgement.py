@@ -14,7 +14,7 @@ else says who does it and, for the system and integrations, what their own guard
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,13 +122,14 @@ def refusal_text(ctx: TransitionContext, call: Call, values: dict[str, Any], neg
 
 
 def verdict(ctx: TransitionContext, indices: Sequence[int],
-            judged: Callable[[int], tuple[str, ...]] | None = None) -> Verdict:
+            known: Mapping[int, tuple[str, ...]] | None = None) -> Verdict:
     """The judgement of a trigger's candidates for `ctx.actor`: the first that passes (in file order, as the
-    machine tries them), else the closest refusal. `judged` gives reasons already known (the machine's)."""
+    machine tries them), else the closest refusal. `known` holds reasons already found (the machine's)."""
     definition = ctx.definition
+    found = known or {}
     mine = [i for i in indices if definition.transitions[i].by is ctx.actor.kind]
     if mine:
-        results = [(i, judged(i) if judged else evaluate(ctx, i)) for i in mine]
+        results = [(i, found[i] if i in found else evaluate(ctx, i)) for i in mine]
         passing = next((i for i, reasons in results if not reasons), None)
         if passing is not None:
             return Verdict(passing, ())

@@ -194,7 +194,7 @@ def test_when_none_passes_the_closest_candidate_is_shown_not_a_mix_of_alternativ
 def test_reasons_the_machine_already_found_are_reused_not_judged_again(context: Context) -> None:
     ctx = context()
     known = {0: ("from the machine",), 1: ("also from the machine", "twice")}
-    assert verdict(ctx, (0, 1), known.__getitem__).reasons == ("from the machine",)
+    assert verdict(ctx, (0, 1), known).reasons == ("from the machine",)
 
 
 def test_a_system_action_says_which_timer_does_it_and_what_its_guards_would_say_now(context: Context) -> None:
