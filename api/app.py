@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -19,7 +19,6 @@ from api import errors
 from api.routes import audit, enrollments, imports, integration, people, practice, users, workflows, worklists
 from api.runtime import build_flow
 from api.settings import Settings
-from definitions import check_paths
 from engine.front_door.flow import PortalFlow
 
 DESCRIPTION = """Patient-portal enrollment orchestrator.
@@ -64,11 +63,17 @@ class NoStore:
         await self.app(scope, receive, send_no_store)
 
 
+class LeftOutOut(BaseModel):
+    file: str = Field(examples=["workflows/nextgen-pxp-portal-invites.yaml"])
+    problems: list[str] = Field(description="each as path:line:col: message")
+
+
 class Health(BaseModel):
-    status: str
+    status: str = Field(description="ok, or degraded when a workflow file was left out")
     database: str
-    workflows_valid: int
-    workflows_invalid: int
+    workflows_valid: int = Field(description="workflow versions this service runs (every one published)")
+    workflows_invalid: int = Field(description="workflow files left out")
+    left_out: list[LeftOutOut] = Field(description="each file left out, and why")
 
 
 def create_app(settings: Settings | None = None, flow: PortalFlow | None = None) -> FastAPI:
@@ -96,12 +101,13 @@ def create_app(settings: Settings | None = None, flow: PortalFlow | None = None)
     app.add_middleware(NoStore)
     @app.get("/health", response_model=Health, tags=["operations"])
     def health() -> dict[str, Any]:
-        """Liveness and readiness: the database answers; "degraded" when a workflow file is invalid (left out)."""
+        """Liveness and readiness: the database answers; "degraded", naming each file and why, when a workflow
+        file was left out (invalid, or a published version changed without raising `version`)."""
         database = flow.database_answers()
-        results = check_paths([settings.workflows_dir]) if settings.workflows_dir.is_dir() else []
-        valid = sum(1 for r in results if r.outcome.definition is not None)
-        return {"status": "ok" if valid == len(results) else "degraded", "database": database,
-                "workflows_valid": valid, "workflows_invalid": len(results) - valid}
+        left_out = flow.catalog.left_out
+        return {"status": "degraded" if left_out else "ok", "database": database,
+                "workflows_valid": len(flow.catalog.all()), "workflows_invalid": len(left_out),
+                "left_out": [{"file": x.path, "problems": list(x.problems)} for x in left_out]}
 
     for module in (users, practice, people, imports, workflows, enrollments, worklists, integration, audit):
         app.include_router(module.router)

@@ -82,7 +82,9 @@ def read_workflow(
     definition = builder.build(root, path, "")
     if definition is not None:
         used = {m.template for m in definition.messages}
-        definition = replace(definition, content_hash=_content_hash(text, builder.surroundings, used))
+        templates = tuple((name, body) for name, body in sorted(builder.surroundings.template_texts) if name in used)
+        definition = replace(definition, content_hash=_content_hash(text, builder.surroundings, used), text=text,
+                             templates=templates)
     problems = list(builder.reader.problems)
     if definition is not None and not problems:
         problems += checks.check(definition, builder.vocabulary)
@@ -116,7 +118,7 @@ def surroundings_of(folder: Path) -> Surroundings:
 def _content_hash(text: str, surroundings: Surroundings, used: set[str]) -> str:
     """The workflow text and the templates it uses: a change to either is a change of the workflow."""
     digest = hashlib.sha256(text.encode("utf-8"))
-    for name, body in surroundings.template_texts:
+    for name, body in sorted(surroundings.template_texts):  # by name, wherever the texts came from
         if name not in used:
             continue
         digest.update(f"\0{name}\0".encode())

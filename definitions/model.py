@@ -221,6 +221,8 @@ class WorkflowDefinition:
     messages: tuple[Message, ...]
     path: str
     content_hash: str
+    text: str = ""  # the YAML as written: what publishing keeps
+    templates: tuple[tuple[str, str], ...] = ()  # (name, text) of each template its messages use, in name order
 
     def state(self, state_id: str) -> State:
         for state in self.states:

@@ -1,17 +1,21 @@
 """The one place that wires real implementations together: database, clock, hasher, renderer, sealer, channels.
 
 Everything else receives what it needs; nothing reaches for a global. Tests build the same object with a fake
-clock and a cheap hash cost. Without a workflows folder the flow serves everything but enrollments (the CLI's
+clock and a cheap hash cost. Workflows run as published (`engine.versions.loading`): the folder's new versions are
+published, and a file that cannot be taken is left out and logged — or, with `skip_invalid_workflows=False`
+(simulations, tests), refused. Without a workflows folder the flow serves everything but enrollments (the CLI's
 user, import, calendar and audit commands): no workflow is loaded or published, and no key file is made.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 
 from sqlalchemy import Engine
 
+from definitions.errors import DefinitionInvalid
 from definitions.vocabulary import standard_vocabulary
 from engine.background.sweep import Sweeper
 from engine.clock import Clock, SystemClock
@@ -24,20 +28,24 @@ from engine.front_door.imports import Imports
 from engine.front_door.people import People
 from engine.front_door.practice import Practice
 from engine.front_door.users import Users
+from engine.front_door.versions import Versions
 from engine.front_door.worklists import Worklists
 from engine.fsm.machines import MachineCache
-from engine.fsm.published import WorkflowCatalog
 from engine.fsm.services import Services
 from engine.messaging.channels import ChannelAdapter, FolderChannel
 from engine.messaging.delivery import DeliveryWorker
-from engine.messaging.rendering import TemplateRenderer
+from engine.messaging.rendering import VersionRenderers
 from engine.messaging.sealing import FernetSealer, KeyFileSealer, Sealer
 from engine.storage.database import make_engine
 from engine.storage.migrations import upgrade
+from engine.versions.catalog import WorkflowCatalog
+from engine.versions.loading import load
 
 # A reserved, undeliverable domain: fine for the mail folder; set PORTALFLOW_MAIL_FROM (or a site's from_address)
 # before sending over SMTP.
 DEFAULT_SENDER = "PortalFlow <portal@portalflow.invalid>"
+
+log = logging.getLogger("portalflow.workflows")
 
 
 def folder_channels(folder: Path, clock: Clock) -> dict[str, ChannelAdapter]:
@@ -56,10 +64,13 @@ def build(database_url: str, workflows_dir: Path | None, *, clock: Clock | None 
     vocabulary = standard_vocabulary()
     catalog = WorkflowCatalog([])
     if workflows_dir is not None:
-        catalog = WorkflowCatalog.from_folder(workflows_dir, vocabulary, skip_invalid=skip_invalid_workflows)
-        catalog.publish(engine, clock)
+        catalog, check = load(engine, workflows_dir, vocabulary, clock.now())
+        if check.problems and not skip_invalid_workflows:
+            raise DefinitionInvalid(check.problems)
+        for left_out in catalog.left_out:  # the service goes on without them; /health names them too
+            log.warning("workflow left out: %s", "; ".join(left_out.problems))
     sealer: Sealer = FernetSealer(secret_key) if secret_key else KeyFileSealer(key_file or Path("var") / "outbox.key")
-    renderer = TemplateRenderer((workflows_dir or Path("workflows")) / "templates")
+    renderer = VersionRenderers()
     hasher = SecretHasher(hash_cost)
     services = Services(clock=clock, hasher=hasher, renderer=renderer, sealer=sealer, vocabulary=vocabulary)
     advancer = Advancer(engine, services, catalog, MachineCache())
@@ -71,4 +82,5 @@ def build(database_url: str, workflows_dir: Path | None, *, clock: Clock | None 
         sweeper=Sweeper(engine, advancer, catalog, clock), delivery=delivery, intake=intake,
         people=People(engine, clock, catalog, intake), practice=Practice(engine, clock),
         users=Users(engine, clock, hasher), histories=Histories(engine, clock),
-        worklists=Worklists(engine, clock, catalog), imports=Imports(engine, clock))
+        worklists=Worklists(engine, clock, catalog), imports=Imports(engine, clock),
+        versions=Versions(engine, clock, catalog))

@@ -23,9 +23,9 @@ _LEFT_OUT = pytest.StashKey[int]()
 
 def _needs_postgres(item: pytest.Item) -> bool:
     callspec = getattr(item, "callspec", None)
-    params = set(callspec.params.values()) if callspec is not None else set()
+    params = list(callspec.params.values()) if callspec is not None else []
     fixtures = set(getattr(item, "fixturenames", ()))
-    return (item.get_closest_marker("postgres") is not None or "postgres" in params
+    return (item.get_closest_marker("postgres") is not None or any(p == "postgres" for p in params)
             or bool(fixtures & {"postgres_url", "postgres_schema_url"}))
 
 

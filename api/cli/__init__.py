@@ -30,6 +30,8 @@ def _database(parser: argparse.ArgumentParser) -> None:
 def _designer(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     validate = sub.add_parser("validate", help="check workflow files; errors as path:line:col: message")
     validate.add_argument("paths", nargs="*", help="workflow files or folders (default: workflows/)")
+    validate.add_argument("--database-url", "--database", dest="database_url", metavar="URL",
+                          help="also compare each file with the versions this database has published")
     validate.set_defaults(run=_command("designer", "validate"))
     diagram = sub.add_parser("diagram", help="print a workflow as a Mermaid stateDiagram-v2")
     diagram.add_argument("workflow", help="a workflow id or a path to its file")

@@ -36,6 +36,14 @@ def validate(args: argparse.Namespace) -> int:
             print(problem)
         errors += len(result.outcome.errors)
         warnings += len(result.outcome.warnings)
+    if args.database_url:  # a file that changes a version already published there would be left out by the service
+        # Loaded here: plain validation needs no database and must not pay for one.
+        from api.cli.opening import open_flow
+
+        with open_flow(args) as flow:
+            for problem in flow.versions.changed_published(results):
+                print(problem)
+                errors += 1
     # Templates are rendered by the engine's sandbox; a broken one is a validation error, not a 500 later.
     for folder in sorted({r.path.parent / "templates" for r in results if (r.path.parent / "templates").is_dir()}):
         for problem in check_templates(folder):

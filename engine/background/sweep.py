@@ -28,12 +28,12 @@ from engine.calendars.store import load_calendar
 from engine.clock import Clock
 from engine.enrollments.advance import AdvanceEnrollment, Advancer
 from engine.errors import Conflict, NotAllowed, Refused
-from engine.fsm.published import WorkflowCatalog
 from engine.fsm.rows import EnrollmentRow, read_enrollment
 from engine.people.subjects import site_id_of
 from engine.storage.direct import DirectSavepoint
 from engine.timers import rows
 from engine.timers.decision import Defer, Fire, Skip, after_failure, decide, first_line
+from engine.versions.catalog import WorkflowCatalog
 
 OUTCOMES = ("fired", "refused", "deferred", "skipped", "failed")
 

@@ -26,11 +26,11 @@ from engine.fsm.firing import attempt
 from engine.fsm.inputs import public_value
 from engine.fsm.judgement import candidates, not_available, verdict
 from engine.fsm.machines import MachineCache
-from engine.fsm.published import WorkflowCatalog
 from engine.fsm.rows import EnrollmentRow, move, read_enrollment, stored_inputs
 from engine.fsm.services import Document, Services, ShownSecret
 from engine.storage.direct import DirectSavepoint
 from engine.timers.rows import arm_state_timers, cancel_state_timers
+from engine.versions.catalog import WorkflowCatalog
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,9 +34,9 @@ from engine.enrollments.advance import AdvanceEnrollment, Advancer
 from engine.enrollments.start import StartEnrollment, start_in
 from engine.errors import InvalidInput, NotAllowed, NotFound, Refused
 from engine.fsm.guards import FIELD_WORDS
-from engine.fsm.published import WorkflowCatalog
 from engine.people.demographics import apply_changes, check_changes
 from engine.storage.tables import enrollments, intake_events, patients
+from engine.versions.catalog import WorkflowCatalog
 
 EVENT_KINDS = ("chart_added", "demographics_changed", "new_encounter", "new_appointment")
 INTEGRATION = "integration"

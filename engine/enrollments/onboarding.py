@@ -19,9 +19,9 @@ from engine.actors import ActorRef
 from engine.enrollments.advance import AdvanceEnrollment, EnrollmentAdvanced
 from engine.enrollments.start import EnrollmentStarted, StartEnrollment
 from engine.errors import Conflict, InvalidInput, NotAllowed, NotFound, Refused
-from engine.fsm.published import WorkflowCatalog
 from engine.fsm.rows import read_enrollment, running_for
 from engine.fsm.services import ShownSecret
+from engine.versions.catalog import WorkflowCatalog
 
 MAX_SELECTION = 500
 

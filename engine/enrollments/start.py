@@ -12,13 +12,13 @@ from engine.audit.entry import GENESIS_HEAD, about_enrollment
 from engine.audit.trail import ChainTip, prepare, write
 from engine.calendars.store import load_calendar
 from engine.errors import NotAllowed, Refused
-from engine.fsm.published import WorkflowCatalog
 from engine.fsm.rows import insert_enrollment, running_for
 from engine.fsm.services import Services
 from engine.ids import new_id
 from engine.people.subjects import load_household, load_patient
 from engine.storage.tables import households, patients
 from engine.timers.rows import arm_state_timers
+from engine.versions.catalog import WorkflowCatalog
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,9 +18,9 @@ from engine.errors import Conflict, NotAllowed, Refused
 from engine.fsm.context import TransitionContext
 from engine.fsm.inputs import is_secret, public_value
 from engine.fsm.judgement import check_step, find_step
-from engine.fsm.published import WorkflowCatalog
 from engine.fsm.rows import read_enrollment, record_step
 from engine.fsm.services import Services
+from engine.versions.catalog import WorkflowCatalog
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,18 +24,20 @@ from engine.front_door.imports import Imports
 from engine.front_door.people import People
 from engine.front_door.practice import Practice
 from engine.front_door.users import Users
+from engine.front_door.versions import Versions
 from engine.front_door.worklists import Worklists
-from engine.fsm.published import WorkflowCatalog
 from engine.fsm.services import Services
 from engine.messaging.delivery import DeliveryWorker
 from engine.storage.database import reading
+from engine.versions.catalog import WorkflowCatalog
 from engine.views.enrollment import EnrollmentView, describe_enrollment
 from engine.views.people import EnrollmentSummary, find_enrollments
 
 
 @dataclass
 class PortalFlow:
-    """Commands in, events out; `people`, `practice`, `users`, `histories`, `worklists` and `imports` for the rest."""
+    """Commands in, events out; `people`, `practice`, `users`, `histories`, `worklists`, `imports` and `versions`
+    for the rest."""
 
     db: Engine
     services: Services
@@ -50,6 +52,7 @@ class PortalFlow:
     histories: Histories
     worklists: Worklists
     imports: Imports
+    versions: Versions
 
     @property
     def reader(self) -> Engine:

@@ -18,12 +18,12 @@ from engine.actors import ActorRef
 from engine.clock import Clock
 from engine.enrollments.intake import EventIntake, IntakeEvent
 from engine.front_door.base import Door
-from engine.fsm.published import WorkflowCatalog
 from engine.ids import new_id
 from engine.people import finding, patients
 from engine.people.demographics import COLUMNS, check_changes
 from engine.people.practice_fields import check_practice_fields, update_practice_fields
 from engine.people.subjects import Household, load_household, load_patient
+from engine.versions.catalog import WorkflowCatalog
 from engine.views.people import PatientRecord, patient_record
 
 

@@ -7,7 +7,7 @@ from sqlalchemy import Engine
 
 from engine.clock import Clock
 from engine.front_door.base import Door
-from engine.fsm.published import WorkflowCatalog
+from engine.versions.catalog import WorkflowCatalog
 from engine.views import worklists
 from engine.views.invites_waiting import WaitingInvite, invites_waiting
 from engine.views.worklists import ExpiringPin, FailedMessage, PartRegisteredHousehold

@@ -161,7 +161,7 @@ def send_message(ctx: TransitionContext, call: Call) -> None:
     unmuted = {s.patient_id for s in ctx.shown if s.kind == "pin" and not s.do_not_send}
     pin_people = [p for p in senders if p.id in unmuted][:1]
     secrets: dict[str, str] = {}
-    rendered = ctx.services.renderer.render(message.template,
+    rendered = ctx.services.renderer.render(ctx.definition, message.template,
                                             _template_context(ctx, message, secrets, pin_people))
     to_guardian = subject.is_household() and message.to is Recipient.GUARDIAN
     recipient = subject.email() if message.channel is Channel.EMAIL else (
@@ -194,7 +194,7 @@ def print_pin_letter(ctx: TransitionContext, call: Call) -> None:
         muted = {s.patient_id for s in ctx.shown if s.kind == "pin" and s.do_not_send}
         people = [p for p in people if p.id in muted]
     secrets: dict[str, str] = {}
-    rendered = ctx.services.renderer.render(message.template,
+    rendered = ctx.services.renderer.render(ctx.definition, message.template,
                                             _template_context(ctx, message, secrets, people))
     printable = rendered.body
     for name, value in secrets.items():

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from definitions.model import WorkflowDefinition
 from definitions.vocabulary import Vocabulary
 from engine.clock import Clock
 from engine.credentials.hashing import SecretHasher
@@ -22,7 +23,9 @@ class RenderedLike(Protocol):
 
 
 class Renderer(Protocol):
-    def render(self, name: str, context: dict[str, Any]) -> RenderedLike: ...
+    def render(self, definition: WorkflowDefinition, name: str, context: dict[str, Any]) -> RenderedLike:
+        """Render template `name` as the workflow version `definition` was published with it."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,12 +22,22 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, NoReturn
 
-from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateNotFound, TemplateSyntaxError, nodes
+from jinja2 import (
+    BaseLoader,
+    DictLoader,
+    FileSystemLoader,
+    StrictUndefined,
+    Template,
+    TemplateNotFound,
+    TemplateSyntaxError,
+    nodes,
+)
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import missing, object_type_repr
 
 from definitions.errors import RuntimeFailure
+from definitions.model import WorkflowDefinition
 from definitions.shapes import IDENTIFIER
 
 SUFFIX = ".j2"
@@ -100,13 +110,17 @@ for _alias in dir(StrictUndefined):
 
 
 class TemplateRenderer:
-    """Renders `NAME.j2` files of one folder. Compiled templates are kept, so a render is cheap enough to run
-    inside the engine's transaction; build one renderer per folder and share it."""
+    """Renders `NAME.j2` templates of one folder, or of the texts a workflow version was published with. Compiled
+    templates are kept, so a render is cheap enough to run inside the engine's transaction; build one renderer per
+    folder (or version) and share it."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path | None = None, *, texts: Mapping[str, str] | None = None) -> None:
         self.folder = folder
+        self._where = str(folder) if folder is not None else "this workflow version's templates"
+        loader: BaseLoader = FileSystemLoader(folder) if folder is not None else DictLoader(
+            {name + SUFFIX: text for name, text in (texts or {}).items()})
         self._env = ImmutableSandboxedEnvironment(
-            loader=FileSystemLoader(folder),
+            loader=loader,
             undefined=_Undefined,
             autoescape=True,
             auto_reload=False,  # a published definition's templates do not change under a running engine
@@ -140,7 +154,7 @@ class TemplateRenderer:
         try:
             template = self._env.get_template(file_name)
         except TemplateNotFound:
-            raise TemplateRenderError(file_name, None, f"no such template in {self.folder}") from None
+            raise TemplateRenderError(file_name, None, f"no such template in {self._where}") from None
         except TemplateSyntaxError as error:
             raise TemplateRenderError(error.name or file_name, error.lineno, error.message or "syntax error") from None
         if "body" not in template.blocks:
@@ -248,3 +262,18 @@ def _names_written_in(env: ImmutableSandboxedEnvironment, template: str) -> froz
     names |= {n.attr for n in tree.find_all(nodes.Getattr)}
     names |= {n.value for n in tree.find_all(nodes.Const) if type(n.value) in (str, int)}
     return frozenset(names)
+
+
+class VersionRenderers:
+    """One renderer per published workflow version, over the templates it was published with: a message of a
+    running enrollment reads as its version's template does, whatever the designers' folder holds now."""
+
+    def __init__(self) -> None:
+        self._by_version: dict[str, TemplateRenderer] = {}
+
+    def render(self, definition: WorkflowDefinition, name: str, context: Mapping[str, object]) -> RenderedMessage:
+        renderer = self._by_version.get(definition.content_hash)
+        if renderer is None:  # two threads may both build one: the same templates, so either will do
+            renderer = TemplateRenderer(texts=dict(definition.templates))
+            self._by_version[definition.content_hash] = renderer
+        return renderer.render(name, context)

@@ -97,6 +97,11 @@ def _structure_problems(tree: nodes.Template, at: _At) -> list[Problem]:
     for used in tree.find_all(nodes.Filter):
         if used.name == "safe":
             problems.append(at(used.lineno, "the 'safe' filter is not allowed: every value is HTML-escaped"))
+    # A version is published with the templates its messages name, so one template cannot pull in another.
+    for pulled in (*tree.find_all(nodes.Include), *tree.find_all(nodes.Extends), *tree.find_all(nodes.Import),
+                   *tree.find_all(nodes.FromImport)):
+        problems.append(at(pulled.lineno, "a template may not include, extend or import another: each message's "
+                                          "template is published with its workflow version on its own"))
     # Only the blocks are rendered, so anything written between them would silently go nowhere.
     for top in tree.body:
         if isinstance(top, nodes.Output) and any(not _blank(part) for part in top.nodes):

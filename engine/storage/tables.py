@@ -151,6 +151,9 @@ workflow_versions = Table(
     Column("content_hash", String(64), nullable=False),
     Column("source", Text, nullable=False),
     _when("published_at"),
+    Column("templates", JSON(none_as_null=True), nullable=True),  # {name: text} of the templates it uses
+    Column("published_by", String(64), nullable=True),  # a user id, or "service" when published on start
+    Column("file_name", String(255), nullable=True),  # the file it was published from, for the designer
 )
 
 enrollments = Table(

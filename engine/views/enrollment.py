@@ -23,11 +23,11 @@ from engine.clock import as_utc
 from engine.fsm.context import TransitionContext
 from engine.fsm.inputs import is_secret
 from engine.fsm.judgement import candidates, verdict
-from engine.fsm.published import WorkflowCatalog
 from engine.fsm.rows import EnrollmentRow, read_enrollment, stored_inputs
 from engine.fsm.services import Services
 from engine.storage.tables import enrollments, outbox
 from engine.timers.rows import pending_of
+from engine.versions.catalog import WorkflowCatalog
 
 REDACTED = "[redacted]"
 _UNITS = {"w": "week", "d": "day", "h": "hour", "m": "minute", "s": "second"}

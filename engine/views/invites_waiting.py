@@ -19,9 +19,9 @@ from sqlalchemy import Connection, and_, false, func, or_, select
 from definitions.model import Carries, WorkflowDefinition
 from engine.clock import as_utc
 from engine.fsm.guards import OPEN_STATUSES
-from engine.fsm.published import WorkflowCatalog
 from engine.storage.tables import credentials, enrollments, outbox, patients
 from engine.timers.rows import next_due
+from engine.versions.catalog import WorkflowCatalog
 from engine.views.worklists import DEFAULT_LIMIT, display_name, status_of
 
 _Sends = tuple[int, datetime | None, datetime | None]  # invites in the window, last queued, last sent

@@ -9,10 +9,10 @@ from datetime import datetime
 from sqlalchemy import Connection, select
 
 from engine.clock import as_utc
-from engine.fsm.published import WorkflowCatalog
 from engine.people.finding import households_of
 from engine.people.subjects import Patient, load_patient
 from engine.storage.tables import enrollments, household_members
+from engine.versions.catalog import WorkflowCatalog
 
 
 @dataclass(frozen=True, slots=True)

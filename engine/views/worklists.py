@@ -24,8 +24,8 @@ from sqlalchemy import Connection, exists, func, select
 
 from engine.clock import as_utc
 from engine.errors import NotFound
-from engine.fsm.published import WorkflowCatalog
 from engine.storage.tables import credentials, enrollments, household_members, households, outbox, patients
+from engine.versions.catalog import WorkflowCatalog
 
 DEFAULT_LIMIT = 200
 

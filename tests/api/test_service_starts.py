@@ -16,7 +16,8 @@ def test_health_reports_the_embedded_database_and_the_valid_workflows(tmp_path: 
     with TestClient(app) as client:
         response = client.get("/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "sqlite", "workflows_valid": 5, "workflows_invalid": 0}
+    assert response.json() == {"status": "ok", "database": "sqlite", "workflows_valid": 5, "workflows_invalid": 0,
+                               "left_out": []}
     assert database.is_file()
 
 
@@ -25,7 +26,10 @@ def test_health_counts_a_broken_workflow_as_invalid(tmp_path: Path) -> None:
     app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'db.sqlite'}", workflows_dir=tmp_path))
     with TestClient(app) as client:
         body = client.get("/health").json()
-    assert (body["workflows_valid"], body["workflows_invalid"]) == (0, 1)
+    assert (body["status"], body["workflows_valid"], body["workflows_invalid"]) == ("degraded", 0, 1)
+    (left_out,) = body["left_out"]
+    assert left_out["file"] == str(tmp_path / "broken.yaml")
+    assert f"{tmp_path / 'broken.yaml'}:1:1: the workflow is missing required key 'states'" in left_out["problems"]
 
 
 def test_the_openapi_document_lists_the_health_page(tmp_path: Path, workflows_dir: Path) -> None:

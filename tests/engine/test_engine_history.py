@@ -64,7 +64,7 @@ def test_a_migrated_database_matches_the_table_definitions_and_upgrading_again_c
         differences = compare_metadata(MigrationContext.configure(conn), metadata)
         revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
     assert differences == []
-    assert revision == "0004"
+    assert revision == "0005"
 
 
 def test_a_database_at_the_first_revision_with_rows_upgrades_in_place(database_url: str) -> None:
@@ -81,6 +81,6 @@ def test_a_database_at_the_first_revision_with_rows_upgrades_in_place(database_u
             site = conn.execute(text("SELECT name, country, recipient_daily_cap FROM sites")).one()
             revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
         assert tuple(site) == ("Old Site", None, None)
-        assert revision == "0004"
+        assert revision == "0005"
     finally:
         db.dispose()

@@ -200,6 +200,8 @@ def test_the_check_also_reaches_the_branch_taken_when_expiry_is_unknown(tmp_path
     ("{% block subjet %}Hi{% endblock %}{% block body %}Hello{% endblock %}", "unknown block 'subjet'"),
     ("{% block body %}{{ patient.given_name|safe }}{% endblock %}", "'safe' filter is not allowed"),
     ("{% block body %}{% autoescape false %}{{ pin }}{% endautoescape %}{% endblock %}", "may not switch HTML"),
+    ("{% block body %}{% include 'footer.j2' %}{% endblock %}", "may not include, extend or import another"),
+    ("{% extends 'base.j2' %}{% block body %}Hi{% endblock %}", "may not include, extend or import another"),
 ])
 def test_the_check_reports_a_template_that_breaks_the_contract(tmp_path: Path, text: str, expected: str) -> None:
     (tmp_path / "bad.j2").write_text(text, encoding="utf-8")
