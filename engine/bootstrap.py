@@ -83,4 +83,4 @@ def build(database_url: str, workflows_dir: Path | None, *, clock: Clock | None 
         people=People(engine, clock, catalog, intake), practice=Practice(engine, clock),
         users=Users(engine, clock, hasher), histories=Histories(engine, clock),
         worklists=Worklists(engine, clock, catalog), imports=Imports(engine, clock),
-        versions=Versions(engine, clock, catalog))
+        versions=Versions(engine, clock, catalog, vocabulary, workflows_dir))

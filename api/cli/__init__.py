@@ -79,6 +79,24 @@ def _records(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         _database(command)
 
 
+def _workflows(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    workflows = sub.add_parser("workflows", help="published workflow versions: list, compare, publish")
+    workflows_sub = workflows.add_subparsers(dest="workflows_command", required=True)
+    listing = workflows_sub.add_parser("list", help="every published version: when, by whom, enrollments running")
+    listing.set_defaults(run=_command("workflows", "list_versions"))
+    diff = workflows_sub.add_parser("diff", help="what changed between two published versions of a workflow")
+    diff.add_argument("workflow", help="the workflow id")
+    diff.add_argument("old", type=int, help="the older version")
+    diff.add_argument("new", type=int, help="the newer version")
+    diff.set_defaults(run=_command("workflows", "diff_versions"))
+    publish = workflows_sub.add_parser("publish", help="publish the new versions in the workflows folder")
+    publish.add_argument("--workflows", help="the folder (default: PORTALFLOW_WORKFLOWS, else workflows/)")
+    publish.add_argument("--by", default="cli", metavar="USER_ID", help="who publishes, for the record (default: cli)")
+    publish.set_defaults(run=_command("workflows", "publish"))
+    for command in (listing, diff, publish):
+        _database(command)
+
+
 def _users(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     user = sub.add_parser("user", help="users and integrations: create them, issue and revoke tokens")
     user_sub = user.add_subparsers(dest="user_command", required=True)
@@ -116,7 +134,7 @@ def add_import_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="portalflow", description="Patient-portal enrollment orchestrator.")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_designer, _records, _service, _users, add_import_parser):
+    for add in (_designer, _workflows, _records, _service, _users, add_import_parser):
         add(sub)
     return parser
 
