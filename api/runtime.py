@@ -10,11 +10,11 @@ from engine.messaging.channels import ChannelAdapter, SmtpChannel
 
 
 def build_flow(settings: Settings, *, workflows: bool = True) -> PortalFlow:
-    """The service's flow; `workflows=False` for commands that never run an enrollment (no workflow is loaded or
-    published, no key file made)."""
+    """The service's flow; `workflows=False` for commands that only run what is published (the folder's new
+    versions are not published)."""
     clock = SystemClock()
     channels: dict[str, ChannelAdapter] = folder_channels(settings.mail_folder, clock)
     if settings.smtp is not None:
         channels["email"] = SmtpChannel(settings.smtp, clock=clock)
-    return build(settings.database_url, settings.workflows_dir if workflows else None, clock=clock,
-                 channels=channels, default_sender=settings.mail_from, skip_invalid_workflows=True)
+    return build(settings.database_url, settings.workflows_dir, clock=clock, channels=channels,
+                 default_sender=settings.mail_from, skip_invalid_workflows=True, publish_workflows=workflows)

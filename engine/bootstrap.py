@@ -3,8 +3,9 @@
 Everything else receives what it needs; nothing reaches for a global. Tests build the same object with a fake
 clock and a cheap hash cost. Workflows run as published (`engine.versions.loading`): the folder's new versions are
 published, and a file that cannot be taken is left out and logged — or, with `skip_invalid_workflows=False`
-(simulations, tests), refused. Without a workflows folder the flow serves everything but enrollments (the CLI's
-user, import, calendar and audit commands): no workflow is loaded or published, and no key file is made.
+(simulations, tests), refused. With `publish_workflows=False` (the CLI's commands) the published versions run and
+the folder is not looked at for new ones. The outbox key file is read (or made) only when a message is sealed or
+opened.
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ from engine.messaging.rendering import VersionRenderers
 from engine.messaging.sealing import FernetSealer, KeyFileSealer, Sealer
 from engine.storage.database import make_engine
 from engine.storage.migrations import upgrade
-from engine.versions.catalog import WorkflowCatalog
 from engine.versions.loading import load
 
 # A reserved, undeliverable domain: fine for the mail folder; set PORTALFLOW_MAIL_FROM (or a site's from_address)
@@ -57,18 +57,16 @@ def build(database_url: str, workflows_dir: Path | None, *, clock: Clock | None 
           hash_cost: HashCost | None = None, secret_key: bytes | None = None, key_file: Path | None = None,
           db: Engine | None = None, channels: Mapping[str, ChannelAdapter] | None = None,
           mail_folder: Path | None = None, default_sender: str = DEFAULT_SENDER,
-          skip_invalid_workflows: bool = False) -> PortalFlow:
+          skip_invalid_workflows: bool = False, publish_workflows: bool = True) -> PortalFlow:
     clock = clock or SystemClock()
     engine = db or make_engine(database_url)
     upgrade(engine)
     vocabulary = standard_vocabulary()
-    catalog = WorkflowCatalog([])
-    if workflows_dir is not None:
-        catalog, check = load(engine, workflows_dir, vocabulary, clock.now())
-        if check.problems and not skip_invalid_workflows:
-            raise DefinitionInvalid(check.problems)
-        for left_out in catalog.left_out:  # the service goes on without them; /health names them too
-            log.warning("workflow left out: %s", "; ".join(left_out.problems))
+    catalog, check = load(engine, workflows_dir, vocabulary, clock.now(), publish_new=publish_workflows)
+    if check.problems and not skip_invalid_workflows:
+        raise DefinitionInvalid(check.problems)
+    for left_out in catalog.left_out:  # the service goes on without them; /health names them too
+        log.warning("workflow left out: %s", "; ".join(left_out.problems))
     sealer: Sealer = FernetSealer(secret_key) if secret_key else KeyFileSealer(key_file or Path("var") / "outbox.key")
     renderer = VersionRenderers()
     hasher = SecretHasher(hash_cost)

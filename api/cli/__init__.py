@@ -80,7 +80,7 @@ def _records(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _workflows(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    workflows = sub.add_parser("workflows", help="published workflow versions: list, compare, publish")
+    workflows = sub.add_parser("workflows", help="published workflow versions: list, compare, publish, migrate")
     workflows_sub = workflows.add_subparsers(dest="workflows_command", required=True)
     listing = workflows_sub.add_parser("list", help="every published version: when, by whom, enrollments running")
     listing.set_defaults(run=_command("workflows", "list_versions"))
@@ -93,7 +93,17 @@ def _workflows(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     publish.add_argument("--workflows", help="the folder (default: PORTALFLOW_WORKFLOWS, else workflows/)")
     publish.add_argument("--by", default="cli", metavar="USER_ID", help="who publishes, for the record (default: cli)")
     publish.set_defaults(run=_command("workflows", "publish"))
-    for command in (listing, diff, publish):
+    migrate = workflows_sub.add_parser("migrate", help="move running enrollments onto a newer version")
+    migrate.add_argument("workflow", help="the workflow id")
+    migrate.add_argument("--to", type=int, required=True, metavar="VERSION", help="the version to move them to")
+    migrate.add_argument("--map", action="append", metavar="OLD=NEW",
+                         help="put enrollments in state OLD (gone in the new version) in state NEW; repeatable")
+    migrate.add_argument("--dry-run", action="store_true", help="say what would happen to each; change nothing")
+    migrate.add_argument("--reason", help="why, for each enrollment's history (required unless --dry-run)")
+    migrate.add_argument("--by", default="cli", metavar="USER_ID", help="who moves them, for the record")
+    migrate.add_argument("--limit", type=int, metavar="N", help="move at most N now (run again for the rest)")
+    migrate.set_defaults(run=_command("workflows", "migrate"))
+    for command in (listing, diff, publish, migrate):
         _database(command)
 
 

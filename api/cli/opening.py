@@ -21,7 +21,8 @@ def settings_for(args: argparse.Namespace) -> Settings:
 
 @contextmanager
 def open_flow(args: argparse.Namespace, *, workflows: bool = False) -> Iterator[PortalFlow]:
-    """The front door on the command's database; `workflows=True` also loads (and publishes) the workflows."""
+    """The front door on the command's database, running its published workflow versions; `workflows=True`
+    also publishes the folder's new versions first, as the service does when it starts."""
     flow = build_flow(settings_for(args), workflows=workflows)
     try:
         yield flow

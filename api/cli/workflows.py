@@ -1,5 +1,6 @@
-"""`portalflow workflows list|diff|publish`: the versions a database has published, what changed between two,
-and publishing the designers' folder explicitly (the service also publishes new versions when it starts)."""
+"""`portalflow workflows list|diff|publish|migrate`: the versions a database has published, what changed between
+two, publishing the designers' folder explicitly (the service also publishes new versions when it starts), and
+moving running enrollments onto a newer version (with a dry run first)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ import sys
 from pathlib import Path
 
 from api.cli.opening import open_flow, settings_for
-from engine.errors import NotFound
+from definitions.model import Actor
+from engine.actors import ActorRef
+from engine.enrollments.migration import MigrateWorkflow
+from engine.errors import InvalidInput, NotFound
 
 
 def list_versions(args: argparse.Namespace) -> int:
@@ -54,3 +58,28 @@ def publish(args: argparse.Namespace) -> int:
             print(problem)
     print(f"{len(done.versions)} version(s) published, {len(done.left_out)} file(s) left out")
     return 1 if done.left_out else 0
+
+
+def migrate(args: argparse.Namespace) -> int:
+    """Exit 0 when nothing is blocked, 1 when some enrollment is blocked (the rest moved), 2 for a bad command."""
+    mapping: dict[str, str] = {}
+    for pair in args.map or ():
+        old, sep, new = pair.partition("=")
+        if not sep or not old or not new:
+            print(f"error: --map {pair!r}: write OLD=NEW (a state of the old version = one of the new)",
+                  file=sys.stderr)
+            return 2
+        mapping[old] = new
+    command = MigrateWorkflow(args.workflow, args.to, ActorRef(args.by, "designer", Actor.STAFF), mapping,
+                              args.reason, args.dry_run, args.limit)
+    try:
+        with open_flow(args) as flow:
+            report = flow.versions.migrate(command)
+    except (NotFound, InvalidInput) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    for o in report.outcomes:
+        target = f" -> v{report.to_version} {o.to_state}" if o.to_state else ""
+        print(f"{o.enrollment_id}  v{o.from_version} {o.from_state}{target}: {o.outcome}: {o.detail}")
+    print(report.summary())
+    return 1 if report.count("blocked") else 0

@@ -1,4 +1,5 @@
-"""Workflows as published: list them, read one version, and its diagram (Mermaid)."""
+"""Workflows as published: list them, read one version, its diagram (Mermaid); move running enrollments onto a
+newer version (designers and admins)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 
-from api.deps import Flow, WorkflowReader
+from api.deps import Designer, Flow, WorkflowReader
 from api.errors import responses
-from api.schemas.workflows import WorkflowOut, WorkflowSummary, summary
+from api.schemas.workflows import MigrationIn, MigrationOut, WorkflowOut, WorkflowSummary, summary
 from definitions import render_mermaid
 from definitions.model import WorkflowDefinition
+from engine.enrollments.migration import MigrateWorkflow
 from engine.front_door.flow import PortalFlow
 
 router = APIRouter(tags=["workflows"], responses=responses(401, 403))
@@ -49,3 +51,13 @@ _DIAGRAM: dict[int | str, dict[str, Any]] = {200: {"content": {"text/plain": {"s
 def diagram(workflow_id: str, _: WorkflowReader, flow: Flow, version: int | None = None) -> PlainTextResponse:
     """The workflow as a Mermaid state diagram (paste it into any Mermaid viewer)."""
     return PlainTextResponse(render_mermaid(_find(flow, workflow_id, version)))
+
+
+@router.post("/workflows/{workflow_id}/migrations", response_model=MigrationOut, responses=responses(404, 422))
+def migrate(workflow_id: str, body: MigrationIn, designer: Designer, flow: Flow) -> MigrationOut:
+    """Move the running enrollments on older versions to `to_version`, each in its own transaction with its history
+    entry (from version/state, to version/state, who, why); or, with `dry_run`, say what would happen to each.
+    Blocked ones stay as they are and say why. Run it again to move what is left: each moves once."""
+    report = flow.versions.migrate(MigrateWorkflow(workflow_id, body.to_version, designer.actor, body.map,
+                                                   body.reason, body.dry_run, body.limit))
+    return MigrationOut.of(report)

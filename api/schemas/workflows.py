@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from definitions.model import Call, WorkflowDefinition
+from engine.enrollments.migration import OUTCOMES, MigrationReport
 
 
 def _call(call: Call) -> str:
@@ -87,3 +88,40 @@ class WorkflowOut(WorkflowSummary):
 def summary(d: WorkflowDefinition) -> WorkflowSummary:
     return WorkflowSummary(id=d.id, version=d.version, title=d.title, subject=d.subject.value,
                            content_hash=d.content_hash)
+
+
+class MigrationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"to_version": 2, "dry_run": True},
+        {"to_version": 2, "map": {"waiting": "invited"}, "reason": "re-sends resume when the window allows"}]})
+    to_version: int = Field(ge=1, le=1_000_000, description="the published version to move them to")
+    map: dict[str, str] = Field(default_factory=dict, description="state of an older version -> state of the new")
+    dry_run: bool = Field(default=False, description="say what would happen to each; change nothing")
+    reason: str | None = Field(default=None, max_length=500, description="for each history (required to move)")
+    limit: int | None = Field(default=None, ge=1, le=100_000, description="move at most this many now")
+
+
+class MigrationOutcomeOut(BaseModel):
+    enrollment_id: str
+    from_version: int
+    from_state: str
+    outcome: str = Field(description="moved, would move, blocked or changed meanwhile")
+    to_state: str | None
+    detail: str
+
+
+class MigrationOut(BaseModel):
+    workflow_id: str
+    to_version: int
+    dry_run: bool
+    summary: str
+    counts: dict[str, int]
+    outcomes: list[MigrationOutcomeOut]
+
+    @classmethod
+    def of(cls, report: MigrationReport) -> MigrationOut:
+        return cls(workflow_id=report.workflow_id, to_version=report.to_version, dry_run=report.dry_run,
+                   summary=report.summary(), counts={o: report.count(o) for o in OUTCOMES},
+                   outcomes=[MigrationOutcomeOut(enrollment_id=o.enrollment_id, from_version=o.from_version,
+                                                 from_state=o.from_state, outcome=o.outcome, to_state=o.to_state,
+                                                 detail=o.detail) for o in report.outcomes])

@@ -161,7 +161,7 @@ def _concerns_a_patient(record: AuditRecord) -> bool:
 def _fhir_action(action: str) -> str:
     if action == "enrollment_started" or action.endswith("_created"):
         return "C"
-    if action in ("transition", "step_completed") or action.endswith("_updated"):
+    if action in ("transition", "step_completed", "migrated") or action.endswith("_updated"):
         return "U"
     return "E"
 

@@ -1,5 +1,5 @@
-"""The designer's door to published workflow versions: list them, compare two, publish the folder's new ones, and
-check files against what is published."""
+"""The designer's door to published workflow versions: list them, compare two, publish the folder's new ones,
+move running enrollments onto a newer one, and check files against what is published."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from definitions.loader import surroundings_of
 from definitions.model import WorkflowDefinition
 from definitions.vocabulary import Vocabulary
 from engine.clock import Clock
+from engine.enrollments.migration import MigrateWorkflow, MigrationReport, Migrator
 from engine.errors import NotFound
 from engine.front_door.base import Door
 from engine.versions.catalog import LeftOut, WorkflowCatalog
@@ -97,6 +98,10 @@ class Versions(Door):
             for definition in check.new:
                 publish(conn, definition, by, now)
         return Published(tuple((d.id, d.version) for d in check.new), check.left_out)
+
+    def migrate(self, command: MigrateWorkflow) -> MigrationReport:
+        """Move (or, in a dry run, say what would happen to) every running enrollment on older versions."""
+        return Migrator(self.db, self.catalog, self.clock)(command)
 
     def changed_published(self, results: list[FileOutcome]) -> list[Problem]:
         """Each checked file that changes a version this database has published without raising `version`: an

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from definitions.model import WorkflowDefinition
 from engine.actors import ActorRef
@@ -34,11 +34,11 @@ class EnrollmentRow:
     audit_head: str
 
 
-_READ = DirectStatement(select(
+_COLUMNS = select(
     enrollments.c.id, enrollments.c.workflow_id, enrollments.c.workflow_version, enrollments.c.patient_id,
     enrollments.c.household_id, enrollments.c.state, enrollments.c.version, enrollments.c.selected_children,
-    enrollments.c.audit_seq, enrollments.c.audit_head,
-).where(enrollments.c.id == bindparam("b_id")))
+    enrollments.c.audit_seq, enrollments.c.audit_head)
+_READ = DirectStatement(_COLUMNS.where(enrollments.c.id == bindparam("b_id")))
 _MOVE = DirectStatement(update(enrollments).where(
     (enrollments.c.id == bindparam("b_id")) & (enrollments.c.version == bindparam("b_version"))).values(
     state=bindparam("b_state"), version=bindparam("b_next"), selected_children=bindparam("b_selected"),
@@ -49,6 +49,10 @@ def read_enrollment(conn: Connection, enrollment_id: str) -> EnrollmentRow:
     row = _READ.first(conn, {"b_id": enrollment_id})
     if row is None:
         raise NotFound("enrollment", enrollment_id)
+    return _row(row)
+
+
+def _row(row: Any) -> EnrollmentRow:
     eid, workflow_id, workflow_version, patient_id, household_id, state, version, selected, seq, head = row
     return EnrollmentRow(eid, workflow_id, workflow_version, patient_id, household_id, state, version,
                          tuple(selected or ()), seq, head)
@@ -60,6 +64,40 @@ def move(conn: Connection, row: EnrollmentRow, state: str, selected: tuple[str, 
     return _MOVE.execute(conn, {
         "b_id": row.id, "b_version": row.version, "b_state": state, "b_next": row.version + 1,
         "b_selected": list(selected) or None, "b_seq": seq, "b_head": head, "b_now": now}) == 1
+
+
+_MIGRATE = DirectStatement(update(enrollments).where(
+    (enrollments.c.id == bindparam("b_id")) & (enrollments.c.version == bindparam("b_version"))).values(
+    workflow_version=bindparam("b_workflow_version"), content_hash=bindparam("b_content_hash"),
+    state=bindparam("b_state"), version=bindparam("b_next"), audit_seq=bindparam("b_seq"),
+    audit_head=bindparam("b_head"), updated_at=bindparam("b_now")))
+
+
+def move_to_version(conn: Connection, row: EnrollmentRow, definition: WorkflowDefinition, state: str, seq: int,
+                    head: str, now: datetime) -> bool:
+    """Put the enrollment read as `row` on another version of its workflow, in `state`; False when it changed
+    meanwhile. Its steps ticked ahead belong to the old version number and no longer apply."""
+    return _MIGRATE.execute(conn, {
+        "b_id": row.id, "b_version": row.version, "b_workflow_version": definition.version,
+        "b_content_hash": definition.content_hash, "b_state": state, "b_next": row.version + 1, "b_seq": seq,
+        "b_head": head, "b_now": now}) == 1
+
+
+def running_on_versions(conn: Connection, workflow_id: str, finals: dict[int, list[str]],
+                        limit: int | None = None) -> list[EnrollmentRow]:
+    """The enrollments of `workflow_id` on the versions in `finals` that are not in one of their final states,
+    in id order."""
+    query = _COLUMNS.where((enrollments.c.workflow_id == workflow_id)
+                           & enrollments.c.workflow_version.in_(list(finals))).order_by(enrollments.c.id)
+    running = [row for row in map(_row, conn.execute(query)) if row.state not in finals[row.workflow_version]]
+    return running[:limit] if limit is not None else running
+
+
+def steps_ticked(conn: Connection, row: EnrollmentRow) -> int:
+    """How many steps were ticked ahead in the enrollment's current state (its current version number)."""
+    return int(conn.execute(select(func.count()).select_from(step_completions).where(
+        (step_completions.c.enrollment_id == row.id)
+        & (step_completions.c.enrollment_version == row.version))).scalar_one())
 
 
 def insert_enrollment(conn: Connection, enrollment_id: str, definition: WorkflowDefinition, *, patient_id: str | None,

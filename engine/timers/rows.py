@@ -57,8 +57,12 @@ class PendingTimer:
 
 
 def arm_timer(conn: Connection, enrollment_id: str, timer: Timer, now: datetime,
-              calendar: Callable[[], SiteCalendar]) -> None:
+              calendar: Callable[[], SiteCalendar], *, earliest: datetime | None = None) -> None:
+    """Arm `timer` counting from `now`; never due before `earliest` (a re-armed timer that the new rules make
+    overdue is due at once, not late)."""
     due, why = plan(now, timer, calendar)
+    if earliest is not None and due < earliest:
+        due, why = earliest, None
     _ARM.execute(conn, {"enrollment_id": enrollment_id, "timer_id": timer.id, "trigger": timer.fire,
                         "status": "pending", "armed_at": now, "due_at": due, "attempts": 0, "detail": why})
 

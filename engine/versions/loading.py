@@ -38,13 +38,16 @@ class FolderCheck:
     changed: tuple[Problem, ...] = ()  # those that change a published version without raising `version`
 
 
-def load(db: Engine, folder: Path | None, vocabulary: Vocabulary, now: datetime, *,
+def load(db: Engine, folder: Path | None, vocabulary: Vocabulary, now: datetime, *, publish_new: bool = True,
          by: str = SERVICE) -> tuple[WorkflowCatalog, FolderCheck]:
-    """Publish the folder's new versions, then every published version, and the files left out and why."""
+    """Publish the folder's new versions (unless told not to: then the folder only lends its templates to versions
+    published before templates were kept), then every published version, and the files left out and why."""
     with db.begin() as conn:
         lock_for_publishing(conn)
         stored = published_versions(conn)
-        check = check_folder(folder, stored, vocabulary) if folder is not None else FolderCheck((), (), ())
+        check = FolderCheck((), (), ())
+        if folder is not None and publish_new:
+            check = check_folder(folder, stored, vocabulary)
         for definition in check.new:
             publish(conn, definition, by, now)
     definitions, broken = from_rows([*stored, *check.new], vocabulary, folder)
