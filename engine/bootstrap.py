@@ -78,7 +78,7 @@ def build(database_url: str, workflows_dir: Path | None, *, clock: Clock | None 
     return PortalFlow(
         db=engine, services=services, catalog=catalog, advancer=advancer,
         sweeper=Sweeper(engine, advancer, catalog, clock), delivery=delivery, intake=intake,
-        people=People(engine, clock, catalog, intake), practice=Practice(engine, clock),
+        people=People(engine, clock, catalog, intake), practice=Practice(engine, clock, catalog),
         users=Users(engine, clock, hasher), histories=Histories(engine, clock),
         worklists=Worklists(engine, clock, catalog), imports=Imports(engine, clock),
         versions=Versions(engine, clock, catalog, vocabulary, workflows_dir))

@@ -75,7 +75,14 @@ def _records(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     calendar_next.add_argument("site")
     calendar_next.add_argument("--at", help="ISO time with offset (default: now)")
     calendar_next.set_defaults(run=_command("calendar", "next_opening"))
-    for command in (verify, anchor, calendar_set, calendar_next):
+    site = sub.add_parser("site", help="a site's workflows")
+    site_sub = site.add_subparsers(dest="site_command", required=True)
+    site_workflows = site_sub.add_parser("workflows", help="which workflows a site uses (nothing starts for another)")
+    site_workflows.add_argument("site")
+    site_workflows.add_argument("ids", nargs="*", metavar="WORKFLOW_ID", help="the site uses exactly these")
+    site_workflows.add_argument("--every", action="store_true", help="the site uses every published workflow")
+    site_workflows.set_defaults(run=_command("sites", "workflows"))
+    for command in (verify, anchor, calendar_set, calendar_next, site_workflows):
         _database(command)
 
 

@@ -1,8 +1,9 @@
 """`portalflow import FILE`: onboard many patients and their guardians at once from a CSV file or a FHIR Bundle.
 
-It prints one summary line and then each rejected row as "where: field: reason". Exit status: 0 when every row
-was imported, 1 when some rows were rejected (the others were imported), 2 when the input could not be used at
-all (no such file, not UTF-8, not JSON, a wrong CSV header, not a Bundle, an inactive user): nothing was written.
+It prints one summary line, each rejected row as "where: field: reason", and which workflows each site uses (an
+import brings patients; the site decides what they can be enrolled in). Exit status: 0 when every row was
+imported, 1 when some rows were rejected (the others were imported), 2 when the input could not be used at all
+(no such file, not UTF-8, not JSON, a wrong CSV header, not a Bundle, an inactive user): nothing was written.
 
 The actor is the staff user or integration named by `--actor` when one exists (its own role), else an integration
 by that name (default "import"): every created patient's history says who brought it in.
@@ -19,6 +20,7 @@ from typing import Any
 from api.cli.opening import open_flow
 from engine.errors import InvalidInput, NotFound
 from engine.imports.batches import ImportReport
+from engine.people.practice import SiteRecord
 
 FORMATS = {".csv": "csv", ".json": "fhir"}
 
@@ -31,13 +33,15 @@ def run_import(args: argparse.Namespace) -> int:
     try:
         file_format = _format(Path(args.file), args.format)
         content = _read(Path(args.file), file_format)
-        report = _import(args, file_format, content)
+        report, report_sites = _import(args, file_format, content)
     except (UnusableInput, InvalidInput) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(report.summary())
     for rejected in report.rejected:
         print(rejected)
+    for line in report_sites:
+        print(line)
     return 1 if report.rejected else 0
 
 
@@ -68,7 +72,7 @@ def _read(path: Path, file_format: str) -> Any:
         raise UnusableInput(f"{path}:{error.lineno}:{error.colno}: not JSON: {error.msg}") from None
 
 
-def _import(args: argparse.Namespace, file_format: str, content: Any) -> ImportReport:
+def _import(args: argparse.Namespace, file_format: str, content: Any) -> tuple[ImportReport, list[str]]:
     with open_flow(args) as flow:  # a database never used yet gets its tables, as `audit verify` does
         try:
             actor = flow.imports.importer(args.actor)
@@ -80,7 +84,15 @@ def _import(args: argparse.Namespace, file_format: str, content: Any) -> ImportR
             except NotFound as missing:
                 raise UnusableInput(f"--site: {missing}") from None
         if file_format == "csv":
-            return flow.imports.csv(actor, content, site_id=args.site)
-        if not isinstance(content, dict):
+            report = flow.imports.csv(actor, content, site_id=args.site)
+        elif isinstance(content, dict):
+            report = flow.imports.fhir(actor, content, site_id=args.site)
+        else:
             raise UnusableInput(f"{args.file}: expected a FHIR Bundle (a JSON object)")
-        return flow.imports.fhir(actor, content, site_id=args.site)
+        return report, [uses(site) for site in flow.practice.list_sites()]
+
+
+def uses(site: SiteRecord) -> str:
+    """What the site's patients can be enrolled in: an import brings patients, the site decides the workflows."""
+    used = "every workflow" if site.workflows is None else ", ".join(site.workflows) or "no workflow"
+    return f"site {site.id} uses: {used}"

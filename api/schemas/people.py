@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -11,6 +11,8 @@ from api.schemas.common import IsoDate, ident
 from engine.people.practice import SiteRecord
 from engine.people.subjects import Household
 from engine.views.people import EnrollmentSummary, PatientRecord
+
+WorkflowId = Annotated[str, Field(min_length=1, max_length=120)]
 
 
 class SiteIn(BaseModel):
@@ -28,6 +30,8 @@ class SiteIn(BaseModel):
     subdivision: str | None = Field(default=None, max_length=16, description="e.g. NY")
     from_address: str | None = Field(default=None, max_length=320)
     recipient_daily_cap: int | None = Field(default=None, ge=1)
+    workflows: list[WorkflowId] | None = Field(default=None, max_length=100, description=(
+        "the workflow ids the site uses: nothing starts for another one (null: every published workflow)"))
 
 
 class SiteOut(SiteIn):
@@ -35,7 +39,8 @@ class SiteOut(SiteIn):
     def of(cls, s: SiteRecord) -> SiteOut:
         return cls(id=s.id, name=s.name, timezone=s.timezone, portal_url=s.portal_url, phone=s.phone,
                    specialist_office=s.specialist_office, go_live_on=s.go_live_on, country=s.country,
-                   subdivision=s.subdivision, from_address=s.from_address, recipient_daily_cap=s.recipient_daily_cap)
+                   subdivision=s.subdivision, from_address=s.from_address, recipient_daily_cap=s.recipient_daily_cap,
+                   workflows=list(s.workflows) if s.workflows is not None else None)
 
 
 class SiteChanges(BaseModel):
@@ -46,6 +51,8 @@ class SiteChanges(BaseModel):
     specialist_office: bool | None = None
     from_address: str | None = Field(default=None, max_length=320)
     recipient_daily_cap: int | None = Field(default=None, ge=1)
+    workflows: list[WorkflowId] | None = Field(default=None, max_length=100, description=(
+        "the workflow ids the site uses (null: every published workflow)"))
 
 
 class CalendarBody(BaseModel):

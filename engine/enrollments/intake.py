@@ -35,6 +35,7 @@ from engine.enrollments.start import StartEnrollment, start_in
 from engine.errors import InvalidInput, NotAllowed, NotFound, Refused
 from engine.fsm.guards import FIELD_WORDS
 from engine.people.demographics import apply_changes, check_changes
+from engine.people.subjects import load_site
 from engine.storage.tables import enrollments, intake_events, patients
 from engine.versions.catalog import WorkflowCatalog
 
@@ -101,10 +102,15 @@ class EventIntake:
         conn.execute(insert(intake_events).values(key=event.key, kind=event.kind, patient_id=event.patient_id,
                                                   received_at=now, outcome="pending"))
         # Lock the patient: events for one patient queue here (PostgreSQL), so their starts cannot race.
-        found = conn.execute(select(patients.c.id).where(patients.c.id == event.patient_id).with_for_update())
-        if found.first() is None:
+        found = conn.execute(select(patients.c.site_id).where(patients.c.id == event.patient_id).with_for_update())
+        site_id = found.scalar()
+        if site_id is None:
             raise NotFound("patient", event.patient_id)
-        listening = self._listening(event.kind)
+        site = load_site(conn, site_id)
+        # Workflows are enabled per site: one the patient's site does not use never starts, and the outcome says so.
+        everyone = self._listening(event.kind)
+        listening = [d for d in everyone if site.uses(d.id)]
+        unused = [f"{d.id}: {site.not_using(d.id, d.title)}" for d in everyone if not site.uses(d.id)]
         lines: list[str] = []
         outcomes: list[str] = []
         touched: list[str] = []
@@ -113,12 +119,13 @@ class EventIntake:
             changed = apply_changes(conn, event.patient_id, changes)
             if changed:
                 self._record_update(conn, event, changed)
-            required = {name for definition in listening for name in _required_fields(definition)}
+            required = {name for definition in everyone for name in _required_fields(definition)}
             if not set(changed) & required:
                 lines.append(_no_required_change(changed))
                 listening = []
-        if not listening and not lines:
+        if not listening and not lines and not unused:
             lines.append(f"no workflow listens to '{event.kind}'")
+        lines += unused
         for definition in listening:
             outcome, line, enrollment_id = self._trigger(conn, event, definition)
             outcomes.append(outcome)

@@ -15,7 +15,7 @@ from engine.errors import NotAllowed, Refused
 from engine.fsm.rows import insert_enrollment, running_for
 from engine.fsm.services import Services
 from engine.ids import new_id
-from engine.people.subjects import load_household, load_patient
+from engine.people.subjects import load_household, load_patient, load_site
 from engine.storage.tables import households, patients
 from engine.timers.rows import arm_state_timers
 from engine.versions.catalog import WorkflowCatalog
@@ -65,6 +65,9 @@ def start_in(conn: Connection, services: Services, definition: WorkflowDefinitio
         subject_table.c.id == (command.household_id or command.patient_id)).with_for_update())
     site_id = (load_household(conn, command.household_id).site_id if command.household_id
                else load_patient(conn, str(command.patient_id)).site_id)
+    site = load_site(conn, site_id)
+    if not site.uses(definition.id):  # workflows are enabled per site: nothing starts for one the site does not use
+        raise NotAllowed(site.not_using(definition.id, definition.title))
     active = running_for(conn, definition, patient_id=command.patient_id, household_id=command.household_id)
     if active is not None:
         active_id, state = active

@@ -5,20 +5,39 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Engine
+
 from engine.actors import ActorRef
 from engine.calendars.site_calendar import Opening, SiteCalendar
 from engine.calendars.store import load_calendar, save_calendar
+from engine.clock import Clock
+from engine.errors import InvalidInput
 from engine.front_door.base import Door
 from engine.people import practice
 from engine.people.practice import SiteRecord
+from engine.versions.catalog import WorkflowCatalog
 
 
 class Practice(Door):
+    def __init__(self, db: Engine, clock: Clock, catalog: WorkflowCatalog) -> None:
+        super().__init__(db, clock)
+        self.catalog = catalog
+
+    def _check_workflows(self, workflows: object) -> None:
+        """A site may only name workflows that are published (an empty list: it uses none)."""
+        if not isinstance(workflows, list | tuple):
+            return
+        known = self.catalog.ids()
+        for workflow_id in workflows:
+            if workflow_id not in known:
+                raise InvalidInput("workflows", f"no workflow '{workflow_id}'; published: {', '.join(known)}")
+
     def list_sites(self) -> list[SiteRecord]:
         with self.reader.connect() as conn:
             return practice.list_sites(conn)
 
     def create_site(self, actor: ActorRef, site: SiteRecord) -> SiteRecord:
+        self._check_workflows(site.workflows)
         with self.db.begin() as conn:
             practice.create_site(conn, self.clock.now(), actor, site)
             return practice.read_site(conn, site.id)
@@ -28,7 +47,9 @@ class Practice(Door):
             return practice.read_site(conn, site_id)
 
     def update_site(self, actor: ActorRef, site_id: str, changes: dict[str, Any]) -> SiteRecord:
-        """Change the fields given; the zone, hours, holidays and go-live are the calendar's."""
+        """Change the fields given; the zone, hours, holidays and go-live are the calendar's. `workflows`: the ids
+        the site uses (null: every one)."""
+        self._check_workflows(changes.get("workflows"))
         with self.db.begin() as conn:
             practice.update_site(conn, self.clock.now(), actor, site_id, changes)
             return practice.read_site(conn, site_id)

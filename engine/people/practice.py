@@ -39,9 +39,11 @@ class SiteRecord:
     subdivision: str | None = None
     from_address: str | None = None
     recipient_daily_cap: int | None = None
+    workflows: tuple[str, ...] | None = None  # the workflow ids the site uses; None: every one
 
 
-EDITABLE_SITE_FIELDS = ("name", "portal_url", "phone", "specialist_office", "from_address", "recipient_daily_cap")
+EDITABLE_SITE_FIELDS = ("name", "portal_url", "phone", "specialist_office", "from_address", "recipient_daily_cap",
+                        "workflows")
 
 
 def _check_id(ident: str, kind: str) -> None:
@@ -65,6 +67,10 @@ def _check_site_values(values: dict[str, Any]) -> None:
     cap = values.get("recipient_daily_cap")
     if cap is not None and (not isinstance(cap, int) or cap < 1):
         raise InvalidInput("recipient_daily_cap", "a whole number of at least 1, or null for no cap")
+    workflows = values.get("workflows")
+    if workflows is not None and (not isinstance(workflows, list | tuple)
+                                  or not all(isinstance(w, str) and w for w in workflows)):
+        raise InvalidInput("workflows", "a list of workflow ids, or null for every workflow")
 
 
 def _record(conn: Connection, now: datetime, actor: ActorRef, kind: str, ident: str, action: str,
@@ -77,6 +83,8 @@ def create_site(conn: Connection, now: datetime, actor: ActorRef, site: SiteReco
     _check_id(site.id, "site")
     values = {f.name: getattr(site, f.name) for f in fields(site)}
     _check_site_values(values)
+    if values["workflows"] is not None:
+        values["workflows"] = list(values["workflows"])
     try:
         SiteCalendar.always_open(site.timezone)
     except ValueError as error:
@@ -108,12 +116,18 @@ def read_site(conn: Connection, site_id: str) -> SiteRecord:
     row = conn.execute(select(sites).where(sites.c.id == site_id)).first()
     if row is None:
         raise NotFound("site", site_id)
-    return SiteRecord(**{f.name: row._mapping[f.name] for f in fields(SiteRecord)})
+    return _site_record(row)
 
 
 def list_sites(conn: Connection) -> list[SiteRecord]:
-    return [SiteRecord(**{f.name: r._mapping[f.name] for f in fields(SiteRecord)})
-            for r in conn.execute(select(sites).order_by(sites.c.id))]
+    return [_site_record(r) for r in conn.execute(select(sites).order_by(sites.c.id))]
+
+
+def _site_record(row: Any) -> SiteRecord:
+    values = {f.name: row._mapping[f.name] for f in fields(SiteRecord)}
+    if values["workflows"] is not None:
+        values["workflows"] = tuple(values["workflows"])
+    return SiteRecord(**values)
 
 
 def create_provider(conn: Connection, now: datetime, actor: ActorRef, provider_id: str, name: str) -> None:

@@ -60,6 +60,16 @@ class Site:
     phone: str | None
     specialist_office: bool
     go_live_on: date | None
+    workflows: tuple[str, ...] | None  # the workflows it uses; None: every one (a site set up before sites chose)
+
+    def uses(self, workflow_id: str) -> bool:
+        return self.workflows is None or workflow_id in self.workflows
+
+    def not_using(self, workflow_id: str, title: str) -> str:
+        """Why nothing starts for `workflow_id` here, in staff's words."""
+        used = ", ".join(self.workflows or ()) or "none"
+        return (f"site '{self.name}' does not use the workflow '{title}' ({workflow_id}); it uses: {used}. "
+                "An admin can add it to the site's workflows")
 
 
 def _record(cls: Any, row: Any) -> Any:
@@ -97,7 +107,9 @@ def load_site(conn: Connection, site_id: str) -> Site:
     row = conn.execute(select(sites).where(sites.c.id == site_id)).first()
     if row is None:
         raise NotFound("site", site_id)
-    result: Site = _record(Site, row)
+    workflows = row.workflows
+    result = Site(row.id, row.name, row.timezone, row.portal_url, row.phone, row.specialist_office, row.go_live_on,
+                  tuple(workflows) if workflows is not None else None)
     return result
 
 

@@ -51,6 +51,7 @@ sites = Table(
     Column("subdivision", String(16), nullable=True),  # e.g. "NY"
     Column("from_address", String(320), nullable=True),  # the From of the site's emails
     Column("recipient_daily_cap", Integer, nullable=True),  # emails to one address per day, across enrollments
+    Column("workflows", JSON(none_as_null=True), nullable=True),  # the workflow ids it uses; NULL: every one
 )
 
 site_hours = Table(

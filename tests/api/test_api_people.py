@@ -172,3 +172,18 @@ def test_unreadable_bodies_nulls_numbers_as_dates_and_overlong_ids_are_422_not_5
     long_id = api.client.post("/providers", headers=api.as_("root"), json={"id": "d" * 56, "name": "Dr. Long"})
     assert long_id.status_code == 422
     assert long_id.json()["error"]["field"] == "body.id"
+
+
+def test_an_admin_chooses_the_workflows_a_site_uses_and_an_unknown_one_is_422(api: Any) -> None:
+    assert api.client.get("/sites/main", headers=api.as_("ana")).json()["workflows"] is None  # every workflow
+    chosen = api.client.patch("/sites/main", headers=api.as_("root"),
+                              json={"workflows": ["nextgen-regenerate-expired-pin"]})
+    assert chosen.status_code == 200
+    assert chosen.json()["workflows"] == ["nextgen-regenerate-expired-pin"]
+    unknown = api.client.patch("/sites/main", headers=api.as_("root"), json={"workflows": ["nope"]})
+    assert unknown.status_code == 422
+    assert unknown.json()["error"]["field"] == "workflows"
+    started = api.client.post("/enrollments", headers=api.as_("ana"),
+                              json={"workflow_id": "nextgen-pxp-portal-invites", "patient_id": "p-jane"})
+    assert started.status_code == 422
+    assert "does not use the workflow 'NextGen PxP Portal Enrollments Overview'" in started.json()["error"]["message"]

@@ -372,9 +372,11 @@ def _run(*argv: str) -> int:
 
 def test_the_command_imports_both_samples_and_says_so(database: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert _run(str(SAMPLES / "patients.csv"), "--database", database) == 0
-    assert capsys.readouterr().out == "imported 10 patient(s), 2 household(s); rejected 0 row(s)\n"
+    assert capsys.readouterr().out == ("imported 10 patient(s), 2 household(s); rejected 0 row(s)\n"
+                                       "site main uses: every workflow\n")
     assert _run(str(SAMPLES / "patients.fhir.json"), "--database", database, "--actor", "ana") == 0
-    assert capsys.readouterr().out == "imported 5 patient(s), 1 household(s); rejected 0 row(s)\n"
+    assert capsys.readouterr().out == ("imported 5 patient(s), 1 household(s); rejected 0 row(s)\n"
+                                       "site main uses: every workflow\n")
     db = make_engine(database)
     with db.connect() as conn:
         actors = dict(conn.execute(select(audit_events.c.subject_id, audit_events.c.actor_role).where(
@@ -390,7 +392,8 @@ def test_the_command_lists_rejected_rows_and_exits_1(database: str, tmp_path: Pa
     assert _run(str(file), "--format", "csv", "--site", "main", "--database-url", database) == 1
     assert capsys.readouterr().out.splitlines() == [
         "imported 1 patient(s), 0 household(s); rejected 1 row(s)",
-        "line 3: birth_date: not a date (YYYY-MM-DD)"]
+        "line 3: birth_date: not a date (YYYY-MM-DD)",
+        "site main uses: every workflow"]
 
 
 @pytest.mark.parametrize(("name", "content", "extra", "words"), [
