@@ -31,6 +31,7 @@ def check(definition: WorkflowDefinition, vocabulary: Vocabulary) -> list[Proble
     for transition in definition.transitions:
         problems += _transition_use(definition, transition, vocabulary)
     problems += _timers(definition)
+    problems += _unfireable(definition, vocabulary)
     problems += _unused_messages(definition)
     problems += _guardian_messages(definition)
     return problems
@@ -187,6 +188,19 @@ def _timers(d: WorkflowDefinition) -> list[Problem]:
                 problems.append(Problem(timer.position, f"timer '{timer.id}' fires '{timer.fire}', but that "
                                                         f"transition is by {t.by.value}: timers fire only "
                                                         "transitions by system"))
+    return problems
+
+
+def _unfireable(d: WorkflowDefinition, vocabulary: Vocabulary) -> list[Problem]:
+    """A transition done by the portal or an integration happens only when one of their operations fires it."""
+    problems: list[Problem] = []
+    for t in d.transitions:
+        if t.by not in (Actor.PORTAL, Actor.INTEGRATION) or any(o.fires(t) for o in vocabulary.operations.values()):
+            continue
+        ways = [f"trigger {', '.join(o.triggers)}" if o.triggers else f"guard {o.guard}"
+                for o in vocabulary.operations.values() if o.by is t.by]
+        problems.append(Problem(t.position, f"transition '{t.trigger}' is done by {t.by.value}, but no {t.by.value} "
+                                            f"operation can fire it: it needs {' or '.join(ways)}"))
     return problems
 
 

@@ -26,6 +26,7 @@ class RuntimeFailure(PortalFlowError):
 class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
+    ACKNOWLEDGED = "acknowledged"  # a policy warning the workflow accepts, with its reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,9 +48,10 @@ class Problem:
     position: Position
     message: str
     severity: Severity = Severity.ERROR
+    code: str | None = None  # a policy warning's code, by which a workflow may acknowledge it
 
     def __str__(self) -> str:
-        prefix = "warning: " if self.severity is Severity.WARNING else ""
+        prefix = "" if self.severity is Severity.ERROR else f"{self.severity.value}: "
         return f"{self.position}: {prefix}{self.message}"
 
 

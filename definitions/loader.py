@@ -19,6 +19,7 @@ from definitions import checks, policy
 from definitions.calls import CallReader
 from definitions.errors import DefinitionInvalid, Problem, Severity
 from definitions.model import (
+    Acknowledgement,
     Actor,
     Carries,
     Channel,
@@ -37,8 +38,20 @@ from definitions.model import (
     Transition,
     WorkflowDefinition,
 )
+from definitions.policy_codes import CODES
 from definitions.reader import Reader
-from definitions.shapes import INPUT, LIMIT, MESSAGE, STATE, STEP, TIMER, TRANSITION, WORKFLOW, WORKFLOW_ID
+from definitions.shapes import (
+    ACKNOWLEDGEMENT,
+    INPUT,
+    LIMIT,
+    MESSAGE,
+    STATE,
+    STEP,
+    TIMER,
+    TRANSITION,
+    WORKFLOW,
+    WORKFLOW_ID,
+)
 from definitions.vocabulary import EntryKind, ParamType, Vocabulary, standard_vocabulary
 from definitions.yamlnodes import MapNode, Scalar, SeqNode, YamlNode, parse_yaml
 
@@ -69,6 +82,10 @@ class Outcome:
     def warnings(self) -> tuple[Problem, ...]:
         return tuple(p for p in self.problems if p.severity is Severity.WARNING)
 
+    @property
+    def acknowledged(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity is Severity.ACKNOWLEDGED)
+
 
 def read_workflow(
     text: str, path: str, vocabulary: Vocabulary | None = None, surroundings: Surroundings | None = None
@@ -88,7 +105,7 @@ def read_workflow(
     problems = list(builder.reader.problems)
     if definition is not None and not problems:
         problems += checks.check(definition, builder.vocabulary)
-        problems += policy.warnings(definition)
+        problems += policy.acknowledge(policy.warnings(definition), definition.acknowledged)
     has_errors = any(p.severity is Severity.ERROR for p in problems)
     # YAML aliases can put one node in several places: report each finding once.
     unique = dict.fromkeys(problems)
@@ -156,6 +173,7 @@ class _Builder:
         timers = self._keyed(top.get("timers"), "timers", lambda k, n: self._timer(k, n, transitions))
         messages = self._keyed(top.get("messages"), "messages", self._message)
         limits = self._keyed(top.get("limits"), "limits", lambda k, n: self._limit(k, n, messages))
+        acknowledged = self._list(top.get("acknowledged"), "acknowledged", self._acknowledgement)
         required = (workflow_id, version, title, source, subject, initial)
         if any(v is None for v in required) or not states:
             return None
@@ -168,7 +186,7 @@ class _Builder:
         return WorkflowDefinition(
             id=workflow_id, version=version, title=title, source=source, description=description,
             subject=subject, initial=initial, states=states, transitions=transitions, timers=timers,
-            limits=limits, messages=messages, path=path, content_hash=content_hash,
+            limits=limits, messages=messages, path=path, content_hash=content_hash, acknowledged=acknowledged,
         )
 
     # ----- top level -------------------------------------------------------------------------------------
@@ -360,6 +378,23 @@ class _Builder:
         if not counts or maximum is None or within is None or per is None:
             return None
         return Limit(key.text, tuple(counts), maximum, within, per, description, key.position)
+
+    def _acknowledgement(self, node: YamlNode, index: int) -> Acknowledgement | None:
+        r = self.reader
+        where = f"acknowledged[{index}]"
+        body = r.mapping(node, ACKNOWLEDGEMENT, where)
+        if body is None:
+            return None
+        code_node = body.get("warning")
+        code = r.text(code_node, f"warning of {where}")
+        if code is not None and code_node is not None and code not in CODES:
+            r.error(code_node.position,
+                    f"unknown policy warning '{code}' in {where}; codes: {', '.join(sorted(CODES))}")
+            code = None
+        reason = r.text(body.get("reason"), f"reason of {where}")
+        if code is None or reason is None:
+            return None
+        return Acknowledgement(code, " ".join(reason.split()), body.position)
 
     def _message(self, key: Scalar, node: YamlNode) -> Message | None:
         r = self.reader

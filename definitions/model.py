@@ -204,6 +204,15 @@ class Message:
 
 
 @dataclass(frozen=True, slots=True)
+class Acknowledgement:
+    """A policy warning the practice accepts for this workflow, by its code, and why."""
+
+    code: str
+    reason: str
+    position: Position
+
+
+@dataclass(frozen=True, slots=True)
 class WorkflowDefinition:
     """One published version of a procedure; identified by (id, version) and the hash of its content."""
 
@@ -221,6 +230,7 @@ class WorkflowDefinition:
     messages: tuple[Message, ...]
     path: str
     content_hash: str
+    acknowledged: tuple[Acknowledgement, ...] = ()
     text: str = ""  # the YAML as written: what publishing keeps
     templates: tuple[tuple[str, str], ...] = ()  # (name, text) of each template its messages use, in name order
 

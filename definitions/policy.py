@@ -8,9 +8,11 @@ and links that grant access from an email alone.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from definitions.durations import Duration, parse_duration
 from definitions.errors import Position, Problem, Severity
-from definitions.model import Carries, Channel, Message, WorkflowDefinition
+from definitions.model import Acknowledgement, Carries, Channel, Message, WorkflowDefinition
 
 NIST_ELECTRONIC = parse_duration("24h")
 NIST_POSTAL = parse_duration("10d")
@@ -33,13 +35,27 @@ def warnings(d: WorkflowDefinition) -> list[Problem]:
             if call.name == "set_temporary_password":
                 found.append(Problem(call.position, "staff-set password: an audited exception; the password is "
                                                     "hashed, the reason recorded, and the patient must change it "
-                                                    "at first login", Severity.WARNING))
+                                                    "at first login", Severity.WARNING, "staff-set-password"))
     for message in d.messages:
         if message.carries is Carries.LINK and message.channel is Channel.EMAIL:
             found.append(Problem(message.position, f"email-only access link: message '{message.id}' sends a link "
                                                    "that grants access with no further check; confirm the address "
-                                                   "is correct and personal to the patient", Severity.WARNING))
+                                                   "is correct and personal to the patient", Severity.WARNING,
+                                 "email-only-link"))
     return found
+
+
+def acknowledge(found: list[Problem], acknowledged: tuple[Acknowledgement, ...]) -> list[Problem]:
+    """Each warning the workflow acknowledges, listed as acknowledged with its reason; an acknowledgement that
+    matches no warning is itself a warning (the practice accepts nothing there: remove it)."""
+    reasons = {a.code: a.reason for a in acknowledged}
+    result = [replace(p, severity=Severity.ACKNOWLEDGED, message=f"{p.message}; the practice's reason: "
+                                                                 f"{reasons[p.code]}")
+              if p.code in reasons else p for p in found]
+    met = {p.code for p in found}
+    result += [Problem(a.position, f"acknowledged warning '{a.code}' does not occur in this workflow: remove the "
+                                   "acknowledgement", Severity.WARNING) for a in acknowledged if a.code not in met]
+    return result
 
 
 def _lifetime(position: Position, carried: Carries, lifetime: Duration, carriers: list[Message]) -> list[Problem]:
@@ -50,5 +66,5 @@ def _lifetime(position: Position, carried: Carries, lifetime: Duration, carriers
             found.append(Problem(position, (
                 f"{carried.value.upper() if carried is Carries.PIN else 'link'} lifetime {lifetime} is longer than "
                 f"NIST SP 800-63A's guidance of {cap} for an enrollment code sent "
-                f"{_CHANNEL_WORDS[message.channel]} (message '{message.id}')"), Severity.WARNING))
+                f"{_CHANNEL_WORDS[message.channel]} (message '{message.id}')"), Severity.WARNING, "lifetime"))
     return found

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from definitions.shapes import (
+    ACKNOWLEDGEMENT,
     DURATION,
     IDENTIFIER,
     INPUT,
@@ -95,6 +96,7 @@ def workflow_schema(vocabulary: Vocabulary | None = None) -> dict[str, Any]:
             "timer": _object(TIMER, "A clock-driven trigger."),
             "limit": _object(LIMIT, "A contact limit."),
             "message": _object(MESSAGE, "A message and how it travels."),
+            "acknowledgement": _object(ACKNOWLEDGEMENT, "A policy warning the practice accepts, and why."),
             "call_guard": _call(dict(vocabulary.guards), "guard"),
             "call_effect": _call(dict(vocabulary.effects), "effect"),
             "call_rule": _call(dict(vocabulary.rules), "input rule"),

@@ -20,6 +20,7 @@ from definitions.model import (
     Recipient,
     Subject,
 )
+from definitions.policy_codes import CODES
 
 IDENTIFIER = r"^[a-z][a-z0-9_]*$"
 WORKFLOW_ID = r"^[a-z][a-z0-9_-]*$"
@@ -83,6 +84,8 @@ WORKFLOW = Shape("workflow", (
         "propertyNames": {"pattern": IDENTIFIER}, "additionalProperties": _ref("limit", "A limit.")}),
     Key("messages", False, "Messages the workflow sends, by id.", {"type": "object",
         "propertyNames": {"pattern": IDENTIFIER}, "additionalProperties": _ref("message", "A message.")}),
+    Key("acknowledged", False, "Policy warnings the practice accepts for this workflow, each with its reason.",
+        {"type": "array", "items": _ref("acknowledgement", "An acknowledged warning.")}),
 ))
 
 STATE = Shape("state", (
@@ -147,4 +150,9 @@ MESSAGE = Shape("message", (
     Key("description", False, "What the message is for.", _TEXT),
 ))
 
-SHAPES = {s.what: s for s in (WORKFLOW, STATE, TRANSITION, STEP, INPUT, TIMER, LIMIT, MESSAGE)}
+ACKNOWLEDGEMENT = Shape("acknowledgement", (
+    Key("warning", True, "The policy warning's code.", {"type": "string", "enum": sorted(CODES)}),
+    Key("reason", True, "Why the practice accepts it, for a compliance reviewer.", _TEXT),
+))
+
+SHAPES = {s.what: s for s in (WORKFLOW, STATE, TRANSITION, STEP, INPUT, TIMER, LIMIT, MESSAGE, ACKNOWLEDGEMENT)}

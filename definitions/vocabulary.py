@@ -8,7 +8,7 @@ proves it implements every one.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from importlib import resources
 from typing import Any
@@ -16,7 +16,7 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from definitions.errors import AuthoringError
-from definitions.model import Actor, InputType
+from definitions.model import Actor, InputType, Transition
 
 
 class ParamType(StrEnum):
@@ -66,23 +66,43 @@ class Entry:
 
 
 @dataclass(frozen=True, slots=True)
+class Operation:
+    """A call from outside (the portal, an integration) that fires transitions of its actor: those on one of
+    `triggers`, or those carrying `guard`."""
+
+    name: str
+    description: str
+    by: Actor
+    triggers: tuple[str, ...]
+    guard: str | None
+
+    def fires(self, transition: Transition) -> bool:
+        if transition.by is not self.by:
+            return False
+        return transition.trigger in self.triggers or any(g.name == self.guard for g in transition.guards)
+
+
+@dataclass(frozen=True, slots=True)
 class Vocabulary:
     guards: Mapping[str, Entry]
     effects: Mapping[str, Entry]
     rules: Mapping[str, Entry]
+    operations: Mapping[str, Operation] = field(default_factory=dict)
 
     def of(self, kind: EntryKind) -> Mapping[str, Entry]:
         return {EntryKind.GUARD: self.guards, EntryKind.EFFECT: self.effects, EntryKind.RULE: self.rules}[kind]
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Vocabulary:
-        unknown = set(data) - {"guards", "effects", "rules"}
+        unknown = set(data) - {"guards", "effects", "rules", "operations"}
         if unknown:
             raise AuthoringError(f"vocabulary: unknown sections {sorted(unknown)}")
+        guards = _entries(EntryKind.GUARD, data.get("guards") or {})
         return cls(
-            guards=_entries(EntryKind.GUARD, data.get("guards") or {}),
+            guards=guards,
             effects=_entries(EntryKind.EFFECT, data.get("effects") or {}),
             rules=_entries(EntryKind.RULE, data.get("rules") or {}),
+            operations=_operations(data.get("operations") or {}, guards),
         )
 
 
@@ -110,6 +130,25 @@ def _entries(kind: EntryKind, raw: Mapping[str, Any]) -> dict[str, Entry]:
             inputs=tuple(InputType(i) for i in body.get("inputs", [])),
         )
     return entries
+
+
+_OPERATION_KEYS = {"description", "by", "triggers", "guard"}
+
+
+def _operations(raw: Mapping[str, Any], guards: Mapping[str, Entry]) -> dict[str, Operation]:
+    operations: dict[str, Operation] = {}
+    for name, body in raw.items():
+        unknown = set(body) - _OPERATION_KEYS
+        if unknown:
+            raise AuthoringError(f"vocabulary: operation '{name}' has unknown keys {sorted(unknown)}")
+        by = Actor(body["by"])
+        if by not in (Actor.PORTAL, Actor.INTEGRATION):
+            raise AuthoringError(f"vocabulary: operation '{name}' must act as portal or integration")
+        guard = body.get("guard")
+        if guard is not None and guard not in guards:
+            raise AuthoringError(f"vocabulary: operation '{name}' names an unknown guard '{guard}'")
+        operations[name] = Operation(name, str(body["description"]), by, tuple(body.get("triggers") or ()), guard)
+    return operations
 
 
 def _param(kind: EntryKind, owner: str, name: str, spec: Mapping[str, Any]) -> ParamSpec:

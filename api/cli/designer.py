@@ -30,12 +30,13 @@ def validate(args: argparse.Namespace) -> int:
     if not results:
         print(f"no workflow files found in {', '.join(map(str, paths))}", file=sys.stderr)
         return 1
-    errors = warnings = 0
+    errors = warnings = acknowledged = 0
     for result in results:
         for problem in result.outcome.problems:
             print(problem)
         errors += len(result.outcome.errors)
         warnings += len(result.outcome.warnings)
+        acknowledged += len(result.outcome.acknowledged)
     if args.database_url:  # a file that changes a version already published there would be left out by the service
         # Loaded here: plain validation needs no database and must not pay for one.
         from api.cli.opening import open_flow
@@ -51,7 +52,8 @@ def validate(args: argparse.Namespace) -> int:
             errors += problem.severity is Severity.ERROR
             warnings += problem.severity is Severity.WARNING
     verdict = "ok" if errors == 0 else "FAILED"
-    print(f"{verdict}: {len(results)} workflow file(s) checked, {errors} error(s), {warnings} warning(s)")
+    accepted = f", {acknowledged} acknowledged" if acknowledged else ""
+    print(f"{verdict}: {len(results)} workflow file(s) checked, {errors} error(s), {warnings} warning(s){accepted}")
     return 0 if errors == 0 else 1
 
 

@@ -13,7 +13,16 @@ from fastapi import APIRouter, Header, status
 
 from api.deps import Flow, Integration
 from api.errors import ApiError, responses
-from api.schemas.integration import ActivationIn, EventIn, EventOut, LinkIn, PinIn, PortalOut
+from api.schemas.integration import (
+    ActivationIn,
+    EventIn,
+    EventOut,
+    FirstLoginIn,
+    LinkIn,
+    PinIn,
+    PortalOut,
+    SelfServiceIn,
+)
 from engine.enrollments.intake import IntakeEvent
 from engine.enrollments.portal import PresentPin
 
@@ -52,6 +61,23 @@ def link_used(body: LinkIn, _: Integration, flow: Flow) -> PortalOut:
     """A patient followed an invitation or reset link (the token travels in the body, never in a URL)."""
     moved = flow.present_link(body.token)
     return PortalOut(outcome="accepted", status=moved.status)
+
+
+@router.post("/portal/first-logins", response_model=PortalOut, status_code=status.HTTP_202_ACCEPTED)
+def first_login(body: FirstLoginIn, _: Integration, flow: Flow) -> PortalOut:
+    """The patient logged in for the first time and replaced the password staff set; the same answer whether or not
+    anything was waiting for it."""
+    flow.report_first_login(body.username)
+    return PortalOut(outcome="received")
+
+
+@router.post("/portal/self-service", response_model=PortalOut, status_code=status.HTTP_202_ACCEPTED)
+def self_service(body: SelfServiceIn, _: Integration, flow: Flow) -> PortalOut:
+    """A patient asked, on the login screen, to set up the account or reset the password. A link goes by email when
+    the chart meets the conditions (portal access enabled, the email on file and confirmed personal); the answer is
+    the same whether or not it does, and whether the patient exists."""
+    flow.request_self_service(body.email, body.birth_date)
+    return PortalOut(outcome="received")
 
 
 @router.post("/portal/activations", response_model=PortalOut, status_code=status.HTTP_202_ACCEPTED)

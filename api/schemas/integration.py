@@ -56,6 +56,18 @@ class ActivationIn(BaseModel):
     patient_id: str = Field(min_length=1, max_length=64)
 
 
+class FirstLoginIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"username": "jane.doe.2026"}]})
+    username: str = Field(min_length=1, max_length=64, description="the account that logged in")
+
+
+class SelfServiceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"email": "jane@example.test", "birth_date": "1980-04-01"}]})
+    email: str = Field(min_length=3, max_length=320, description="as the patient typed it on the login screen")
+    birth_date: IsoDate
+
+
 class PortalOut(BaseModel):
     outcome: str = Field(examples=["accepted"])
     status: str | None = Field(default=None, examples=["Registered"],

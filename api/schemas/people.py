@@ -150,6 +150,8 @@ class PatientOut(BaseModel):
     responsible_provider_id: str | None
     portal_access_enabled: bool
     has_portal_account: bool
+    portal_password_must_change: bool = Field(description="staff set the portal password; cleared only by the "
+                                                          "patient's first login")
     households: list[str]
     enrollments: list[EnrollmentSummaryOut]
 
@@ -157,8 +159,10 @@ class PatientOut(BaseModel):
     def of(cls, record: PatientRecord) -> PatientOut:
         p = record.patient
         values: dict[str, Any] = {name: getattr(p, name) for name in cls.model_fields
-                                  if name not in ("has_portal_account", "households", "enrollments")}
-        return cls(**values, has_portal_account=p.portal_account_id is not None, households=list(record.households),
+                                  if name not in ("has_portal_account", "households", "enrollments",
+                                                  "portal_password_must_change")}
+        return cls(**values, has_portal_account=p.portal_account_id is not None,
+                   portal_password_must_change=record.password_must_change, households=list(record.households),
                    enrollments=[EnrollmentSummaryOut.of(e) for e in record.enrollments])
 
 

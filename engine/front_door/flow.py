@@ -7,6 +7,7 @@ transaction; nothing here is specific to HTTP.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import Engine, text
 
@@ -17,6 +18,7 @@ from engine.enrollments.advance import AdvanceEnrollment, Advancer, EnrollmentAd
 from engine.enrollments.intake import EventIntake, IntakeEvent, IntakeResult
 from engine.enrollments.onboarding import Onboard, Onboarded, Onboarding
 from engine.enrollments.portal import PresentPin, present_link, present_pin, report_activation
+from engine.enrollments.portal_accounts import SelfService, report_first_login
 from engine.enrollments.start import EnrollmentStarted, StartEnrollment, start_enrollment
 from engine.enrollments.steps import CompleteStep, complete_step
 from engine.front_door.histories import Histories
@@ -100,6 +102,15 @@ class PortalFlow:
 
     def report_activation(self, patient_id: str, source: ActorRef) -> list[EnrollmentAdvanced]:
         return report_activation(self.advancer, patient_id, source)
+
+    def report_first_login(self, username: str) -> list[EnrollmentAdvanced]:
+        """The portal says this account logged in and replaced its temporary password."""
+        return report_first_login(self.advancer, username)
+
+    def request_self_service(self, email: str, birth_date: date) -> int:
+        """A patient asks, on the portal's login screen, to set up the account or reset the password; a link goes
+        out when the chart meets the conditions. The number is for logs: the portal's answer never varies."""
+        return SelfService(self.advancer)(email, birth_date)
 
     # ----- the service itself ---------------------------------------------------------------------------------
 

@@ -232,6 +232,13 @@ def set_username(ctx: TransitionContext, call: Call) -> None:
     ctx.subject.forget()
 
 
+def clear_temporary_password(ctx: TransitionContext, call: Call) -> None:
+    accounts = [p.portal_account_id for p in ctx.subject.people() if p.portal_account_id]
+    if accounts:
+        ctx.conn.execute(update(portal_accounts).where(portal_accounts.c.id.in_(accounts))
+                         .values(must_change_password=False))
+
+
 def set_temporary_password(ctx: TransitionContext, call: Call) -> None:
     password = str(ctx.input_of_type("password"))
     person = ctx.subject.people()[0]

@@ -136,6 +136,13 @@ def link_token_valid(ctx: TransitionContext, call: Call) -> Verdict:
     return None if ctx.presented.get("link_patient_id") in {p.id for p in ctx.subject.people()} else {}
 
 
+def temporary_password_set(ctx: TransitionContext, call: Call) -> Verdict:
+    accounts = [p.portal_account_id for p in ctx.subject.people() if p.portal_account_id]
+    flagged = ctx.conn.execute(select(portal_accounts.c.id).where(
+        portal_accounts.c.id.in_(accounts) & portal_accounts.c.must_change_password)).first() if accounts else None
+    return None if flagged is not None else {}
+
+
 def last_pending_child(ctx: TransitionContext, call: Call) -> Verdict:
     presented = ctx.presented.get("pin_patient_id")
     pending = [p.id for p in ctx.subject.people() if p.portal_account_id is None and p.id != presented]

@@ -33,6 +33,7 @@ GUARDS: dict[str, GuardFn] = {
     "pin_and_birth_date_match": guards.pin_and_birth_date_match,
     "link_token_valid": guards.link_token_valid,
     "last_pending_child": guards.last_pending_child,
+    "temporary_password_set": guards.temporary_password_set,
 }
 
 EFFECTS: dict[str, EffectFn] = {
@@ -48,6 +49,7 @@ EFFECTS: dict[str, EffectFn] = {
     "enable_portal_access": effects.enable_portal_access,
     "set_username": effects.set_username,
     "set_temporary_password": effects.set_temporary_password,
+    "clear_temporary_password": effects.clear_temporary_password,
 }
 
 RULES: dict[str, RuleFn] = {

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, select
 from engine.clock import as_utc
 from engine.people.finding import households_of
 from engine.people.subjects import Patient, load_patient
-from engine.storage.tables import enrollments, household_members
+from engine.storage.tables import enrollments, household_members, portal_accounts
 from engine.versions.catalog import WorkflowCatalog
 
 
@@ -34,13 +34,17 @@ class PatientRecord:
     patient: Patient
     households: tuple[str, ...]
     enrollments: tuple[EnrollmentSummary, ...]
+    password_must_change: bool = False  # staff set the portal password; the patient's first login clears it
 
 
 def patient_record(conn: Connection, catalog: WorkflowCatalog, patient_id: str) -> PatientRecord:
     """The patient, the households they belong to, and their enrollments (newest first); `NotFound` if unknown."""
     patient = load_patient(conn, patient_id)
+    must_change = patient.portal_account_id is not None and bool(conn.execute(
+        select(portal_accounts.c.must_change_password).where(portal_accounts.c.id == patient.portal_account_id)
+    ).scalar())
     return PatientRecord(patient, tuple(households_of(conn, patient_id)),
-                         tuple(find_enrollments(conn, catalog, patient_id=patient_id, limit=100)))
+                         tuple(find_enrollments(conn, catalog, patient_id=patient_id, limit=100)), must_change)
 
 
 def find_enrollments(conn: Connection, catalog: WorkflowCatalog, *, patient_id: str | None = None,

@@ -153,3 +153,24 @@ def test_worklists_show_what_needs_doing(api: Any, clock: Any) -> None:
         assert response.status_code == 200, path
         assert response.json() == [], path
     assert date.fromisoformat(expiring[0]["expires_at"][:10]) > date(2026, 3, 2)
+
+
+def test_a_first_login_and_a_login_screen_request_are_answered_alike_for_anyone(api: Any) -> None:
+    started = api.client.post("/enrollments", headers=api.as_("ana"), json={
+        "workflow_id": "portal-invitation-reset-onboarding", "patient_id": "p-jane"}).json()
+    eid = started["enrollment_id"]
+    api.client.post(f"/enrollments/{eid}/triggers/enable_portal_access", headers=api.as_("ana"),
+                    json={"inputs": {"enable_access": "onboarding_tool"}})
+    asks = [api.client.post("/portal/self-service", headers=api.as_("ehr"), json=body) for body in (
+        {"email": "jane@example.test", "birth_date": "1980-04-01"},  # the chart meets the conditions
+        {"email": "nobody@example.test", "birth_date": "1980-04-01"},  # no such patient
+        {"email": "jane@example.test", "birth_date": "1999-09-09"})]  # the wrong birth date
+    assert {a.status_code for a in asks} == {202}
+    assert {json.dumps(a.json()) for a in asks} == {'{"outcome": "received", "status": null}'}
+    assert api.client.get(f"/enrollments/{eid}", headers=api.as_("ana")).json()["status"] == "Invitation Sent"
+    logins = [api.client.post("/portal/first-logins", headers=api.as_("ehr"), json={"username": name})
+              for name in ("jane.doe", "nobody")]
+    assert [a.status_code for a in logins] == [202, 202]
+    assert logins[0].json() == logins[1].json()
+    assert api.client.post("/portal/self-service", headers=api.as_("ana"),
+                           json={"email": "jane@example.test", "birth_date": "1980-04-01"}).status_code == 403

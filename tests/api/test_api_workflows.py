@@ -10,13 +10,13 @@ PXP = "nextgen-pxp-portal-invites"
 
 def test_a_designer_asks_for_a_dry_run_and_staff_may_not_migrate(api: Any) -> None:
     answer = api.client.post(f"/workflows/{PXP}/migrations", headers=api.as_("dee"),
-                             json={"to_version": 1, "dry_run": True})
+                             json={"to_version": 2, "dry_run": True})
     assert answer.status_code == 200
-    assert answer.json() == {"workflow_id": PXP, "to_version": 1, "dry_run": True, "outcomes": [],
+    assert answer.json() == {"workflow_id": PXP, "to_version": 2, "dry_run": True, "outcomes": [],
                              "counts": {"moved": 0, "would move": 0, "blocked": 0, "changed meanwhile": 0},
-                             "summary": f"dry run of {PXP} to version 1: nothing to move (of 0 running on older "
+                             "summary": f"dry run of {PXP} to version 2: nothing to move (of 0 running on older "
                                         "versions)"}
-    staff = api.client.post(f"/workflows/{PXP}/migrations", headers=api.as_("ana"), json={"to_version": 1})
+    staff = api.client.post(f"/workflows/{PXP}/migrations", headers=api.as_("ana"), json={"to_version": 2})
     assert staff.status_code == 403
 
 
@@ -25,9 +25,9 @@ def test_an_unknown_version_is_404_and_moving_without_a_reason_is_422_naming_it(
                               json={"to_version": 7, "dry_run": True})
     assert unknown.status_code == 404
     assert unknown.json()["error"]["message"] == f"no workflow version '{PXP} v7'"
-    no_reason = api.client.post(f"/workflows/{PXP}/migrations", headers=api.as_("root"), json={"to_version": 1})
+    no_reason = api.client.post(f"/workflows/{PXP}/migrations", headers=api.as_("root"), json={"to_version": 2})
     assert no_reason.status_code == 422
     assert no_reason.json()["error"]["field"] == "reason"
     bad_map = api.client.post(f"/workflows/{PXP}/migrations", headers=api.as_("root"),
-                              json={"to_version": 1, "dry_run": True, "map": {"a": "b"}, "extra": 1})
+                              json={"to_version": 2, "dry_run": True, "map": {"a": "b"}, "extra": 1})
     assert bad_map.status_code == 422

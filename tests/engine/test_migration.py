@@ -62,11 +62,13 @@ def version_two(room: Path) -> None:
 
 @pytest.fixture
 def room(tmp_path: Path, workflows_dir: Path) -> Path:
-    """A designers' folder of our own holding the invite workflow, its handout and templates."""
+    """A designers' folder of our own holding the invite workflow (as its version 1), its handout and templates."""
     copy = tmp_path / "workflows"
     shutil.copytree(workflows_dir / "handouts", copy / "handouts")
     shutil.copytree(workflows_dir / "templates", copy / "templates")
-    shutil.copy(workflows_dir / f"{PXP}.yaml", copy / f"{PXP}.yaml")
+    shipped = (workflows_dir / f"{PXP}.yaml").read_text(encoding="utf-8")
+    assert "\nversion: 2\n" in shipped
+    (copy / f"{PXP}.yaml").write_text(shipped.replace("\nversion: 2\n", "\nversion: 1\n", 1), encoding="utf-8")
     return copy
 
 
@@ -206,4 +208,52 @@ def test_a_workflow_changed_in_place_keeps_its_enrollments_running_and_moves_eac
     assert (row.from_state, row.to_state, row.actor_id, row.reason) == ("invited", "invited", "dee",
                                                                          "faster re-sends")
     assert row.detail.startswith(f"{PXP} v1 -> v2: timer 'resend_invite' kept, due ")
+    flow.close()
+
+
+HOLD = '''  # handout: "until the patient activates their portal account"
+  # While 4 invitations went out in the last 30 days the re-send is held, not dropped: staying in 'invited' arms
+  # the resend timer again, so invitations go on once the rolling window allows, until activation.
+  - trigger: resend_invite
+    from: invited
+    to: invited
+    by: system
+    description: Hold the re-send while 4 invitations went out in the last 30 days, and try again in 7 days.
+    unless:
+      - within_limit: {limit: invites}
+
+'''
+
+
+def test_invites_that_stopped_at_the_limit_resume_once_moved_to_the_version_that_holds_them(
+        database_url: str, room: Path, workflows_dir: Path, clock: FakeClock) -> None:
+    shipped = (workflows_dir / f"{PXP}.yaml").read_text(encoding="utf-8")
+    assert HOLD in shipped
+    (room / f"{PXP}.yaml").write_text(shipped.replace(HOLD, "").replace("\nversion: 2\n", "\nversion: 1\n"),
+                                      encoding="utf-8")  # version 1: at the limit, re-sends stopped for good
+    flow = service(database_url, room, clock)
+    seed_practice(flow.db)
+    start = clock.now()
+    eid = flow.start(StartEnrollment(PXP, ANA, patient_id="p-jane")).enrollment_id
+    flow.advance(AdvanceEnrollment(eid, "enroll_now", ANA, inputs=ENROLL_NOW))
+    for day in (7, 14, 21, 28):
+        clock.set(start + timedelta(days=day, minutes=5))
+        flow.sweeper.sweep()
+    with flow.db.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(outbox)).scalar_one() == 4
+        assert conn.execute(select(func.count()).select_from(timers).where(timers.c.status == "pending")) \
+            .scalar_one() == 0  # the 5th re-send was refused on day 28: nothing is armed any more
+    flow.close()
+
+    shutil.copy(workflows_dir / f"{PXP}.yaml", room / f"{PXP}.yaml")  # the shipped version 2
+    clock.set(start + timedelta(days=29))
+    flow = service(database_url, room, clock)
+    report = flow.versions.migrate(MigrateWorkflow(PXP, 2, DEE, {}, "re-sends resume when the window allows"))
+    assert [(o.outcome, o.to_state) for o in report.outcomes] == [("moved", "invited")]
+    assert report.outcomes[0].detail.startswith("timer 'resend_invite' armed, due ")
+    clock.set(start + timedelta(days=36, minutes=5))  # 7 days after the move; the day-0 invite has left the window
+    assert flow.sweeper.sweep().counts["fired"] == 1
+    with flow.db.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(outbox)).scalar_one() == 5
+    assert flow.describe(eid, ANA).workflow_version == 2
     flow.close()

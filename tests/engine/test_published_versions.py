@@ -4,6 +4,7 @@ PostgreSQL."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,9 @@ def room(tmp_path: Path, workflows_dir: Path) -> Path:
     """A designers' folder of our own, to edit: a copy of the shipped one."""
     copy = tmp_path / "workflows"
     shutil.copytree(workflows_dir, copy, ignore=shutil.ignore_patterns("scenarios"))
+    for workflow in copy.glob("*.yaml"):  # each as its version 1, whatever version is shipped
+        text = workflow.read_text(encoding="utf-8")
+        workflow.write_text(re.sub(r"^version: \d+$", "version: 1", text, count=1, flags=re.M), encoding="utf-8")
     return copy
 
 

@@ -52,8 +52,10 @@ PRODUCT_RULES = """
    sex, zip, email; re-sent until activation, at most 4 times in 30 days; auto invites only in opening hours.
 5. `portal-invitation-reset-onboarding.txt` — portal access enabled before anything is sent; invitation/reset
    email from the chart or from an onboarding list of all patients with a colour per status (red: access not
-   enabled); the link grants access with no further check, so the address must be confirmed correct and
-   personal; staff may set a unique username and a password by hand and hand them over in person.
+   enabled); patients with a chart may also set up or reset their account themselves from the portal's login
+   screen when their chart meets the conditions (the handout is cut off before listing them); the link grants
+   access with no further check, so the address must be confirmed correct and personal; staff may set a unique
+   username and a password by hand and hand them over in person.
 - Invite/reset links: 256-bit single-use tokens stored as SHA-256, with an expiry; built from a configured
   base URL, never from the request's Host header; no answer reveals whether an account exists.
 - Staff-set passwords are an audited exception with a reason, stored hashed, and must be changed at first login.
@@ -308,7 +310,8 @@ def auto_invites(d: WorkflowDefinition) -> list[Transition]:
 
 
 def invites_sent(d: WorkflowDefinition) -> list[Transition]:
-    return [*auto_invites(d), *transitions(d, "enroll_now"), *transitions(d, "resend_invite")]
+    return [t for t in [*auto_invites(d), *transitions(d, "enroll_now"), *transitions(d, "resend_invite")]
+            if sent_messages(t)]
 
 
 def auto_invites_only_after_go_live(d: WorkflowDefinition) -> None:
@@ -344,8 +347,12 @@ def required_demographic_fields(d: WorkflowDefinition) -> None:
 def resent_until_activation(d: WorkflowDefinition) -> None:
     timer = d.timer("resend_invite")
     assert (timer.state, timer.fire) == ("invited", "resend_invite")
-    resend = only(d, "resend_invite", "invited")
-    assert (resend.by, resend.dest) == (Actor.SYSTEM, "invited")
+    resend, hold = transitions(d, "resend_invite")
+    assert (resend.by, resend.sources, resend.dest) == (Actor.SYSTEM, ("invited",), "invited")
+    assert sent_messages(resend) == {"auto_invite"}
+    # At the limit the re-send is held, not dropped: staying in 'invited' arms the timer again.
+    assert (hold.by, hold.sources, hold.dest, hold.effects) == (Actor.SYSTEM, ("invited",), "invited", ())
+    assert [c.name for c in hold.unless] == ["within_limit"]
     activated = only(d, "account_activated", "invited")
     assert d.state(activated.dest).final
 
@@ -368,7 +375,8 @@ def auto_invites_in_opening_hours(d: WorkflowDefinition) -> None:
 
 def access_enabled_before_sending(d: WorkflowDefinition) -> None:
     assert d.initial == "access_disabled"
-    assert {t.trigger for t in d.transitions_from("access_disabled")} == {"enable_portal_access"}
+    assert {t.trigger for t in d.transitions_from("access_disabled") if not sent_messages(t)} == {
+        "enable_portal_access"}
     assert [c.name for c in only(d, "enable_portal_access", "access_disabled").effects] == ["enable_portal_access"]
     for t in [*senders(d), *transitions(d, "set_credentials_manually")]:
         assert "portal_access_enabled" in guard_names(t)
@@ -409,7 +417,19 @@ def staff_set_username_and_password(d: WorkflowDefinition) -> None:
         assert "in_person" in hand_over.input.options
         assert [c.name for c in t.effects] == ["set_username", "set_temporary_password"]
     assert all(m.carries is not Carries.CREDENTIALS for m in d.messages)  # handed over, never sent
-    assert only(d, "first_login_password_changed", "credentials_set_by_staff").by is Actor.PORTAL
+    first_login = only(d, "first_login_password_changed", "credentials_set_by_staff")
+    assert first_login.by is Actor.PORTAL
+    assert ([c.name for c in first_login.guards], [c.name for c in first_login.effects]) == (
+        ["temporary_password_set"], ["clear_temporary_password"])  # the must-change flag is cleared only here
+
+
+def set_up_or_reset_from_the_login_screen(d: WorkflowDefinition) -> None:
+    (request,) = transitions(d, "self_service_requested")
+    assert (request.by, request.dest) == (Actor.PORTAL, "invited")
+    assert set(request.sources) == {"access_disabled", "access_enabled", "invited", "credentials_set_by_staff"}
+    assert guard_names(request) == {"portal_access_enabled", "email_on_file", "email_confirmed_personal"}
+    assert sent_messages(request) == {"invitation_reset_email"}
+    assert d.message("invitation_reset_email").carries is Carries.LINK
 
 
 RULES: list[tuple[str, str, Callable[[WorkflowDefinition], None]]] = [
@@ -450,6 +470,8 @@ RULES: list[tuple[str, str, Callable[[WorkflowDefinition], None]]] = [
     (ONBOARDING, "invitation/reset email from the chart or from an onboarding list of all patients",
      from_chart_or_onboarding_list),
     (ONBOARDING, "with a colour per status (red: access not enabled)", red_means_access_not_enabled),
+    (ONBOARDING, "patients with a chart may also set up or reset their account themselves from the portal's login "
+                 "screen when their chart meets the conditions", set_up_or_reset_from_the_login_screen),
     (ONBOARDING, "the link grants access with no further check, so the address must be confirmed correct and personal",
      address_confirmed_correct_and_personal),
     (ONBOARDING, "staff may set a unique username and a password by hand and hand them over in person",
@@ -486,7 +508,7 @@ def test_every_procedure_has_rows_in_the_table() -> None:
 @pytest.mark.parametrize("procedure", PROCEDURES)
 def test_each_workflow_is_named_after_its_file_and_cites_its_handout(procedure: str) -> None:
     d = workflow(procedure)
-    assert (d.id, d.version, d.source) == (procedure, 1, f"handouts/{procedure}.txt")
+    assert (d.id, d.source) == (procedure, f"handouts/{procedure}.txt")
     assert all(state.status and state.description for state in d.states)
 
 

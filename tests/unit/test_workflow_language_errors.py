@@ -82,7 +82,7 @@ def test_the_base_workflow_is_clean(write_workflow: Write) -> None:
                      id="unknown key lists the allowed keys"),
         pytest.param("title: Demo procedure", "title: Demo procedure\ncolour: blue",
                      "4:1: unknown key 'colour' in the workflow; allowed keys: id, version, title, source, "
-                     "description, subject, initial, states, transitions, timers, limits, messages",
+                     "description, subject, initial, states, transitions, timers, limits, messages, acknowledged",
                      id="unknown top-level key"),
         pytest.param("    to: invited", "    to: invitd",
                      "21:9: unknown state 'invitd' in 'to' of transition 'invite' (#1); did you mean 'invited'?",
@@ -284,7 +284,7 @@ def test_a_staff_set_password_needs_a_required_reason(write_workflow: Write) -> 
 def test_transitions_by_different_actors_on_one_trigger_are_told_apart_by_who_fires_them(
     write_workflow: Write,
 ) -> None:
-    twin = "  - trigger: invite\n    from: waiting\n    to: done\n    by: integration\n    guards: [email_on_file]\n"
+    twin = "  - trigger: invite\n    from: waiting\n    to: done\n    by: portal\n    guards: [link_token_valid]\n"
     assert findings(write_workflow, mutate("  - trigger: finish\n", twin + "  - trigger: finish\n")) == []
 
 
@@ -306,3 +306,47 @@ def test_folded_text_reads_as_plain_text_without_the_yaml_parsers_fold_marks() -
     texts += [s.instruction for r in results for t in r.outcome.definition.transitions for s in t.steps]  # type: ignore[union-attr]
     assert texts
     assert all("\a" not in text for text in texts)
+
+
+def test_a_portal_or_integration_transition_no_operation_can_fire_is_an_error_at_its_line(
+        write_workflow: Write) -> None:
+    poke = "  - trigger: poke\n    from: invited\n    to: done\n    by: portal\n"
+    (found,) = findings(write_workflow, mutate("  - trigger: finish\n", poke + "  - trigger: finish\n"))
+    assert found.startswith("26:5: transition 'poke' is done by portal, but no portal operation can fire it: it "
+                            "needs guard pin_and_birth_date_match or guard link_token_valid or trigger "
+                            "first_login_password_changed or trigger self_service_requested")
+    listened = "  - trigger: new_encounter\n    from: invited\n    to: done\n    by: integration\n"
+    assert findings(write_workflow, mutate("  - trigger: finish\n", listened + "  - trigger: finish\n")) == []
+
+
+LINK_BY_EMAIL = mutate("    carries: nothing", "    carries: link").replace(
+    "      - send_message: {message: hello}", "      - issue_link: {purpose: invitation, lifetime: 24h}\n"
+                                             "      - send_message: {message: hello}")
+
+
+def test_an_acknowledged_policy_warning_is_listed_as_accepted_with_its_reason(write_workflow: Write) -> None:
+    assert findings(write_workflow, LINK_BY_EMAIL) == [
+        "38:3: warning: email-only access link: message 'hello' sends a link that grants access with no further "
+        "check; confirm the address is correct and personal to the patient"]
+    accepted = LINK_BY_EMAIL + "acknowledged:\n  - warning: email-only-link\n    reason: The handout's own procedure.\n"
+    path = write_workflow(accepted)
+    (result,) = check_paths([path])
+    assert result.outcome.definition is not None
+    assert (result.outcome.warnings, len(result.outcome.acknowledged)) == ((), 1)
+    assert str(result.outcome.acknowledged[0]).endswith(
+        ": acknowledged: email-only access link: message 'hello' sends a link that grants access with no further "
+        "check; confirm the address is correct and personal to the patient; the practice's reason: The handout's "
+        "own procedure.")
+
+
+def test_an_acknowledgement_must_name_a_known_warning_with_a_reason_and_one_that_occurs(
+        write_workflow: Write) -> None:
+    unknown = BASE + "acknowledged:\n  - warning: pin-too-long\n    reason: Why not.\n"
+    assert findings(write_workflow, unknown) == [
+        "43:14: unknown policy warning 'pin-too-long' in acknowledged[0]; codes: email-only-link, lifetime, "
+        "staff-set-password"]
+    no_reason = BASE + "acknowledged:\n  - warning: lifetime\n"
+    assert findings(write_workflow, no_reason) == ["43:5: acknowledged[0] is missing required key 'reason'"]
+    stale = BASE + "acknowledged:\n  - warning: lifetime\n    reason: The handout says 30 days.\n"
+    assert findings(write_workflow, stale) == [
+        "43:5: warning: acknowledged warning 'lifetime' does not occur in this workflow: remove the acknowledgement"]
