@@ -75,7 +75,7 @@ def seed(folder: Path, url: str, onboarding: int, pin: int) -> Seeded:
         ids = [f"p{i:07d}" for i in range(onboarding + pin)]
         with flow.db.begin() as conn:
             conn.execute(insert(sites).values(id="main", name="Bench Practice", timezone="America/New_York",
-                                              portal_url="https://portal.example.test", phone="555-0100",
+                                              portal_url="https://portal.example.test", phone="(617) 555-0100",
                                               specialist_office=False, go_live_on=date(2026, 1, 5)))
             conn.execute(insert(providers).values(id="dr-pcp", name="Dr. Pat Primary"))
             conn.execute(insert(patients), [

@@ -52,7 +52,8 @@ def seed(db: Engine, n: int) -> list[str]:
     ids = [f"p{i:07d}" for i in range(n)]
     with db.begin() as conn:
         conn.execute(insert(sites).values(id="main", name="Bench Practice", timezone="America/New_York",
-                                          portal_url="https://portal.example.test", specialist_office=False))
+                                          portal_url="https://portal.example.test", phone="(617) 555-0100",
+                                          specialist_office=False))
         conn.execute(insert(staff_users).values(id=STAFF.id, name="Bench Staff", role="staff",
                                                 linked_to_staff_record=True, active=True))
         conn.execute(insert(patients), [

@@ -28,7 +28,8 @@ def seed(db: Engine, stored: int, due: int, now: datetime) -> None:
         content_hash = conn.execute(select(workflow_versions.c.content_hash).where(
             workflow_versions.c.workflow_id == EXPIRY_WORKFLOW_ID)).scalar_one()
         conn.execute(insert(sites).values(id="main", name="Bench Practice", timezone="America/New_York",
-                                          portal_url="https://portal.example.test", specialist_office=False))
+                                          portal_url="https://portal.example.test", phone="(617) 555-0100",
+                                          specialist_office=False))
         if conn.dialect.name == "postgresql":
             _seed_postgres(conn, stored, due, now, content_hash)
         else:

@@ -15,7 +15,7 @@ def seed_practice(db: Engine) -> None:
     """One site, staff users, providers, and patients covering each procedure's cases."""
     with db.begin() as conn:
         conn.execute(insert(sites).values(id="main", name="Maple Family Practice", timezone="America/New_York",
-                                          portal_url="https://portal.example.test", phone="555-0100",
+                                          portal_url="https://portal.example.test", phone="(617) 555-0100",
                                           specialist_office=False, go_live_on=date(2026, 1, 5)))
         conn.execute(insert(staff_users), [
             {"id": "ana", "name": "Ana Front Desk", "role": "staff", "linked_to_staff_record": True, "active": True},

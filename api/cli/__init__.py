@@ -43,6 +43,16 @@ def _designer(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     simulate.set_defaults(run=_command("designer", "simulate"))
     schema = sub.add_parser("schema", help="print the JSON Schema of the workflow format")
     schema.set_defaults(run=_command("designer", "schema"))
+    preview = sub.add_parser("preview", help="show a message as it would be written now, or why it would be held")
+    preview.add_argument("message", help="the message id, e.g. manual_invite")
+    preview.add_argument("--site", required=True, help="the site whose name, phone and portal address it prints")
+    preview.add_argument("--workflow", help="the workflow id (needed when several have a message of that id)")
+    preview.add_argument("--version", type=int, help="a published version (default: the newest)")
+    person = preview.add_mutually_exclusive_group()
+    person.add_argument("--patient", metavar="ID", help="a real patient (default: a sample one)")
+    person.add_argument("--household", metavar="ID", help="a real household, for a household's workflow")
+    _database(preview)
+    preview.set_defaults(run=_command("preview", "preview"))
 
 
 def _service(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

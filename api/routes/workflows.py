@@ -1,5 +1,5 @@
-"""Workflows as published: list them, read one version, its diagram (Mermaid); move running enrollments onto a
-newer version (designers and admins)."""
+"""Workflows as published: list them, read one version, its diagram (Mermaid); preview a message and move running
+enrollments onto a newer version (designers and admins)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,19 @@ from fastapi.responses import PlainTextResponse
 
 from api.deps import Designer, Flow, WorkflowReader
 from api.errors import responses
-from api.schemas.workflows import MigrationIn, MigrationOut, WorkflowOut, WorkflowSummary, summary
+from api.schemas.workflows import (
+    MessagePreviewOut,
+    MigrationIn,
+    MigrationOut,
+    WorkflowOut,
+    WorkflowSummary,
+    summary,
+)
 from definitions import render_mermaid
 from definitions.model import WorkflowDefinition
 from engine.enrollments.migration import MigrateWorkflow
 from engine.front_door.flow import PortalFlow
+from engine.views.preview import PreviewMessage
 
 router = APIRouter(tags=["workflows"], responses=responses(401, 403))
 
@@ -61,3 +69,13 @@ def migrate(workflow_id: str, body: MigrationIn, designer: Designer, flow: Flow)
     report = flow.versions.migrate(MigrateWorkflow(workflow_id, body.to_version, designer.actor, body.map,
                                                    body.reason, body.dry_run, body.limit))
     return MigrationOut.of(report)
+
+
+@router.get("/workflows/{workflow_id}/messages/{message_id}/preview", response_model=MessagePreviewOut,
+            responses=responses(404, 422))
+def preview(workflow_id: str, message_id: str, site: str, _: Designer, flow: Flow, version: int | None = None,
+            patient: str | None = None, household: str | None = None) -> MessagePreviewOut:
+    """The message as it would be written now for `site` and a real `patient` or `household` (default: a sample
+    one), with [PIN] or [one-time link] where the secret goes; `held` says why it would not be sent instead."""
+    return MessagePreviewOut.of(flow.preview(PreviewMessage(message_id, site, workflow_id, version, patient,
+                                                            household)))

@@ -51,7 +51,7 @@ def households_part_registered(_: Reader, flow: Flow, site_id: str | None = None
 @router.get("/worklists/messages-failed", response_model=list[FailedMessageOut])
 def messages_failed(_: Reader, flow: Flow, within_days: Annotated[int | None, Query(ge=1, le=3650)] = None,
                     site_id: str | None = None, limit: Limit = 200) -> list[FailedMessageOut]:
-    """Messages that failed or wait for review, newest first."""
+    """Messages that failed, were held (an empty field) or wait for review, newest first."""
     found = flow.worklists.messages_failed(within_days=within_days, site_id=site_id, limit=limit)
     return [FailedMessageOut.model_validate(f) for f in found]
 

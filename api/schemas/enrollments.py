@@ -84,6 +84,12 @@ class DocumentOut(BaseModel):
     body: str
 
 
+class HeldOut(BaseModel):
+    message_id: str = Field(examples=["enrollment_notification"])
+    reason: str = Field(examples=["held: the site's phone number is empty (template ..., line 15: ...); fill it "
+                                  "in, then do the step again"])
+
+
 class AdvancedOut(BaseModel):
     enrollment_id: str
     trigger: str
@@ -93,13 +99,16 @@ class AdvancedOut(BaseModel):
     version: int
     shown: list[ShownOut] = Field(description="PINs to hand over now; shown once, never again")
     documents: list[DocumentOut] = Field(description="printouts to print now (they may carry a PIN)")
+    held: list[HeldOut] = Field(default_factory=list, description=(
+        "messages not sent because a field their template prints is empty: fill it in, then do the step again"))
 
     @classmethod
     def of(cls, a: EnrollmentAdvanced) -> AdvancedOut:
         return cls(enrollment_id=a.enrollment_id, trigger=a.trigger, from_state=a.from_state, to_state=a.to_state,
                    status=a.status, version=a.version,
                    shown=shown_over_http(a.shown),
-                   documents=[DocumentOut(message_id=d.message_id, body=d.body) for d in a.documents])
+                   documents=[DocumentOut(message_id=d.message_id, body=d.body) for d in a.documents],
+                   held=[HeldOut(message_id=h.message_id, reason=h.reason) for h in a.held])
 
 
 class _FromEngine(BaseModel):

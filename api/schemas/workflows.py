@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from definitions.model import Call, WorkflowDefinition
 from engine.enrollments.migration import OUTCOMES, MigrationReport
+from engine.views.preview import MessagePreview
 
 
 def _call(call: Call) -> str:
@@ -125,3 +126,23 @@ class MigrationOut(BaseModel):
                    outcomes=[MigrationOutcomeOut(enrollment_id=o.enrollment_id, from_version=o.from_version,
                                                  from_state=o.from_state, outcome=o.outcome, to_state=o.to_state,
                                                  detail=o.detail) for o in report.outcomes])
+
+
+class MessagePreviewOut(BaseModel):
+    workflow_id: str
+    version: int
+    message_id: str
+    template: str
+    channel: str = Field(examples=["email"])
+    recipient: str | None = Field(description="the address an email would go to (none for a sample person)")
+    sample_person: bool = Field(description="true: a made-up patient or household, not a real one")
+    subject: str | None
+    body: str | None = Field(description="the plain text, with [PIN] or [one-time link] where the secret goes")
+    html: str | None = Field(description="the HTML alternative, when the template has one")
+    held: str | None = Field(description="why the engine would hold the message instead of sending it")
+
+    @classmethod
+    def of(cls, p: MessagePreview) -> MessagePreviewOut:
+        return cls(workflow_id=p.workflow_id, version=p.version, message_id=p.message_id, template=p.template,
+                   channel=p.channel, recipient=p.recipient, sample_person=p.sample_person, subject=p.subject,
+                   body=p.body, html=p.html, held=p.held)

@@ -212,6 +212,7 @@ class _Run:
             shown.append(f"{'PIN' if secret.kind == 'pin' else 'link'} shown to staff for {secret.patient_id}"
                          + (" (do not send PIN)" if secret.do_not_send else ""))
         shown += [f"printout {d.message_id} handed to staff" for d in done.documents]
+        shown += [f"message {h.message_id} {h.reason}" for h in done.held]
         self.say(f"{label}: {done.from_state} -> {done.to_state} ({done.status})"
                  + "".join(f"; {s}" for s in shown))
 

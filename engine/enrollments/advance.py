@@ -27,7 +27,7 @@ from engine.fsm.inputs import public_value
 from engine.fsm.judgement import candidates, not_available, verdict
 from engine.fsm.machines import MachineCache
 from engine.fsm.rows import EnrollmentRow, move, read_enrollment, stored_inputs
-from engine.fsm.services import Document, Services, ShownSecret
+from engine.fsm.services import Document, HeldMessage, Services, ShownSecret
 from engine.storage.direct import DirectSavepoint
 from engine.timers.rows import arm_state_timers, cancel_state_timers
 from engine.versions.catalog import WorkflowCatalog
@@ -58,6 +58,7 @@ class EnrollmentAdvanced:
     version: int
     shown: tuple[ShownSecret, ...]
     documents: tuple[Document, ...]
+    held: tuple[HeldMessage, ...] = ()  # messages not written: a field their template prints is empty
 
 
 class Advancer:
@@ -132,7 +133,7 @@ class Advancer:
         write(conn, audit_rows)
         return EnrollmentAdvanced(row.id, command.trigger, row.state, transition.dest,
                                   definition.state(transition.dest).status, row.version + 1,
-                                  tuple(ctx.shown), tuple(ctx.documents))
+                                  tuple(ctx.shown), tuple(ctx.documents), tuple(ctx.held))
 
     def _refused(self, command: AdvanceEnrollment, refusal: Exception) -> Callable[[ChainTip], AuditEntry]:
         """The history entry of a refused attempt, built on the enrollment's chain as it is when recorded."""

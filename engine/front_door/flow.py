@@ -34,6 +34,7 @@ from engine.storage.database import reading
 from engine.versions.catalog import WorkflowCatalog
 from engine.views.enrollment import EnrollmentView, describe_enrollment
 from engine.views.people import EnrollmentSummary, find_enrollments
+from engine.views.preview import MessagePreview, PreviewMessage, preview_message
 
 
 @dataclass
@@ -76,6 +77,13 @@ class PortalFlow:
         """The enrollment as `actor` sees it now: next actions with every reason they are blocked, guided steps,
         timers waiting and why, messages. Writes nothing."""
         return describe_enrollment(self.reader, self.services, self.catalog, enrollment_id, actor)
+
+    def preview(self, query: PreviewMessage) -> MessagePreview:
+        """A workflow's message as it would be written now for a site and a patient (or a sample one), with
+        placeholders for its PIN or link, or the reason it would be held. Writes nothing."""
+        with self.reader.connect() as conn:
+            return preview_message(conn, self.services.renderer, self.catalog, query,
+                                   self.services.clock.now().date())
 
     def find_enrollments(self, *, patient_id: str | None = None, household_id: str | None = None,
                          workflow_id: str | None = None, state: str | None = None,

@@ -17,7 +17,7 @@ from definitions.model import Transition, WorkflowDefinition
 from engine.actors import ActorRef
 from engine.audit.entry import AuditEntry
 from engine.fsm.rows import EnrollmentRow
-from engine.fsm.services import Document, Services, ShownSecret
+from engine.fsm.services import Document, HeldMessage, Services, ShownSecret
 from engine.fsm.subject import EnrollmentSubject
 
 
@@ -38,6 +38,7 @@ class TransitionContext:
     chosen: int | None = None  # the candidate whose effects run
     shown: list[ShownSecret] = field(default_factory=list)
     documents: list[Document] = field(default_factory=list)
+    held: list[HeldMessage] = field(default_factory=list)
     extra_audit: list[AuditEntry] = field(default_factory=list)
     pins: dict[str, str] = field(default_factory=dict)
     links: dict[str, str] = field(default_factory=dict)

@@ -11,14 +11,15 @@ from typing import Any
 from sqlalchemy import insert, update
 
 from definitions.durations import Duration
-from definitions.model import Call, Carries, Channel, Message, Recipient
+from definitions.model import Call, Channel, Message, Recipient
 from engine.audit.entry import about_enrollment
 from engine.credentials.pins import format_pin, new_pin
 from engine.credentials.tokens import new_link_token, token_digest
 from engine.fsm.context import TransitionContext
 from engine.fsm.guards import count_sends
-from engine.fsm.services import Document, ShownSecret
+from engine.fsm.services import Document, HeldMessage, ShownSecret
 from engine.ids import new_id
+from engine.messaging.composing import MessageFacts, compose
 from engine.messaging.contact import recipient_cap, send_window
 from engine.messaging.sealing import marker
 from engine.people.subjects import Patient
@@ -108,40 +109,27 @@ def redeem_link(ctx: TransitionContext, call: Call) -> None:
                      .values(used_at=ctx.now))
 
 
-def _template_context(ctx: TransitionContext, message: Message, secrets: dict[str, str],
-                      pin_people: list[Patient]) -> dict[str, Any]:
-    carries = message.carries
-    site = ctx.subject.site()
-    context: dict[str, Any] = {"practice": {"name": site.name, "phone": site.phone or ""},
-                               "portal_url": site.portal_url}
-    if ctx.subject.is_household():
-        household = ctx.subject.household()
-        context["guardian"] = {"given_name": household.guardian_given_name,
-                               "family_name": household.guardian_family_name}
-        first = ctx.subject.selected_children()[0] if ctx.subject.selected_children() else None
-        context["patient"] = {"given_name": first.given_name if first else "",
-                              "family_name": first.family_name if first else ""}
-    else:
-        patient = ctx.subject.patient()
-        context["patient"] = {"given_name": patient.given_name or "", "family_name": patient.family_name or ""}
-        context["guardian"] = {"given_name": "", "family_name": ""}
-    if carries is Carries.PIN and pin_people:
-        secrets["pin"] = format_pin(ctx.pins[pin_people[0].id])
-        context["pin"] = marker("pin")
-    pins = []
-    for i, person in enumerate(pin_people if message.channel is Channel.LETTER else []):
-        name = f"pin{i}"
-        secrets[name] = format_pin(ctx.pins[person.id])
-        pins.append({"child_name": person.display_name, "pin": marker(name)})
-    context["pins"] = pins
-    if carries is Carries.LINK:
-        person = ctx.subject.people()[0]
-        secrets["link"] = ctx.links.get(person.id, "")
-        context["link"] = marker("link")
+def _facts(ctx: TransitionContext, pin_people: list[Patient]) -> MessageFacts:
+    subject = ctx.subject
+    household = subject.household() if subject.is_household() else None
+    first = subject.people()[0]
     shown = [s for s in ctx.shown if s.kind in ("pin", "link")]
-    if shown:
-        context["expires_on"] = shown[-1].expires_at.date().isoformat()
-    return context
+    return MessageFacts(
+        site=subject.site(), patient=None if household else subject.patient(), household=household,
+        children=subject.selected_children() if household else (),
+        pins=[(p, format_pin(ctx.pins[p.id])) for p in pin_people], link=ctx.links.get(first.id),
+        expires_on=shown[-1].expires_at.date() if shown else None)
+
+
+def _hold(ctx: TransitionContext, message: Message, recipient: str | None, reason: str) -> None:
+    """The message is not written with a hole: it is kept, unsent, with the reason, for the failed-messages list."""
+    ctx.conn.execute(insert(outbox).values(
+        enrollment_id=ctx.enrollment.id, message_id=message.id, channel=message.channel.value, recipient=recipient,
+        subject=None, body="", sealed=None, status="held", detail=reason, created_at=ctx.now, not_before=None,
+        opening_hours=message.opening_hours, attempts=0))
+    ctx.held.append(HeldMessage(message.id, reason))
+    ctx.extra_audit.append(about_enrollment(ctx.enrollment, ctx.now, ctx.actor, "message_held", "refused",
+                                            trigger=ctx.trigger_name, detail=f"message '{message.id}' {reason}"))
 
 
 def _suppressed(ctx: TransitionContext, message_id: str) -> str | None:
@@ -160,18 +148,20 @@ def send_message(ctx: TransitionContext, call: Call) -> None:
     # A household's "do not send PIN" children never go by message: only the first child's PIN does.
     unmuted = {s.patient_id for s in ctx.shown if s.kind == "pin" and not s.do_not_send}
     pin_people = [p for p in senders if p.id in unmuted][:1]
-    secrets: dict[str, str] = {}
-    rendered = ctx.services.renderer.render(ctx.definition, message.template,
-                                            _template_context(ctx, message, secrets, pin_people))
+    composed = compose(ctx.services.renderer, ctx.definition, message, _facts(ctx, pin_people))
     to_guardian = subject.is_household() and message.to is Recipient.GUARDIAN
     recipient = subject.email() if message.channel is Channel.EMAIL else (
         subject.household().id if to_guardian else subject.people()[0].id)
+    if composed.rendered is None:
+        _hold(ctx, message, recipient, composed.held or "held")
+        return
+    rendered, secrets = composed.rendered, composed.secrets
     why = _suppressed(ctx, message.id)
     window = None if why else send_window(ctx.conn, message, recipient, ctx.actor.kind, ctx.now, subject.calendar(),
                                           recipient_cap(ctx.conn, subject.site().id))
     ctx.conn.execute(insert(outbox).values(
         enrollment_id=ctx.enrollment.id, message_id=message.id, channel=message.channel.value, recipient=recipient,
-        subject=rendered.subject, body=rendered.body,
+        subject=rendered.subject, body=rendered.body, html=rendered.html,
         sealed=ctx.services.sealer.seal(secrets) if secrets and not why else None,
         status="suppressed" if why else "queued", detail=why or (window.why if window else None),
         created_at=ctx.now, not_before=window.not_before if window else None, opening_hours=message.opening_hours,
@@ -193,11 +183,13 @@ def print_pin_letter(ctx: TransitionContext, call: Call) -> None:
     if which == "do_not_send":
         muted = {s.patient_id for s in ctx.shown if s.kind == "pin" and s.do_not_send}
         people = [p for p in people if p.id in muted]
-    secrets: dict[str, str] = {}
-    rendered = ctx.services.renderer.render(ctx.definition, message.template,
-                                            _template_context(ctx, message, secrets, people))
+    composed = compose(ctx.services.renderer, ctx.definition, message, _facts(ctx, people))
+    if composed.rendered is None:
+        _hold(ctx, message, None, composed.held or "held")
+        return
+    rendered = composed.rendered
     printable = rendered.body
-    for name, value in secrets.items():
+    for name, value in composed.secrets.items():
         printable = printable.replace(marker(name), value)
     # The printout is handed to staff once; the stored copy keeps only the markers.
     ctx.documents.append(Document(message.id, printable))

@@ -5,34 +5,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
 
-from definitions.model import WorkflowDefinition
 from definitions.vocabulary import Vocabulary
 from engine.clock import Clock
 from engine.credentials.hashing import SecretHasher
+from engine.messaging.composing import MessageRenderer
 from engine.messaging.sealing import Sealer
-
-
-class RenderedLike(Protocol):
-    @property
-    def subject(self) -> str | None: ...
-
-    @property
-    def body(self) -> str: ...
-
-
-class Renderer(Protocol):
-    def render(self, definition: WorkflowDefinition, name: str, context: dict[str, Any]) -> RenderedLike:
-        """Render template `name` as the workflow version `definition` was published with it."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)
 class Services:
     clock: Clock
     hasher: SecretHasher
-    renderer: Renderer
+    renderer: MessageRenderer
     sealer: Sealer
     vocabulary: Vocabulary
 
@@ -54,3 +39,11 @@ class Document:
 
     message_id: str
     body: str
+
+
+@dataclass(frozen=True, slots=True)
+class HeldMessage:
+    """A message not written because its template printed an empty or missing field; `reason` says which."""
+
+    message_id: str
+    reason: str

@@ -16,6 +16,7 @@ Every outcome is appended to the enrollment's history. Opening-hours messages fo
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -68,6 +69,7 @@ class _Claim:
     recipient: str | None
     subject: str | None
     body: str
+    html: str | None
     sealed: str | None
     attempts: int
     sender: str
@@ -145,15 +147,16 @@ class DeliveryWorker:
         conn.execute(update(outbox).where(outbox.c.id == row.id).values(
             status="sending", sending_at=now, attempts=row.attempts + 1))
         sender = conn.execute(select(sites.c.from_address).where(sites.c.id == site_id)).scalar_one_or_none()
-        return _Claim(row.id, row.enrollment_id, row.channel, row.recipient, row.subject, row.body, row.sealed,
-                      row.attempts + 1, sender or self.default_sender)
+        return _Claim(row.id, row.enrollment_id, row.channel, row.recipient, row.subject, row.body, row.html,
+                      row.sealed, row.attempts + 1, sender or self.default_sender)
 
     def _send(self, claim: _Claim) -> str:
         try:
-            body = self._filled(claim)
+            secrets = self.sealer.open(claim.sealed) if claim.sealed else {}
             adapter = self.adapters[claim.channel]
-            ref = adapter.send(OutgoingMessage(f"outbox-{claim.id}", claim.channel, claim.recipient, claim.subject,
-                                               body, claim.sender))
+            ref = adapter.send(OutgoingMessage(
+                f"outbox-{claim.id}", claim.channel, claim.recipient, claim.subject, _filled(claim.body, secrets),
+                claim.sender, html=None if claim.html is None else _filled(claim.html, secrets, escape=True)))
         except TemporaryFailure as failure:
             if claim.attempts >= self.max_attempts:
                 return self._finish(claim, "failed", f"gave up after {claim.attempts} attempts: {failure.detail}")
@@ -168,13 +171,6 @@ class DeliveryWorker:
             return self._finish(claim, "review", f"delivery stopped by {type(error).__name__}; "
                                                  "check the channel before sending it again")
         return self._finish(claim, "sent", None, ref=ref)
-
-    def _filled(self, claim: _Claim) -> str:
-        body = claim.body
-        if claim.sealed:
-            for name, value in self.sealer.open(claim.sealed).items():
-                body = body.replace(marker(name), value)
-        return body
 
     def _finish(self, claim: _Claim, outcome: str, detail: str | None, *, retry_at: datetime | None = None,
                 ref: str | None = None) -> str:
@@ -199,3 +195,10 @@ class DeliveryWorker:
     def _note(self, conn: Connection, enrollment_id: str, action: str, outcome: Outcome, detail: str) -> None:
         at = self.clock.now()
         note(conn, enrollment_id, lambda tip: about_enrollment(tip, at, SYSTEM_ACTOR, action, outcome, detail=detail))
+
+
+def _filled(text: str, secrets: Mapping[str, str], *, escape: bool = False) -> str:
+    """Put each secret where its marker stands; in HTML, escaped as the template escaped every other value."""
+    for name, value in secrets.items():
+        text = text.replace(marker(name), html.escape(value) if escape else value)
+    return text

@@ -3,21 +3,23 @@
 
 This is the Jinja2 adapter at the engine's edge. Templates are written by process designers, not programmers,
 and the values poured into them include PINs, invite links and patients' names, so (DESIGN.md, "Security and
-privacy rules") they render in Jinja2's immutable sandbox with `StrictUndefined` and HTML autoescaping, from a
-minimal context of plain data only: never an ORM row whose attributes a template could walk.
+privacy rules") they render in Jinja2's immutable sandbox with `StrictUndefined`, from a minimal context of plain
+data only: never an ORM row whose attributes a template could walk.
 
-A template has an optional `{% block subject %}` (letters have none) and a `{% block body %}`; each block is
-rendered on its own. Errors name the template file, the line and the missing name but never quote a value from
-the context, because an error message ends up in logs and a PIN or a link must never get there.
+A template has an optional `{% block subject %}` (letters have none), a `{% block body %}` in plain text and an
+optional `{% block html %}`, the HTML alternative of an email. Each block is rendered on its own: subject and body
+as plain text, never HTML-escaped (a patient's "&" arrives as "&"), the html block with every value
+HTML-escaped. A value that prints as nothing (empty, blank or None) refuses the render, like a missing one: a
+message with a hole ("Call us at .") is never produced. Errors name the template file, the line and the missing
+name but never quote a value from the context, because an error message ends up in logs and a PIN or a link must
+never get there.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, NoReturn
@@ -39,28 +41,23 @@ from jinja2.utils import missing, object_type_repr
 from definitions.errors import RuntimeFailure
 from definitions.model import WorkflowDefinition
 from definitions.shapes import IDENTIFIER
+from engine.messaging.template_context import plain_context
 
 SUFFIX = ".j2"
-BLOCKS = ("subject", "body")
+BLOCKS = ("subject", "body", "html")
+TEXT_BLOCKS = ("subject", "body")
 
-_SCALARS = (str, int, float, bool, type(None), date, datetime)
-
-
-class TemplateContextError(RuntimeFailure):
-    """The context offered to a template holds something other than plain data; `path` names where."""
-
-    def __init__(self, path: str, problem: str) -> None:
-        self.path = path
-        super().__init__(f"template context at '{path}': {problem}")
+_WITHHELD = "<withheld: a name taken from the context>"
 
 
 class TemplateRenderError(RuntimeFailure):
     """A template could not be rendered. The message names file, line and name, never a context value."""
 
-    def __init__(self, template: str, line: int | None, detail: str) -> None:
+    def __init__(self, template: str, line: int | None, detail: str, *, name: str | None = None) -> None:
         self.template = template
         self.line = line
         self.detail = detail
+        self.name = name  # the missing or empty name, only when the template spells it out (never a value)
         where = template if line is None else f"{template}, line {line}"
         super().__init__(f"template {where}: {detail}")
 
@@ -69,16 +66,33 @@ class TemplateUndefinedError(TemplateRenderError):
     """A template used a variable, key or attribute the context does not have (StrictUndefined)."""
 
 
+class TemplateEmptyValueError(TemplateRenderError):
+    """A template printed a value that is empty, blank or None: the message would have a hole in it."""
+
+
 class TemplateSecurityError(TemplateRenderError):
     """The sandbox refused something a template tried to reach (`__class__`, an unsafe call, a mutation)."""
 
 
 @dataclass(frozen=True, slots=True)
 class RenderedMessage:
-    """A rendered message: `subject` is one line (None for a letter), `body` is the text without outer blanks."""
+    """A rendered message: `subject` is one line (None for a letter), `body` is the plain text without outer
+    blanks, `html` the HTML alternative when the template has one."""
 
     subject: str | None
     body: str
+    html: str | None = None
+
+
+class _Empty(Exception):
+    """Raised by `_refuse_empty` while a template prints; carries no value (there is none to carry)."""
+
+
+def _refuse_empty(value: object) -> object:
+    """Jinja's `finalize`: every `{{ ... }}` passes here before it is written."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise _Empty()
+    return value
 
 
 class _Refused(UndefinedError):
@@ -119,28 +133,43 @@ class TemplateRenderer:
         self._where = str(folder) if folder is not None else "this workflow version's templates"
         loader: BaseLoader = FileSystemLoader(folder) if folder is not None else DictLoader(
             {name + SUFFIX: text for name, text in (texts or {}).items()})
-        self._env = ImmutableSandboxedEnvironment(
+        # One source, compiled twice: plain text (subject, body) is never escaped, the html block always is.
+        self._env, self._html_env = (ImmutableSandboxedEnvironment(
             loader=loader,
             undefined=_Undefined,
-            autoescape=True,
+            autoescape=escaped,
+            finalize=_refuse_empty,
             auto_reload=False,  # a published definition's templates do not change under a running engine
-        )
+        ) for escaped in (False, True))
         self._compiled: dict[str, Template] = {}
+        self._compiled_html: dict[str, Template] = {}
 
     @property
     def environment(self) -> ImmutableSandboxedEnvironment:
         """The sandboxed environment, for checks that parse without rendering."""
         return self._env
 
-    def render(self, name: str, context: Mapping[str, object]) -> RenderedMessage:
-        """Render template `name` (file `NAME.j2`) with a context of plain data."""
+    def render(self, name: str, context: Mapping[str, object], *, html: bool = True) -> RenderedMessage:
+        """Render template `name` (file `NAME.j2`) with a context of plain data; `html=False` skips the html
+        block (a letter or a vendor's secure message is plain text only)."""
         variables = plain_context(context)
         template = self.template(name)
         subject = self._block(template, "subject", variables) if "subject" in template.blocks else None
+        markup = None
+        if html and "html" in template.blocks:
+            markup = self._block(self._html_template(name), "html", variables).strip()
         return RenderedMessage(
             subject=None if subject is None else " ".join(subject.split()),
             body=self._block(template, "body", variables).strip(),
+            html=markup,
         )
+
+    def _html_template(self, name: str) -> Template:
+        found = self._compiled_html.get(name)
+        if found is None:
+            self.template(name)  # the name and the source are checked once, by the plain-text compile
+            found = self._compiled_html[name] = self._html_env.get_template(name + SUFFIX)
+        return found
 
     def template(self, name: str) -> Template:
         """The compiled template `NAME.j2`, compiled on first use only."""
@@ -172,13 +201,17 @@ class TemplateRenderer:
     def _explain(self, error: Exception, fallback: str) -> TemplateRenderError:
         where, line = _where_in_template(error.__traceback__)
         template = where or fallback
+        if isinstance(error, _Empty):
+            return TemplateEmptyValueError(template, line, "prints an empty value")
         if isinstance(error, _Refused) and error.name is not None:
             name = self._shown(error.name, template)
+            written = str(error.name) if name != _WITHHELD else None
             if error.unsafe:
                 return TemplateSecurityError(template, line, f"refused by the sandbox: access to {name}")
             if error.owner is None:
-                return TemplateUndefinedError(template, line, f"undefined variable {name}")
-            return TemplateUndefinedError(template, line, f"no key or attribute {name} on a {error.owner}")
+                return TemplateUndefinedError(template, line, f"undefined variable {name}", name=written)
+            return TemplateUndefinedError(template, line, f"no key or attribute {name} on a {error.owner}",
+                                          name=written)
         if isinstance(error, SecurityError) or (isinstance(error, _Refused) and error.unsafe):
             return TemplateSecurityError(template, line, "refused by the sandbox: an unsafe operation")
         if isinstance(error, UndefinedError):
@@ -193,49 +226,7 @@ class TemplateRenderer:
         """Quote `name` only if the designer wrote it in the template: one taken from the context could be a PIN."""
         if isinstance(name, str | int) and name in _names_written_in(self._env, template):
             return repr(name)
-        return "<withheld: a name taken from the context>"
-
-
-def plain_context(context: Mapping[str, object]) -> dict[str, object]:
-    """Copy `context` as plain data (Mappings become dicts), or raise `TemplateContextError` naming the key path."""
-    return dict(_plain_items(context, "", set()))
-
-
-def _plain_items(mapping: Mapping[Any, object], path: str, open_: set[int]) -> Iterator[tuple[str, object]]:
-    for key, value in mapping.items():
-        if type(key) is not str:
-            raise TemplateContextError(f"{path}[{key!r}]" if path else repr(key), "a key must be a str")
-        inner = f"{path}.{key}" if path else key
-        if path and hasattr(dict, key):
-            # `x.items` in a template would find the dict method, not this value: refuse rather than surprise.
-            raise TemplateContextError(inner, "this key is hidden by the dict method of the same name")
-        yield key, _plain(value, inner, open_)
-
-
-def _plain(value: object, path: str, open_: set[int]) -> object:
-    if type(value) in _SCALARS:  # exact types: a str subclass such as Markup would bypass escaping
-        return value
-    if isinstance(value, Mapping):
-        with _entered(value, path, open_):
-            return dict(_plain_items(value, path, open_))
-    if type(value) in (list, tuple) and isinstance(value, list | tuple):  # not a namedtuple: its fields would vanish
-        with _entered(value, path, open_):
-            items = [_plain(item, f"{path}[{index}]", open_) for index, item in enumerate(value)]
-        return items if isinstance(value, list) else tuple(items)
-    raise TemplateContextError(path, f"a {type(value).__name__} is not plain data (str, int, float, bool, None, "
-                                     "date, datetime, or a list, tuple or mapping of those)")
-
-
-@contextmanager
-def _entered(container: object, path: str, open_: set[int]) -> Iterator[None]:
-    """Track the containers being copied, so one that contains itself is refused instead of recursing forever."""
-    if id(container) in open_:
-        raise TemplateContextError(path, "the value contains itself")
-    open_.add(id(container))
-    try:
-        yield
-    finally:
-        open_.discard(id(container))
+        return _WITHHELD
 
 
 def _where_in_template(tb: TracebackType | None) -> tuple[str | None, int | None]:
@@ -271,9 +262,10 @@ class VersionRenderers:
     def __init__(self) -> None:
         self._by_version: dict[str, TemplateRenderer] = {}
 
-    def render(self, definition: WorkflowDefinition, name: str, context: Mapping[str, object]) -> RenderedMessage:
+    def render(self, definition: WorkflowDefinition, name: str, context: Mapping[str, object], *,
+               html: bool = True) -> RenderedMessage:
         renderer = self._by_version.get(definition.content_hash)
         if renderer is None:  # two threads may both build one: the same templates, so either will do
             renderer = TemplateRenderer(texts=dict(definition.templates))
             self._by_version[definition.content_hash] = renderer
-        return renderer.render(name, context)
+        return renderer.render(name, context, html=html)

@@ -1,4 +1,4 @@
-"""Check designers' message templates before they are published: syntax, blocks, escaping never switched off, and
+"""Check designers' message templates before they are published: syntax, blocks, escaping never switched, and
 every name a template uses present in the documented message context (found by rendering it in the sandbox with
 sample values). A template error is a validation error with its file and line, not a failed send."""
 
@@ -87,16 +87,20 @@ def _structure_problems(tree: nodes.Template, at: _At) -> list[Problem]:
     for block in blocks:
         if block.name not in BLOCKS:
             problems.append(at(block.lineno, f"unknown block '{block.name}': a template has only "
-                                             "{% block subject %} (not for letters) and {% block body %}"))
+                                             "{% block subject %} (not for letters), {% block body %} (plain "
+                                             "text) and {% block html %} (an email's HTML alternative)"))
     if "body" not in {block.name for block in blocks}:
         problems.append(at(1, "the template has no {% block body %}"))
-    # Autoescaping is a security rule, not a style: a template may not switch it off for a value.
+    # Escaping follows the block (plain text never, html always): a security rule, not a style, so a template may
+    # not switch it for a value.
     for modifier in tree.find_all(nodes.EvalContextModifier):
         if any(option.key == "autoescape" for option in modifier.options):
-            problems.append(at(modifier.lineno, "a template may not switch HTML escaping off or on"))
+            problems.append(at(modifier.lineno, "a template may not switch HTML escaping off or on: the html block "
+                                                "is always escaped, subject and body never are"))
     for used in tree.find_all(nodes.Filter):
         if used.name == "safe":
-            problems.append(at(used.lineno, "the 'safe' filter is not allowed: every value is HTML-escaped"))
+            problems.append(at(used.lineno, "the 'safe' filter is not allowed: every value in the html block is "
+                                            "HTML-escaped"))
     # A version is published with the templates its messages name, so one template cannot pull in another.
     for pulled in (*tree.find_all(nodes.Include), *tree.find_all(nodes.Extends), *tree.find_all(nodes.Import),
                    *tree.find_all(nodes.FromImport)):

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlparse
 
+import phonenumbers
 from sqlalchemy import Connection, insert, select, update
 
 from engine.actors import ActorRef
@@ -52,10 +53,13 @@ def _check_id(ident: str, kind: str) -> None:
         raise InvalidInput("id", f"1-{longest} letters, digits, '.', '_' or '-', starting with a letter or digit")
 
 
-def _check_site_values(values: dict[str, Any]) -> None:
+def _check_site_values(values: dict[str, Any], country: str | None) -> None:
+    """Check (and normalise, in place) the fields being written; `country` is the site's, for its phone."""
     for required in ("name", "portal_url", "specialist_office"):
         if required in values and values[required] is None:
             raise InvalidInput(required, "cannot be empty")
+    if "phone" in values:
+        values["phone"] = site_phone(values["phone"], country)
     if "name" in values and not str(values["name"] or "").strip():
         raise InvalidInput("name", "a name is required")
     if "portal_url" in values:
@@ -73,6 +77,25 @@ def _check_site_values(values: dict[str, Any]) -> None:
         raise InvalidInput("workflows", "a list of workflow ids, or null for every workflow")
 
 
+def site_phone(text: object, country: str | None) -> str:
+    """The number patients call, as they would dial it from the site's country (messages print it): checked by
+    libphonenumber, the rules phones themselves use, rather than by a pattern of our own."""
+    region = (country or "US").upper()
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidInput("phone", "a site needs the phone number patients call: its messages print it")
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise InvalidInput("phone", f"'{text.strip()}' is not a phone number in {region}: write it as a patient "
+                                    "would dial it, e.g. (617) 555-0142, or with its country code, "
+                                    "e.g. +44 20 7946 0000")
+    local = phonenumbers.region_code_for_number(number) == region
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL if local
+                                      else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
 def _record(conn: Connection, now: datetime, actor: ActorRef, kind: str, ident: str, action: str,
             names: list[str]) -> None:
     append_to_subject(conn, about_subject(kind, ident, now, actor, action, inputs={"fields": sorted(names)}))
@@ -82,7 +105,7 @@ def create_site(conn: Connection, now: datetime, actor: ActorRef, site: SiteReco
     """A new site; its calendar (zone, hours, holidays, go-live) is checked by `SiteCalendar` when saved."""
     _check_id(site.id, "site")
     values = {f.name: getattr(site, f.name) for f in fields(site)}
-    _check_site_values(values)
+    _check_site_values(values, site.country)
     if values["workflows"] is not None:
         values["workflows"] = list(values["workflows"])
     try:
@@ -104,9 +127,11 @@ def update_site(conn: Connection, now: datetime, actor: ActorRef, site_id: str, 
     if unknown:
         raise InvalidInput(unknown[0], f"not editable here; editable: {', '.join(EDITABLE_SITE_FIELDS)} "
                                        "(zone, hours, holidays and go-live are the site's calendar)")
-    _check_site_values(changes)
     if not changes:
         return
+    changes = dict(changes)
+    country = conn.execute(select(sites.c.country).where(sites.c.id == site_id)).scalar_one_or_none()
+    _check_site_values(changes, country)
     if conn.execute(update(sites).where(sites.c.id == site_id).values(**changes)).rowcount != 1:
         raise NotFound("site", site_id)
     _record(conn, now, actor, "site", site_id, "site_updated", list(changes))

@@ -7,7 +7,8 @@
 - `invites_waiting` (in `engine.views.invites_waiting`): invitations waiting for the patient to follow them.
 - `households_part_registered`: household enrollments, not finished, where some but not all of the selected
   children (all children when none were selected) already have a portal account.
-- `messages_failed`: outbox rows that failed or wait for review, newest first. Never the body.
+- `messages_failed`: outbox rows that failed, were held (a field their template prints is empty) or wait for
+  review, newest first. Never the body.
 
 Each takes a connection and the current time, an optional site, and a limit. Lists are ordered so the most
 urgent rows come first (soonest expiry, longest wait), except failed messages (newest first: the oldest are the
@@ -28,6 +29,7 @@ from engine.storage.tables import credentials, enrollments, household_members, h
 from engine.versions.catalog import WorkflowCatalog
 
 DEFAULT_LIMIT = 200
+FAILED_STATUSES = ("failed", "review", "held")  # what the failed-messages worklist lists
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +81,7 @@ class FailedMessage:
     channel: str
     recipient: str | None
     subject: str | None
-    status: str  # failed | review
+    status: str  # failed | review | held
     detail: str | None
     attempts: int
     created_at: datetime
@@ -168,7 +170,7 @@ def _children_of(conn: Connection, household_id: str, selected: tuple[str, ...]
 
 def messages_failed(conn: Connection, now: datetime, *, within_days: int | None = None, site_id: str | None = None,
                     limit: int = DEFAULT_LIMIT) -> list[FailedMessage]:
-    """Failed or to-review outbox rows; `within_days` keeps only those created that recently."""
+    """Failed, held or to-review outbox rows; `within_days` keeps only those created that recently."""
     site = func.coalesce(patients.c.site_id, households.c.site_id)
     query = (select(outbox.c.id, outbox.c.enrollment_id, outbox.c.message_id, outbox.c.channel, outbox.c.recipient,
                     outbox.c.subject, outbox.c.status, outbox.c.detail, outbox.c.attempts, outbox.c.created_at,
@@ -177,7 +179,7 @@ def messages_failed(conn: Connection, now: datetime, *, within_days: int | None 
              .join(enrollments, enrollments.c.id == outbox.c.enrollment_id)
              .outerjoin(patients, patients.c.id == enrollments.c.patient_id)
              .outerjoin(households, households.c.id == enrollments.c.household_id)
-             .where(outbox.c.status.in_(("failed", "review")))
+             .where(outbox.c.status.in_(FAILED_STATUSES))
              .order_by(outbox.c.created_at.desc(), outbox.c.id.desc()).limit(limit))
     if within_days is not None:
         query = query.where(outbox.c.created_at >= now - timedelta(days=within_days))

@@ -95,9 +95,19 @@ def test_a_household_is_created_with_its_children_in_order(api: Any) -> None:
 
 def test_admins_set_up_sites_calendars_and_providers_and_staff_may_not(api: Any) -> None:
     site = {"id": "north", "name": "North Clinic", "timezone": "America/Chicago",
-            "portal_url": "https://portal.example.test", "country": "US", "subdivision": "IL"}
+            "portal_url": "https://portal.example.test", "phone": "312 555 0142", "country": "US", "subdivision": "IL"}
     assert api.client.post("/sites", headers=api.as_("ana"), json=site).status_code == 403
-    assert api.client.post("/sites", headers=api.as_("root"), json=site).status_code == 201
+    created = api.client.post("/sites", headers=api.as_("root"), json=site)
+    assert created.status_code == 201
+    assert created.json()["phone"] == "(312) 555-0142"
+    for phone, problem in ((None, "Field required"), ("", "patients call"), ("555-01", "not a phone number in US")):
+        body = {k: v for k, v in {**site, "id": "z", "phone": phone}.items() if v is not None}
+        refused = api.client.post("/sites", headers=api.as_("root"), json=body)
+        assert refused.status_code == 422, phone
+        assert refused.json()["error"]["field"] in ("phone", "body.phone")
+        assert problem in refused.json()["error"]["message"]
+    assert api.client.patch("/sites/north", headers=api.as_("root"), json={"phone": ""}).status_code == 422
+    assert api.client.get("/sites/z", headers=api.as_("root")).status_code == 404
     zone = api.client.post("/sites", headers=api.as_("root"), json={**site, "id": "x", "timezone": "Mars/Base"})
     assert zone.status_code == 422
     assert zone.json()["error"]["field"] == "timezone"

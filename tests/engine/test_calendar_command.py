@@ -34,7 +34,8 @@ def database(tmp_path: Path) -> str:
     upgrade(db)
     with db.begin() as conn:
         conn.execute(insert(sites).values(id="main", name="Main", timezone="UTC",
-                                          portal_url="https://portal.example.test", specialist_office=False))
+                                          portal_url="https://portal.example.test", phone="(617) 555-0100",
+                                          specialist_office=False))
     db.dispose()
     return url
 

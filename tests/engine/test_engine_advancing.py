@@ -110,7 +110,7 @@ def test_a_trigger_not_available_in_the_state_names_what_is(flow: Any) -> None:
 def test_a_failing_effect_rolls_the_whole_transition_back(flow: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     started = flow.start(StartEnrollment("nextgen-regenerate-expired-pin", ANA, patient_id="p-jane"))
 
-    def broken(definition: Any, name: str, context: dict[str, Any]) -> Any:
+    def broken(definition: Any, name: str, context: dict[str, Any], **options: Any) -> Any:
         raise RuntimeError("template store unavailable")
 
     monkeypatch.setattr(flow.services.renderer, "render", broken)

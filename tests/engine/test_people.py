@@ -185,7 +185,8 @@ def test_a_new_member_goes_after_the_last_and_a_member_already_there_is_left_alo
 def test_a_child_at_another_site_cannot_join_a_household(flow: Any) -> None:
     with flow.db.begin() as conn:
         conn.execute(insert(sites).values(id="north", name="North Clinic", timezone="America/New_York",
-                                          portal_url="https://north.example.test", specialist_office=False))
+                                          portal_url="https://north.example.test", phone="(617) 555-0100",
+                                          specialist_office=False))
     _create(flow, NewPatient("c-far", "north", "Far", "Lee"))
     with pytest.raises(InvalidInput, match="patient_id: patient 'c-far' is at site 'north'"), \
             flow.db.begin() as conn:

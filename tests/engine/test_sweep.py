@@ -82,7 +82,8 @@ def _patients(flow: PortalFlow, n: int) -> list[str]:
     ids = [f"p{i:04d}" for i in range(n)]
     with flow.db.begin() as conn:
         conn.execute(insert(sites).values(id="main", name="Main", timezone="America/New_York",
-                                          portal_url="https://portal.example.test", specialist_office=False))
+                                          portal_url="https://portal.example.test", phone="(617) 555-0100",
+                                          specialist_office=False))
         conn.execute(insert(patients), [{"id": pid, "site_id": "main", "given_name": "Pat", "family_name": pid,
                                          "name_is_placeholder": False, "email_confirmed_personal": False,
                                          "portal_access_enabled": False} for pid in ids])

@@ -64,7 +64,8 @@ def invite(flow: Any, patient_id: str) -> str:
 def add_north_site_patient(flow: Any) -> None:
     with flow.db.begin() as conn:
         conn.execute(insert(sites).values(id="north", name="North Clinic", timezone="America/Chicago",
-                                          portal_url="https://north.example.test", specialist_office=False))
+                                          portal_url="https://north.example.test", phone="(617) 555-0100",
+                                          specialist_office=False))
         conn.execute(insert(patients).values(
             id="p-north", site_id="north", given_name="Nils", family_name="North", name_is_placeholder=False,
             birth_date=date(1990, 1, 1), birth_sex="M", zip="60601", email="nils@example.test",

@@ -13,13 +13,14 @@ from markupsafe import Markup
 from definitions.errors import RuntimeFailure, Severity
 from engine.messaging.rendering import (
     RenderedMessage,
-    TemplateContextError,
+    TemplateEmptyValueError,
     TemplateRenderer,
     TemplateRenderError,
     TemplateSecurityError,
     TemplateUndefinedError,
 )
 from engine.messaging.template_checks import check_templates
+from engine.messaging.template_context import TemplateContextError
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "workflows" / "templates"
@@ -54,13 +55,52 @@ def write(tmp_path: Path) -> Write:
     return write
 
 
-def test_html_in_a_patients_name_is_escaped(write: Write) -> None:
+def test_plain_text_arrives_as_written_and_is_never_html_escaped(write: Write) -> None:
     renderer = write("hello", "{% block subject %}Hi {{ patient.given_name }}{% endblock %}"
                               "{% block body %}Dear {{ patient.given_name }},{% endblock %}")
-    context = a_context() | {"patient": {"given_name": "<script>alert(1)</script>"}}
+    context = a_context() | {"patient": {"given_name": "Mia & Leo <twins>"}}
     message = renderer.render("hello", context)
-    assert message.body == "Dear &lt;script&gt;alert(1)&lt;/script&gt;,"
-    assert "<script>" not in (message.subject or "")
+    assert message.body == "Dear Mia & Leo <twins>,"
+    assert message.subject == "Hi Mia & Leo <twins>"
+    assert message.html is None
+
+
+def test_the_html_block_escapes_every_value_and_the_text_blocks_do_not(write: Write) -> None:
+    renderer = write("hello", "{% block body %}Dear {{ patient.given_name }},{% endblock %}"
+                              "{% block html %}<p>Dear {{ patient.given_name }},</p>{% endblock %}")
+    context = a_context() | {"patient": {"given_name": "<script>alert(1)</script> & co"}}
+    message = renderer.render("hello", context)
+    assert message.html == "<p>Dear &lt;script&gt;alert(1)&lt;/script&gt; &amp; co,</p>"
+    assert message.body == "Dear <script>alert(1)</script> & co,"
+
+
+def test_a_plain_text_message_leaves_the_html_block_out_when_asked(write: Write) -> None:
+    renderer = write("hello", "{% block body %}Hi{% endblock %}{% block html %}<p>Hi</p>{% endblock %}")
+    assert renderer.render("hello", a_context(), html=False).html is None
+
+
+@pytest.mark.parametrize("empty", ["", "   ", None])
+def test_a_value_that_prints_as_nothing_refuses_the_render_naming_file_and_line(
+        write: Write, empty: str | None) -> None:
+    renderer = write("hello", "{% block body %}Your PIN: {{ pin }}\nQuestions? Call us at {{ practice.phone }}."
+                              "{% endblock %}")
+    with pytest.raises(TemplateEmptyValueError) as caught:
+        renderer.render("hello", a_context() | {"practice": {"name": "Lakeside", "phone": empty}})
+    assert str(caught.value) == "template hello.j2, line 2: prints an empty value"
+    assert SECRET_PIN not in str(caught.value)
+
+
+def test_an_empty_value_the_template_only_tests_is_no_fault(write: Write) -> None:
+    renderer = write("hello", "{% block body %}Hi{% if practice.phone %}, call {{ practice.phone }}{% endif %}."
+                              "{% endblock %}")
+    assert renderer.render("hello", a_context() | {"practice": {"name": "L", "phone": ""}}).body == "Hi."
+
+
+def test_a_missing_key_written_in_the_template_is_named_for_the_caller(write: Write) -> None:
+    renderer = write("hello", "{% block body %}Call us at {{ practice.phone }}.{% endblock %}")
+    with pytest.raises(TemplateUndefinedError) as caught:
+        renderer.render("hello", a_context() | {"practice": {"name": "Lakeside"}})
+    assert caught.value.name == "phone"
 
 
 def test_a_mapping_becomes_a_plain_dict_read_with_attribute_syntax(write: Write) -> None:

@@ -38,6 +38,7 @@ class OutgoingMessage:
     subject: str | None
     body: str
     sender: str  # the From address, e.g. "Main Street Practice <portal@practice.example>"
+    html: str | None = None  # an HTML alternative of `body` (email only); holds the same secrets
 
 
 class ChannelAdapter(Protocol):
@@ -93,6 +94,9 @@ def build_email(message: OutgoingMessage, clock: Clock) -> EmailMessage:
         email["Subject"] = _one_line(message.subject)
     # Quoted-printable keeps the body 7-bit safe whatever the server supports, and survives long lines.
     email.set_content(message.body, subtype="plain", charset="utf-8", cte="quoted-printable")
+    if message.html is not None:
+        # multipart/alternative: a mail reader shows the HTML, or the plain text when it cannot.
+        email.add_alternative(message.html, subtype="html", charset="utf-8", cte="quoted-printable")
     return email
 
 
