@@ -86,9 +86,10 @@ def move_to_version(conn: Connection, row: EnrollmentRow, definition: WorkflowDe
 def running_on_versions(conn: Connection, workflow_id: str, finals: dict[int, list[str]],
                         limit: int | None = None) -> list[EnrollmentRow]:
     """The enrollments of `workflow_id` on the versions in `finals` that are not in one of their final states,
-    in id order."""
-    query = _COLUMNS.where((enrollments.c.workflow_id == workflow_id)
-                           & enrollments.c.workflow_version.in_(list(finals))).order_by(enrollments.c.id)
+    grouped by version and state (a dry run of hundreds reads state by state), then in id order."""
+    query = (_COLUMNS.where((enrollments.c.workflow_id == workflow_id)
+                            & enrollments.c.workflow_version.in_(list(finals)))
+             .order_by(enrollments.c.workflow_version, enrollments.c.state, enrollments.c.id))
     running = [row for row in map(_row, conn.execute(query)) if row.state not in finals[row.workflow_version]]
     return running[:limit] if limit is not None else running
 
