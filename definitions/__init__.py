@@ -3,6 +3,7 @@
 This package imports nothing from `engine` or `api`; dependencies point api -> engine -> definitions.
 """
 
+from definitions.builder import Surroundings
 from definitions.catalog import check_paths, find_workflow, workflow_files
 from definitions.durations import Duration, parse_duration
 from definitions.errors import (
@@ -14,7 +15,7 @@ from definitions.errors import (
     RuntimeFailure,
     Severity,
 )
-from definitions.loader import Outcome, Surroundings, load_workflow, read_workflow
+from definitions.loader import Outcome, load_workflow, read_workflow
 from definitions.mermaid import render as render_mermaid
 from definitions.model import WorkflowDefinition
 from definitions.schema_export import workflow_schema

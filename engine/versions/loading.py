@@ -17,9 +17,10 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from definitions import check_paths
+from definitions.builder import Surroundings
 from definitions.catalog import FileOutcome
 from definitions.errors import Position, Problem, Severity
-from definitions.loader import Surroundings, read_workflow, surroundings_of
+from definitions.loader import read_workflow, surroundings_of
 from definitions.model import WorkflowDefinition
 from definitions.vocabulary import Vocabulary
 from engine.versions.catalog import LeftOut, WorkflowCatalog
