@@ -23,6 +23,8 @@ def preview(args: argparse.Namespace) -> int:
     to = shown.recipient or ("a sample person" if shown.sample_person else shown.channel)
     print(f"{shown.workflow_id} v{shown.version}, message {shown.message_id} ({shown.channel}, template "
           f"{shown.template}.j2) to {to}")
+    if not shown.site_uses_workflow:
+        print(f"note: site '{args.site}' does not use {shown.workflow_id}: no enrollment starts for it there")
     if shown.held is not None:
         print(shown.held)
         return 1

@@ -140,9 +140,10 @@ class MessagePreviewOut(BaseModel):
     body: str | None = Field(description="the plain text, with [PIN] or [one-time link] where the secret goes")
     html: str | None = Field(description="the HTML alternative, when the template has one")
     held: str | None = Field(description="why the engine would hold the message instead of sending it")
+    site_uses_workflow: bool = Field(description="false: nothing starts for this workflow at the site")
 
     @classmethod
     def of(cls, p: MessagePreview) -> MessagePreviewOut:
         return cls(workflow_id=p.workflow_id, version=p.version, message_id=p.message_id, template=p.template,
                    channel=p.channel, recipient=p.recipient, sample_person=p.sample_person, subject=p.subject,
-                   body=p.body, html=p.html, held=p.held)
+                   body=p.body, html=p.html, held=p.held, site_uses_workflow=p.site_uses_workflow)

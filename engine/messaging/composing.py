@@ -5,7 +5,8 @@ The context (docs/workflow-language.md, "Templates") is plain data. Secrets neve
 marker (`engine.messaging.sealing.marker`) and the secret goes to `secrets`, to be sealed into the outbox row.
 A field that is empty is left out of the context rather than passed as "", so the sandbox's `StrictUndefined`
 refuses a template that prints it, and the reason names the field ("the site's phone number is empty") instead
-of sending "Call us at .". A template may still test for an optional field with `{% if practice.phone %}`.
+of sending "Call us at .". A template may still test for an optional field with
+`{% if practice.phone is defined %}`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,12 @@ from datetime import date
 from typing import Any, Protocol
 
 from definitions.model import Carries, Channel, Message, WorkflowDefinition
-from engine.messaging.rendering import RenderedMessage, TemplateRenderError
+from engine.messaging.rendering import (
+    RenderedMessage,
+    TemplateEmptyValueError,
+    TemplateRenderError,
+    TemplateUndefinedError,
+)
 from engine.messaging.sealing import marker
 from engine.people.subjects import Household, Patient, Site
 
@@ -56,18 +62,25 @@ def compose(renderer: MessageRenderer, definition: WorkflowDefinition, message: 
     context, secrets, empty = message_context(message, facts)
     try:
         rendered = renderer.render(definition, message.template, context, html=message.channel is Channel.EMAIL)
-    except TemplateRenderError as error:
+    except (TemplateUndefinedError, TemplateEmptyValueError) as error:
+        # A hole in the message: the step goes on and the message waits. Any other template error (the sandbox
+        # refusing, a template missing) is a fault of the workflow version: it propagates, and the whole
+        # transition is rolled back, as every failing effect is.
         return Composed(None, held=held_reason(error, empty))
     return Composed(rendered, secrets)
 
 
 def held_reason(error: TemplateRenderError, empty: Mapping[str, str]) -> str:
     """The error (file, line, name; never a value) and, when it is a field left empty, which one to fill in."""
-    reasons = list(dict.fromkeys(why for path, why in empty.items()
-                                 if error.name and path.rsplit(".", 1)[-1] == error.name))
+    if error.path is not None:
+        reasons = [empty[error.path]] if error.path in empty else []
+    else:
+        reasons = list(dict.fromkeys(why for path, why in empty.items()
+                                     if error.name and path.rsplit(".", 1)[-1] == error.name))
     if reasons:
         return f"held: {' or '.join(reasons)} ({error}); fill it in, then do the step again"
-    return f"held: the template could not be rendered ({error}); correct it, then do the step again"
+    return (f"held: the template prints a field this message does not have ({error}); correct the template in a "
+            "new version of the workflow")
 
 
 def message_context(message: Message, facts: MessageFacts) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:

@@ -155,8 +155,8 @@ class DeliveryWorker:
             secrets = self.sealer.open(claim.sealed) if claim.sealed else {}
             adapter = self.adapters[claim.channel]
             ref = adapter.send(OutgoingMessage(
-                f"outbox-{claim.id}", claim.channel, claim.recipient, claim.subject, _filled(claim.body, secrets),
-                claim.sender, html=None if claim.html is None else _filled(claim.html, secrets, escape=True)))
+                f"outbox-{claim.id}", claim.channel, claim.recipient, claim.subject, filled(claim.body, secrets),
+                claim.sender, html=None if claim.html is None else filled(claim.html, secrets, escape=True)))
         except TemporaryFailure as failure:
             if claim.attempts >= self.max_attempts:
                 return self._finish(claim, "failed", f"gave up after {claim.attempts} attempts: {failure.detail}")
@@ -197,7 +197,7 @@ class DeliveryWorker:
         note(conn, enrollment_id, lambda tip: about_enrollment(tip, at, SYSTEM_ACTOR, action, outcome, detail=detail))
 
 
-def _filled(text: str, secrets: Mapping[str, str], *, escape: bool = False) -> str:
+def filled(text: str, secrets: Mapping[str, str], *, escape: bool = False) -> str:
     """Put each secret where its marker stands; in HTML, escaped as the template escaped every other value."""
     for name, value in secrets.items():
         text = text.replace(marker(name), html.escape(value) if escape else value)

@@ -53,11 +53,13 @@ _WITHHELD = "<withheld: a name taken from the context>"
 class TemplateRenderError(RuntimeFailure):
     """A template could not be rendered. The message names file, line and name, never a context value."""
 
-    def __init__(self, template: str, line: int | None, detail: str, *, name: str | None = None) -> None:
+    def __init__(self, template: str, line: int | None, detail: str, *, name: str | None = None,
+                 path: str | None = None) -> None:
         self.template = template
         self.line = line
         self.detail = detail
         self.name = name  # the missing or empty name, only when the template spells it out (never a value)
+        self.path = path  # its dotted path ("practice.phone") when the line shows which one it is
         where = template if line is None else f"{template}, line {line}"
         super().__init__(f"template {where}: {detail}")
 
@@ -157,7 +159,7 @@ class TemplateRenderer:
         subject = self._block(template, "subject", variables) if "subject" in template.blocks else None
         markup = None
         if html and "html" in template.blocks:
-            markup = self._block(self._html_template(name), "html", variables).strip()
+            markup = self._block(self._html_template(name), "html", variables).strip() or None  # no blank part
         return RenderedMessage(
             subject=None if subject is None else " ".join(subject.split()),
             body=self._block(template, "body", variables).strip(),
@@ -208,10 +210,11 @@ class TemplateRenderer:
             written = str(error.name) if name != _WITHHELD else None
             if error.unsafe:
                 return TemplateSecurityError(template, line, f"refused by the sandbox: access to {name}")
+            path = _path_at(self._env, template, line, written) if written else None
             if error.owner is None:
-                return TemplateUndefinedError(template, line, f"undefined variable {name}", name=written)
+                return TemplateUndefinedError(template, line, f"undefined variable {name}", name=written, path=path)
             return TemplateUndefinedError(template, line, f"no key or attribute {name} on a {error.owner}",
-                                          name=written)
+                                          name=written, path=path)
         if isinstance(error, SecurityError) or (isinstance(error, _Refused) and error.unsafe):
             return TemplateSecurityError(template, line, "refused by the sandbox: an unsafe operation")
         if isinstance(error, UndefinedError):
@@ -240,14 +243,31 @@ def _where_in_template(tb: TracebackType | None) -> tuple[str | None, int | None
     return found
 
 
-def _names_written_in(env: ImmutableSandboxedEnvironment, template: str) -> frozenset[object]:
-    """Every variable, attribute and constant spelt out in a template's source (only read when reporting)."""
+def _tree(env: ImmutableSandboxedEnvironment, template: str) -> nodes.Template | None:
     if env.loader is None:
-        return frozenset()
+        return None
     try:
         source, _, _ = env.loader.get_source(env, template)
-        tree = env.parse(source)
+        return env.parse(source)
     except Exception:  # without the source nothing can be shown safely
+        return None
+
+
+def _path_at(env: ImmutableSandboxedEnvironment, template: str, line: int | None, name: str) -> str | None:
+    """The one dotted path ending in `name` written on `line` (`guardian.given_name`), if only one is."""
+    tree = _tree(env, template)
+    if tree is None or line is None:
+        return None
+    paths = {f"{n.node.name}.{n.attr}" for n in tree.find_all(nodes.Getattr)
+             if n.lineno == line and n.attr == name and isinstance(n.node, nodes.Name)}
+    paths |= {n.name for n in tree.find_all(nodes.Name) if n.lineno == line and n.name == name}
+    return paths.pop() if len(paths) == 1 else None
+
+
+def _names_written_in(env: ImmutableSandboxedEnvironment, template: str) -> frozenset[object]:
+    """Every variable, attribute and constant spelt out in a template's source (only read when reporting)."""
+    tree = _tree(env, template)
+    if tree is None:
         return frozenset()
     names: set[object] = {n.name for n in tree.find_all(nodes.Name)}
     names |= {n.attr for n in tree.find_all(nodes.Getattr)}

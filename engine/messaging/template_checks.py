@@ -29,6 +29,14 @@ SAMPLE_CONTEXT: Mapping[str, object] = {
 # The shipped templates treat expiry as optional, so both branches of `{% if expires_on is defined %}` are tried.
 OPTIONAL_KEYS = frozenset({"expires_on"})
 
+# Filters that return plain text, which the html block then escapes. Not: 'safe', 'tojson', 'urlize' and
+# 'xmlattr' (their result is marked safe, so escaping skips it), nor 'map', 'select' and the like (they apply
+# a filter named by a value). An allow-list, so a filter added to Jinja later is refused until judged.
+FILTERS = frozenset({"abs", "capitalize", "center", "count", "d", "default", "e", "escape", "first", "float",
+                     "indent", "int", "join", "last", "length", "list", "lower", "replace", "reverse", "round",
+                     "sort", "string", "striptags", "sum", "title", "trim", "truncate", "unique", "upper",
+                     "wordcount", "wordwrap"})
+
 _At = Callable[..., Problem]
 
 
@@ -101,6 +109,10 @@ def _structure_problems(tree: nodes.Template, at: _At) -> list[Problem]:
         if used.name == "safe":
             problems.append(at(used.lineno, "the 'safe' filter is not allowed: every value in the html block is "
                                             "HTML-escaped"))
+        elif used.name not in FILTERS:
+            problems.append(at(used.lineno, f"the filter '{used.name}' is not allowed in a template (some filters "
+                                            "return text that escaping leaves alone, e.g. 'tojson'); allowed: "
+                                            + ", ".join(sorted(FILTERS))))
     # A version is published with the templates its messages name, so one template cannot pull in another.
     for pulled in (*tree.find_all(nodes.Include), *tree.find_all(nodes.Extends), *tree.find_all(nodes.Import),
                    *tree.find_all(nodes.FromImport)):

@@ -50,6 +50,7 @@ class MessagePreview:
     body: str | None
     html: str | None
     held: str | None  # why the engine would hold it instead of sending it
+    site_uses_workflow: bool = True  # False: nothing starts for this workflow at the site, so it is never sent
 
 
 def _sample_child(site_id: str, ident: str, given: str) -> Patient:
@@ -67,29 +68,31 @@ def _sample_household(site_id: str) -> Household:
 
 
 def _lifetime(definition: WorkflowDefinition, message_id: str, kind: str) -> Duration | None:
-    """The lifetime of the PIN or link issued by the transition that sends this message, if one does."""
+    """The lifetime of what the transition sending this message issues, as the engine's `expires_on` is: the PIN
+    or link the message carries, else any the step issues."""
+    found: list[tuple[bool, Duration]] = []
     for transition in definition.transitions:
         calls = transition.effects
-        if not any(c.param("message") == message_id for c in calls):
-            continue
-        for call in calls:
-            lifetime = call.param("lifetime")
-            if _ISSUERS.get(call.name) == kind and isinstance(lifetime, Duration):
-                return lifetime
-    return None
+        if any(c.param("message") == message_id for c in calls):
+            found += [(_ISSUERS[c.name] == kind, lifetime) for c in calls
+                      if c.name in _ISSUERS and isinstance(lifetime := c.param("lifetime"), Duration)]
+    return max(found, key=lambda f: f[0])[1] if found else None
 
 
 def _definition(catalog: WorkflowCatalog, query: PreviewMessage) -> WorkflowDefinition:
     if query.workflow_id is not None:
         return (catalog.latest(query.workflow_id) if query.version is None
                 else catalog.get(query.workflow_id, query.version))
-    having = [d.id for d in map(catalog.latest, catalog.ids()) if any(m.id == query.message_id for m in d.messages)]
+    versions = (map(catalog.latest, catalog.ids()) if query.version is None
+                else (d for d in catalog.all() if d.version == query.version))
+    having = [d.id for d in versions if any(m.id == query.message_id for m in d.messages)]
     if len(having) == 1:
         return _definition(catalog, PreviewMessage(query.message_id, query.site_id, having[0], query.version))
     if having:
         raise InvalidInput("workflow", f"the message '{query.message_id}' is in {len(having)} workflows: "
                                        f"{', '.join(having)}; name one")
-    raise InvalidInput("message", f"no published workflow has a message '{query.message_id}'")
+    which = "" if query.version is None else f" in version {query.version}"
+    raise InvalidInput("message", f"no published workflow has a message '{query.message_id}'{which}")
 
 
 def preview_message(conn: Connection, renderer: MessageRenderer, catalog: WorkflowCatalog, query: PreviewMessage,
@@ -139,4 +142,4 @@ def preview_message(conn: Connection, renderer: MessageRenderer, catalog: Workfl
         channel=message.channel.value, recipient=email if message.channel is Channel.EMAIL and not sample else None,
         sample_person=sample, subject=filled(rendered.subject) if rendered else None,
         body=filled(rendered.body) if rendered else None, html=filled(rendered.html, escape=True) if rendered else None,
-        held=composed.held)
+        held=composed.held, site_uses_workflow=site.uses(definition.id))

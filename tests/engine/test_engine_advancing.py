@@ -18,6 +18,7 @@ from engine.enrollments.start import StartEnrollment
 from engine.enrollments.steps import CompleteStep
 from engine.errors import Conflict, NotAllowed, Refused
 from engine.fsm.registry import missing_implementations
+from engine.messaging.rendering import TemplateSecurityError
 from engine.storage.tables import audit_events, credentials, enrollments, outbox, timers
 
 ANA = ActorRef("ana", "staff", Actor.STAFF)
@@ -107,14 +108,19 @@ def test_a_trigger_not_available_in_the_state_names_what_is(flow: Any) -> None:
         flow.advance(AdvanceEnrollment(started.enrollment_id, "regenerate_pin", ANA))
 
 
-def test_a_failing_effect_rolls_the_whole_transition_back(flow: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("failure", [RuntimeError("template store unavailable"),
+                                     TemplateSecurityError("x.j2", 3, "refused by the sandbox: an unsafe operation")])
+def test_a_failing_effect_rolls_the_whole_transition_back(flow: Any, monkeypatch: pytest.MonkeyPatch,
+                                                          failure: Exception) -> None:
+    """Only a hole in a message (an empty field) holds it and lets the step go on; any other failure, a template
+    the sandbox refuses included, undoes the whole step."""
     started = flow.start(StartEnrollment("nextgen-regenerate-expired-pin", ANA, patient_id="p-jane"))
 
     def broken(definition: Any, name: str, context: dict[str, Any], **options: Any) -> Any:
-        raise RuntimeError("template store unavailable")
+        raise failure
 
     monkeypatch.setattr(flow.services.renderer, "render", broken)
-    with pytest.raises(RuntimeError, match="template store unavailable"):
+    with pytest.raises(type(failure), match=str(failure).split(":")[0]):
         flow.advance(AdvanceEnrollment(started.enrollment_id, "generate_pin", ANA))
     assert state_of(flow, started.enrollment_id) == ("not_enrolled", 1)
     assert (count(flow, credentials), count(flow, outbox), count(flow, timers)) == (0, 0, 0)

@@ -57,6 +57,14 @@ def test_a_preview_says_the_message_would_be_held_when_the_site_has_no_phone(flo
     assert shown.held.startswith("held: the site's phone number is empty (template pxp_portal_invitation.j2, line 15")
 
 
+def test_a_preview_says_when_the_site_does_not_use_the_workflow_and_finds_older_versions(flow: Any) -> None:
+    with flow.db.begin() as conn:
+        conn.execute(update(sites).values(workflows=["nextgen-regenerate-expired-pin"]))
+    assert flow.preview(PreviewMessage("manual_invite", "main", PXP)).site_uses_workflow is False
+    assert flow.preview(PreviewMessage("enrollment_notification", "main")).site_uses_workflow is True
+    assert flow.preview(PreviewMessage("manual_invite", "main", version=2)).workflow_id == PXP
+
+
 def test_a_placeholder_name_would_hold_the_message(flow: Any) -> None:
     with flow.db.begin() as conn:
         conn.execute(update(patients).where(patients.c.id == "p-jane").values(name_is_placeholder=True))
@@ -67,6 +75,7 @@ def test_a_placeholder_name_would_hold_the_message(flow: Any) -> None:
 
 @pytest.mark.parametrize(("query", "error", "words"), [
     (PreviewMessage("no_such_message", "main"), InvalidInput, "no published workflow has a message"),
+    (PreviewMessage("manual_invite", "main", version=7), InvalidInput, "'manual_invite' in version 7"),
     (PreviewMessage("nope", "main", PXP), InvalidInput, "its messages: auto_invite, manual_invite"),
     (PreviewMessage("manual_invite", "nowhere", PXP), NotFound, "nowhere"),
     (PreviewMessage("manual_invite", "main", PXP, patient_id="p-ghost"), NotFound, "p-ghost"),

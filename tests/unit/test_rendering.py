@@ -90,17 +90,17 @@ def test_a_value_that_prints_as_nothing_refuses_the_render_naming_file_and_line(
     assert SECRET_PIN not in str(caught.value)
 
 
-def test_an_empty_value_the_template_only_tests_is_no_fault(write: Write) -> None:
-    renderer = write("hello", "{% block body %}Hi{% if practice.phone %}, call {{ practice.phone }}{% endif %}."
+def test_the_html_block_that_renders_to_nothing_adds_no_blank_part(write: Write) -> None:
+    renderer = write("hello", "{% block body %}Hi{% endblock %}{% block html %}{% if 0 %}<p>x</p>{% endif %}"
                               "{% endblock %}")
-    assert renderer.render("hello", a_context() | {"practice": {"name": "L", "phone": ""}}).body == "Hi."
+    assert renderer.render("hello", a_context()).html is None
 
 
 def test_a_missing_key_written_in_the_template_is_named_for_the_caller(write: Write) -> None:
     renderer = write("hello", "{% block body %}Call us at {{ practice.phone }}.{% endblock %}")
     with pytest.raises(TemplateUndefinedError) as caught:
         renderer.render("hello", a_context() | {"practice": {"name": "Lakeside"}})
-    assert caught.value.name == "phone"
+    assert (caught.value.name, caught.value.path) == ("phone", "practice.phone")
 
 
 def test_a_mapping_becomes_a_plain_dict_read_with_attribute_syntax(write: Write) -> None:
@@ -239,6 +239,10 @@ def test_the_check_also_reaches_the_branch_taken_when_expiry_is_unknown(tmp_path
     ("{% block subject %}Hi{% endblock %}", "no {% block body %}"),
     ("{% block subjet %}Hi{% endblock %}{% block body %}Hello{% endblock %}", "unknown block 'subjet'"),
     ("{% block body %}{{ patient.given_name|safe }}{% endblock %}", "'safe' filter is not allowed"),
+    ("{% block body %}Hi{% endblock %}{% block html %}<p title={{ patient.given_name|tojson }}>{% endblock %}",
+     "the filter 'tojson' is not allowed"),
+    ("{% block body %}{{ pins|map('safe')|join }}{% endblock %}", "the filter 'map' is not allowed"),
+    ("{% block body %}{% filter urlize %}{{ link }}{% endfilter %}{% endblock %}", "the filter 'urlize' is not"),
     ("{% block body %}{% autoescape false %}{{ pin }}{% endautoescape %}{% endblock %}", "may not switch HTML"),
     ("{% block body %}{% include 'footer.j2' %}{% endblock %}", "may not include, extend or import another"),
     ("{% extends 'base.j2' %}{% block body %}Hi{% endblock %}", "may not include, extend or import another"),
