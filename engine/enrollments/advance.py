@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine
 from definitions.model import ReasonPolicy
 from engine.actors import ActorRef
 from engine.audit.entry import AuditEntry, ChainHead, about_enrollment
-from engine.audit.trail import ChainTip, note, note_apart, prepare, write
+from engine.audit.trail import ChainMoved, ChainTip, note, note_apart, prepare, write
 from engine.errors import Conflict, NotAllowed, Refused
 from engine.fsm.context import TransitionContext
 from engine.fsm.firing import attempt
@@ -32,6 +32,7 @@ from engine.storage.direct import DirectSavepoint
 from engine.timers.rows import arm_state_timers, cancel_state_timers
 from engine.versions.catalog import WorkflowCatalog
 
+_CHAIN_ATTEMPTS = 5  # judging again after a concurrent append to the same history; each append is one short write
 
 @dataclass(frozen=True, slots=True)
 class AdvanceEnrollment:
@@ -68,12 +69,19 @@ class Advancer:
         self.db, self.services, self.catalog, self.machines = db, services, catalog, machines
 
     def __call__(self, command: AdvanceEnrollment) -> EnrollmentAdvanced:
-        try:
-            with self.db.begin() as conn:
-                return self._advance(conn, command)
-        except (Refused, Conflict) as refusal:
-            note_apart(self.db, command.enrollment_id, self._refused(command, refusal))
-            raise
+        for attempt_left in reversed(range(_CHAIN_ATTEMPTS)):
+            try:
+                with self.db.begin() as conn:
+                    return self._advance(conn, command)
+            except ChainMoved:
+                # Another transaction appended to the enrollment's history (a refused attempt) after this one read
+                # it, without changing the enrollment: everything was rolled back, so judge it again afresh.
+                if not attempt_left:
+                    raise
+            except (Refused, Conflict) as refusal:
+                note_apart(self.db, command.enrollment_id, self._refused(command, refusal))
+                raise
+        raise AssertionError("unreachable")  # the loop returns or raises
 
     def advance_in(self, conn: Connection, command: AdvanceEnrollment, *, row: EnrollmentRow | None = None,
                    within: DirectSavepoint | None = None) -> EnrollmentAdvanced:
@@ -128,6 +136,8 @@ class Advancer:
         audit_rows, head = prepare([entry, *ctx.extra_audit], ChainHead(row.audit_seq, row.audit_head))
         if not move(conn, row, transition.dest, ctx.subject.selected, head.seq, head.hash, now):
             current = read_enrollment(conn, row.id)
+            if current.version == row.version:  # only its history grew (a refusal recorded): not a conflict
+                raise ChainMoved(row.id)
             raise Conflict(row.id, row.version, current.version, current.state,
                            definition.state(current.state).status)
         write(conn, audit_rows)

@@ -39,8 +39,11 @@ _COLUMNS = select(
     enrollments.c.household_id, enrollments.c.state, enrollments.c.version, enrollments.c.selected_children,
     enrollments.c.audit_seq, enrollments.c.audit_head)
 _READ = DirectStatement(_COLUMNS.where(enrollments.c.id == bindparam("b_id")))
+# Guarded by the version AND the chain's seq: recording a refused attempt (or a note, a delivery) appends to the
+# chain without moving the version, and a move that read the row before must not write a stale seq after it.
 _MOVE = DirectStatement(update(enrollments).where(
-    (enrollments.c.id == bindparam("b_id")) & (enrollments.c.version == bindparam("b_version"))).values(
+    (enrollments.c.id == bindparam("b_id")) & (enrollments.c.version == bindparam("b_version"))
+    & (enrollments.c.audit_seq == bindparam("b_read_seq"))).values(
     state=bindparam("b_state"), version=bindparam("b_next"), selected_children=bindparam("b_selected"),
     audit_seq=bindparam("b_seq"), audit_head=bindparam("b_head"), updated_at=bindparam("b_now")))
 
@@ -60,14 +63,17 @@ def _row(row: Any) -> EnrollmentRow:
 
 def move(conn: Connection, row: EnrollmentRow, state: str, selected: tuple[str, ...], seq: int, head: str,
          now: datetime) -> bool:
-    """Move the enrollment read as `row` to `state` with its new chain head; False when it changed meanwhile."""
+    """Move the enrollment read as `row` to `state` with its new chain head; False when it changed meanwhile (its
+    version, or only its chain: then reading it again shows the same version)."""
     return _MOVE.execute(conn, {
-        "b_id": row.id, "b_version": row.version, "b_state": state, "b_next": row.version + 1,
-        "b_selected": list(selected) or None, "b_seq": seq, "b_head": head, "b_now": now}) == 1
+        "b_id": row.id, "b_version": row.version, "b_read_seq": row.audit_seq, "b_state": state,
+        "b_next": row.version + 1, "b_selected": list(selected) or None, "b_seq": seq, "b_head": head,
+        "b_now": now}) == 1
 
 
 _MIGRATE = DirectStatement(update(enrollments).where(
-    (enrollments.c.id == bindparam("b_id")) & (enrollments.c.version == bindparam("b_version"))).values(
+    (enrollments.c.id == bindparam("b_id")) & (enrollments.c.version == bindparam("b_version"))
+    & (enrollments.c.audit_seq == bindparam("b_read_seq"))).values(
     workflow_version=bindparam("b_workflow_version"), content_hash=bindparam("b_content_hash"),
     state=bindparam("b_state"), version=bindparam("b_next"), audit_seq=bindparam("b_seq"),
     audit_head=bindparam("b_head"), updated_at=bindparam("b_now")))
@@ -78,7 +84,8 @@ def move_to_version(conn: Connection, row: EnrollmentRow, definition: WorkflowDe
     """Put the enrollment read as `row` on another version of its workflow, in `state`; False when it changed
     meanwhile. Its steps ticked ahead belong to the old version number and no longer apply."""
     return _MIGRATE.execute(conn, {
-        "b_id": row.id, "b_version": row.version, "b_workflow_version": definition.version,
+        "b_id": row.id, "b_version": row.version, "b_read_seq": row.audit_seq,
+        "b_workflow_version": definition.version,
         "b_content_hash": definition.content_hash, "b_state": state, "b_next": row.version + 1, "b_seq": seq,
         "b_head": head, "b_now": now}) == 1
 
