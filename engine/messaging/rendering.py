@@ -22,13 +22,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, NoReturn
 
 from jinja2 import (
     BaseLoader,
     DictLoader,
     FileSystemLoader,
-    StrictUndefined,
     Template,
     TemplateNotFound,
     TemplateSyntaxError,
@@ -36,11 +34,11 @@ from jinja2 import (
 )
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from jinja2.utils import missing, object_type_repr
 
 from definitions.errors import RuntimeFailure
 from definitions.model import WorkflowDefinition
 from definitions.shapes import IDENTIFIER
+from engine.messaging.sandbox import MAX_TEXT, EmptyValue, NameRefused, Sandbox, StrictNames, TooLarge, refuse_empty
 from engine.messaging.template_context import plain_context
 
 SUFFIX = ".j2"
@@ -86,45 +84,6 @@ class RenderedMessage:
     html: str | None = None
 
 
-class _Empty(Exception):
-    """Raised by `_refuse_empty` while a template prints; carries no value (there is none to carry)."""
-
-
-def _refuse_empty(value: object) -> object:
-    """Jinja's `finalize`: every `{{ ... }}` passes here before it is written."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        raise _Empty()
-    return value
-
-
-class _Refused(UndefinedError):
-    """Jinja's own message may quote a context value (`pins[pin]`); this one carries the parts to rebuild it."""
-
-    def __init__(self, message: str, name: object, owner: str | None, unsafe: bool) -> None:
-        super().__init__(message)
-        self.name = name
-        self.owner = owner
-        self.unsafe = unsafe
-
-
-class _Undefined(StrictUndefined):
-    """StrictUndefined whose error keeps the missing name apart from the message."""
-
-    __slots__ = ()
-
-    def _fail_with_undefined_error(self, *args: Any, **kwargs: Any) -> NoReturn:
-        owner = None if self._undefined_obj is missing else object_type_repr(self._undefined_obj)
-        unsafe = issubclass(self._undefined_exception, SecurityError)  # the sandbox's refusal of an attribute
-        raise _Refused(self._undefined_message, self._undefined_name, owner, unsafe)
-
-
-# Undefined binds its dunders (__str__, __iter__, __add__, ...) to the base class's function object, so an
-# override alone would not be reached from them: point every such alias at ours.
-for _alias in dir(StrictUndefined):
-    if getattr(StrictUndefined, _alias, None) is StrictUndefined._fail_with_undefined_error:
-        setattr(_Undefined, _alias, _Undefined._fail_with_undefined_error)
-
-
 class TemplateRenderer:
     """Renders `NAME.j2` templates of one folder, or of the texts a workflow version was published with. Compiled
     templates are kept, so a render is cheap enough to run inside the engine's transaction; build one renderer per
@@ -136,11 +95,11 @@ class TemplateRenderer:
         loader: BaseLoader = FileSystemLoader(folder) if folder is not None else DictLoader(
             {name + SUFFIX: text for name, text in (texts or {}).items()})
         # One source, compiled twice: plain text (subject, body) is never escaped, the html block always is.
-        self._env, self._html_env = (ImmutableSandboxedEnvironment(
+        self._env, self._html_env = (Sandbox(
             loader=loader,
-            undefined=_Undefined,
+            undefined=StrictNames,
             autoescape=escaped,
-            finalize=_refuse_empty,
+            finalize=refuse_empty,
             auto_reload=False,  # a published definition's templates do not change under a running engine
         ) for escaped in (False, True))
         self._compiled: dict[str, Template] = {}
@@ -195,7 +154,13 @@ class TemplateRenderer:
 
     def _block(self, template: Template, block: str, variables: dict[str, object]) -> str:
         try:
-            return "".join(template.blocks[block](template.new_context(variables)))
+            parts, size = [], 0
+            for part in template.blocks[block](template.new_context(variables)):
+                size += len(part)
+                if size > MAX_TEXT:  # e.g. a loop over range(100000): stop before the message grows further
+                    raise TooLarge()
+                parts.append(part)
+            return "".join(parts)
         except Exception as error:  # every failure becomes one error type, with values withheld
             # `from None`: the original exception's text may quote a context value, so it is not chained.
             raise self._explain(error, template.name or "?") from None
@@ -203,9 +168,12 @@ class TemplateRenderer:
     def _explain(self, error: Exception, fallback: str) -> TemplateRenderError:
         where, line = _where_in_template(error.__traceback__)
         template = where or fallback
-        if isinstance(error, _Empty):
+        if isinstance(error, TooLarge):
+            return TemplateSecurityError(template, line, f"refused by the sandbox: builds more than {MAX_TEXT} "
+                                                         "characters")
+        if isinstance(error, EmptyValue):
             return TemplateEmptyValueError(template, line, "prints an empty value")
-        if isinstance(error, _Refused) and error.name is not None:
+        if isinstance(error, NameRefused) and error.name is not None:
             name = self._shown(error.name, template)
             written = str(error.name) if name != _WITHHELD else None
             if error.unsafe:
@@ -215,7 +183,7 @@ class TemplateRenderer:
                 return TemplateUndefinedError(template, line, f"undefined variable {name}", name=written, path=path)
             return TemplateUndefinedError(template, line, f"no key or attribute {name} on a {error.owner}",
                                           name=written, path=path)
-        if isinstance(error, SecurityError) or (isinstance(error, _Refused) and error.unsafe):
+        if isinstance(error, SecurityError) or (isinstance(error, NameRefused) and error.unsafe):
             return TemplateSecurityError(template, line, "refused by the sandbox: an unsafe operation")
         if isinstance(error, UndefinedError):
             return TemplateUndefinedError(template, line, "an undefined value was used")

@@ -323,3 +323,24 @@ def test_an_email_carries_its_pin_or_link_and_has_a_one_line_subject(name: str, 
     assert secret in message.body
     assert message.subject
     assert "\n" not in message.subject
+
+
+@pytest.mark.parametrize("body", [
+    "{{ 'x' * 1000000000 }}",
+    "{{ ('x' * 100000000) ~ ('y' * 100000000) }}",
+    "{{ 1000000000 * 'x' }}",
+    "{{ pins * 100000000 }}",
+    "{{ 10 ** 100000 }}",
+    "{% for i in range(100000) %}{{ practice.name }}{% endfor %}",
+])
+def test_a_template_cannot_build_a_huge_text_and_the_check_says_so(write: Write, tmp_path: Path, body: str) -> None:
+    renderer = write("huge", "{% block body %}" + body + "{% endblock %}")
+    with pytest.raises(TemplateSecurityError, match=r"builds more than 100000 characters"):
+        renderer.render("huge", a_context())
+    [problem] = check_templates(tmp_path)
+    assert "builds more than 100000 characters" in problem.message
+
+
+def test_ordinary_arithmetic_and_repetition_still_work(write: Write) -> None:
+    renderer = write("small", "{% block body %}{{ '-' * 20 }} {{ 2 ** 10 }} {{ 3 * 4 }}{% endblock %}")
+    assert renderer.render("small", a_context()).body == "-" * 20 + " 1024 12"
