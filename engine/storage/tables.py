@@ -233,11 +233,10 @@ outbox = Table(
     Column("channel", String(16), nullable=False),
     Column("recipient", String(320), nullable=True),
     Column("subject", Text, nullable=True),
-    Column("body", Text, nullable=False),  # plain text; "" for a held message (never written with a hole)
-    Column("html", Text, nullable=True),  # an email's HTML alternative, when its template has one
+    Column("body", Text, nullable=False),  # plain text ("" when held); `html`: an email's HTML alternative, if any
+    Column("html", Text, nullable=True),
     Column("sealed", Text, nullable=True),  # secrets the body's markers stand for, encrypted (engine.messaging.sealing)
-    # queued | suppressed | held | printed | sending | sent | failed | review
-    Column("status", String(16), nullable=False),
+    Column("status", String(16), nullable=False),  # queued suppressed held printed sending sent failed review
     Column("detail", Text, nullable=True),
     _when("created_at"),
     _when("not_before", nullable=True),
