@@ -21,7 +21,7 @@ from engine.fsm.services import Document, HeldMessage, ShownSecret
 from engine.ids import new_id
 from engine.messaging.composing import MessageFacts, compose
 from engine.messaging.contact import recipient_cap, send_window
-from engine.messaging.sealing import marker
+from engine.messaging.sealing import filled
 from engine.people.subjects import Patient
 from engine.storage.tables import credentials, households, outbox, patients, portal_accounts
 from engine.timers.rows import arm_timer, cancel_named
@@ -188,9 +188,7 @@ def print_pin_letter(ctx: TransitionContext, call: Call) -> None:
         _hold(ctx, message, None, composed.held or "held")
         return
     rendered = composed.rendered
-    printable = rendered.body
-    for name, value in composed.secrets.items():
-        printable = printable.replace(marker(name), value)
+    printable = filled(rendered.body, composed.secrets)
     # The printout is handed to staff once; the stored copy keeps only the markers.
     ctx.documents.append(Document(message.id, printable))
     ctx.conn.execute(insert(outbox).values(

@@ -16,7 +16,6 @@ Every outcome is appended to the enrollment's history. Opening-hours messages fo
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -36,7 +35,7 @@ from engine.messaging.channels import (
     TemporaryFailure,
     UnknownOutcome,
 )
-from engine.messaging.sealing import Sealer, marker
+from engine.messaging.sealing import Sealer, filled
 from engine.people.subjects import enrollment_site_id
 from engine.storage.tables import outbox, sites
 
@@ -195,10 +194,3 @@ class DeliveryWorker:
     def _note(self, conn: Connection, enrollment_id: str, action: str, outcome: Outcome, detail: str) -> None:
         at = self.clock.now()
         note(conn, enrollment_id, lambda tip: about_enrollment(tip, at, SYSTEM_ACTOR, action, outcome, detail=detail))
-
-
-def filled(text: str, secrets: Mapping[str, str], *, escape: bool = False) -> str:
-    """Put each secret where its marker stands; in HTML, escaped as the template escaped every other value."""
-    for name, value in secrets.items():
-        text = text.replace(marker(name), html.escape(value) if escape else value)
-    return text

@@ -7,8 +7,10 @@ worker at send time, and wiped once the message has gone.
 
 from __future__ import annotations
 
+import html
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol
 
@@ -77,3 +79,10 @@ def key_from_file(path: Path) -> bytes:
 def marker(name: str) -> str:
     """Stands in the stored body for a secret; HTML escaping leaves these characters alone."""
     return f"[[sealed:{name}]]"
+
+
+def filled(text: str, secrets: Mapping[str, str], *, escape: bool = False) -> str:
+    """Put each secret where its marker stands; in HTML, escaped as the template escaped every other value."""
+    for name, value in secrets.items():
+        text = text.replace(marker(name), html.escape(value) if escape else value)
+    return text

@@ -8,7 +8,6 @@ have read "Call us at .". Writes nothing; no secret exists to show.
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -18,7 +17,7 @@ from definitions.durations import Duration
 from definitions.model import Channel, Subject, WorkflowDefinition
 from engine.errors import InvalidInput
 from engine.messaging.composing import MessageFacts, MessageRenderer, compose
-from engine.messaging.sealing import marker
+from engine.messaging.sealing import filled
 from engine.people.subjects import Household, Patient, load_household, load_patient, load_site
 from engine.versions.catalog import WorkflowCatalog
 
@@ -129,17 +128,14 @@ def preview_message(conn: Connection, renderer: MessageRenderer, catalog: Workfl
         link=f"{site.portal_url.rstrip('/')}/access/{LINK_PLACEHOLDER}" if kind == "link" else None,
         expires_on=today + timedelta(seconds=lifetime.seconds) if lifetime else None)
     composed = compose(renderer, definition, message, facts)
-    rendered = composed.rendered
-
-    def filled(text: str | None, escape: bool = False) -> str | None:
-        for name, value in composed.secrets.items():
-            text = None if text is None else text.replace(marker(name), html.escape(value) if escape else value)
-        return text
+    rendered, secrets = composed.rendered, composed.secrets
 
     email = household.guardian_email if household else patient.email if patient else None
     return MessagePreview(
         workflow_id=definition.id, version=definition.version, message_id=message.id, template=message.template,
         channel=message.channel.value, recipient=email if message.channel is Channel.EMAIL and not sample else None,
-        sample_person=sample, subject=filled(rendered.subject) if rendered else None,
-        body=filled(rendered.body) if rendered else None, html=filled(rendered.html, escape=True) if rendered else None,
+        sample_person=sample,
+        subject=filled(rendered.subject, secrets) if rendered and rendered.subject is not None else None,
+        body=filled(rendered.body, secrets) if rendered else None,
+        html=filled(rendered.html, secrets, escape=True) if rendered and rendered.html is not None else None,
         held=composed.held, site_uses_workflow=site.uses(definition.id))

@@ -13,8 +13,8 @@ import pytest
 from definitions.errors import Position
 from definitions.model import Carries, Channel, Message, Recipient, WorkflowDefinition
 from engine.messaging.composing import Composed, MessageFacts, compose
-from engine.messaging.delivery import filled
 from engine.messaging.rendering import RenderedMessage, TemplateRenderer, TemplateSecurityError
+from engine.messaging.sealing import filled
 from engine.people.subjects import Household, Patient, Site
 
 SITE = Site("main", "Smith & Jones", "America/New_York", "https://portal.example.org", None, False, None, None)
