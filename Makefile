@@ -15,6 +15,7 @@ run: $(STAMP)
 	$(BIN)/portalflow serve
 
 test: $(STAMP)
+	sh scripts/ensure-chromium
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports

@@ -19,6 +19,7 @@ from api import errors
 from api.routes import audit, enrollments, imports, integration, people, practice, users, workflows, worklists
 from api.runtime import build_flow
 from api.settings import Settings
+from api.web import app as web
 from engine.front_door.flow import PortalFlow
 
 DESCRIPTION = """Patient-portal enrollment orchestrator.
@@ -94,9 +95,10 @@ def create_app(settings: Settings | None = None, flow: PortalFlow | None = None)
             flow.close()
 
     app = FastAPI(title="PortalFlow", version="0.1.0", lifespan=lifespan, description=DESCRIPTION,
-                  openapi_tags=TAGS)
+                  openapi_tags=TAGS, docs_url=None, redoc_url=None)
     app.state.flow = flow
     errors.install(app)
+    web.install(app)
 
     app.add_middleware(NoStore)
     @app.get("/health", response_model=Health, tags=["operations"])

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from engine.actors import ActorRef
 from engine.clock import Clock
 from engine.credentials.hashing import SecretHasher
+from engine.errors import AuthenticationFailed
 from engine.front_door.base import Door
 from engine.people import identity
 from engine.people.identity import IssuedToken, User
@@ -24,9 +25,30 @@ class Users(Door):
         with self.reader.connect() as conn:
             return identity.authenticate(conn, self.clock.now(), token)
 
-    def log_in(self, user_id: str, password: str) -> tuple[User, IssuedToken]:
+    def log_in(self, user_id: str, password: str, *, label: str = "login",
+               valid_for: timedelta = timedelta(hours=12)) -> tuple[User, IssuedToken]:
+        """A password for a token. A failure is counted (and commits) before `AuthenticationFailed` is raised,
+        in the same words whatever failed."""
         with self.db.begin() as conn:
-            return identity.log_in(conn, self.clock.now(), self.hasher, user_id, password)
+            signed_in = identity.log_in(conn, self.clock.now(), self.hasher, user_id, password, label=label,
+                                        valid_for=valid_for)
+        if signed_in is None:
+            raise AuthenticationFailed(identity.SIGN_IN_REFUSED)
+        return signed_in
+
+    def session_user(self, token: str, idle: timedelta) -> User:
+        """The user of a web session (`AuthenticationFailed` when it ended); its last use is kept for `idle`."""
+        now = self.clock.now()
+        with self.reader.connect() as conn:
+            user, touch = identity.session_user(conn, now, token, idle)
+        if touch:
+            with self.db.begin() as conn:
+                identity.touch_session(conn, now, token)
+        return user
+
+    def end_session(self, user: User, token: str) -> None:
+        with self.db.begin() as conn:
+            identity.end_session(conn, self.clock.now(), user, token)
 
     def change_own_password(self, user: User, password: str) -> None:
         with self.db.begin() as conn:

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, insert, select, update
 
 from definitions.model import Actor
-from engine.actors import ActorRef
+from engine.actors import SYSTEM_ACTOR, ActorRef
 from engine.audit.entry import about_subject
 from engine.audit.trail import append_to_subject
 from engine.clock import as_utc
@@ -143,22 +143,90 @@ def set_password(conn: Connection, now: datetime, by: ActorRef, hasher: SecretHa
     if by_other and not (reason or "").strip():
         raise InvalidInput("reason", "setting another user's password needs a reason")
     conn.execute(update(staff_users).where(staff_users.c.id == user_id).values(
-        password_hash=hasher.hash(password), must_change_password=by_other))
+        password_hash=hasher.hash(password), must_change_password=by_other, failed_sign_ins=0,
+        sign_in_paused_until=None))
     _record(conn, now, by, "password_set", user_id,
             f"set by {by.id}: {reason}" if by_other else "changed by the user")
 
 
-def log_in(conn: Connection, now: datetime, hasher: SecretHasher, user_id: str, password: str,
-           *, valid_for: timedelta = timedelta(hours=12)) -> tuple[User, IssuedToken]:
-    """Check a password and issue a session token. Unknown user, no password and a wrong one read the same."""
+SESSION_LABEL = "web session"
+PAUSE_AFTER_FAILURES = 5
+SIGN_IN_PAUSE = timedelta(minutes=15)
+# One answer for a wrong password, an unknown user, no password and a paused sign-in: none tells which.
+SIGN_IN_REFUSED = (f"the user name or password is not correct (after {PAUSE_AFTER_FAILURES} failures in a row, "
+                   f"sign-in pauses for {SIGN_IN_PAUSE.seconds // 60} minutes; an admin can reset the password)")
+# A session's last use is written at most this often: a page view is not a write.
+_TOUCH_EVERY = timedelta(seconds=60)
+
+
+def sign_in(conn: Connection, now: datetime, hasher: SecretHasher, user_id: str, password: str) -> User | None:
+    """The user whose password this is, or None. Every failure costs one Argon2 verification, paused or not;
+    failures in a row are counted on the user, and the fifth pauses sign-in (audited). The caller commits."""
     row = conn.execute(select(staff_users).where(staff_users.c.id == user_id)).first()
     stored = row.password_hash if row is not None else None
-    if stored is None:
+    if row is None or stored is None:
         hasher.verify(hasher.hash(_DUMMY_HASH_INPUT), password)
-        raise AuthenticationFailed("the user name or password is not correct")
-    if not hasher.verify(stored, password):
-        raise AuthenticationFailed("the user name or password is not correct")
-    user = _user(row)
-    if not user.active:
+        return None
+    correct = hasher.verify(stored, password)
+    paused = row.sign_in_paused_until is not None and as_utc(row.sign_in_paused_until) > now
+    if correct and not paused:
+        if row.failed_sign_ins or row.sign_in_paused_until is not None:
+            conn.execute(update(staff_users).where(staff_users.c.id == user_id).values(
+                failed_sign_ins=0, sign_in_paused_until=None))
+        user = _user(row)
+        if not user.active:
+            raise AuthenticationFailed("this user is deactivated")
+        return user
+    if not correct:
+        failures = row.failed_sign_ins + 1
+        if failures >= PAUSE_AFTER_FAILURES:
+            until = now + SIGN_IN_PAUSE
+            conn.execute(update(staff_users).where(staff_users.c.id == user_id).values(
+                failed_sign_ins=0, sign_in_paused_until=until))
+            _record(conn, now, SYSTEM_ACTOR, "sign_in_paused", user_id,
+                    f"{failures} wrong passwords in a row; paused until {until:%Y-%m-%d %H:%M} UTC")
+        else:
+            conn.execute(update(staff_users).where(staff_users.c.id == user_id).values(failed_sign_ins=failures))
+    return None
+
+
+def log_in(conn: Connection, now: datetime, hasher: SecretHasher, user_id: str, password: str,
+           *, valid_for: timedelta = timedelta(hours=12), label: str = "login") -> tuple[User, IssuedToken] | None:
+    """Check a password and issue a session token; None for any failure (the caller commits the count)."""
+    user = sign_in(conn, now, hasher, user_id, password)
+    if user is None:
+        return None
+    return user, issue_token(conn, now, user.actor, user.id, label, valid_for=valid_for)
+
+
+def session_user(conn: Connection, now: datetime, token: str, idle: timedelta) -> tuple[User, bool]:
+    """The user of a web session, and whether its last use should be written now; `AuthenticationFailed` when
+    it is unknown, revoked, past its end, or unused for longer than `idle`."""
+    row = conn.execute(select(api_tokens.c.expires_at, api_tokens.c.revoked_at, api_tokens.c.created_at,
+                              api_tokens.c.last_used_at, staff_users).join(
+        staff_users, staff_users.c.id == api_tokens.c.user_id).where(
+        (api_tokens.c.digest == token_digest(token)) & (api_tokens.c.label == SESSION_LABEL))).first()
+    if row is None or row.revoked_at is not None:
+        raise AuthenticationFailed("you are signed out")
+    if row.expires_at is not None and as_utc(row.expires_at) <= now:
+        raise AuthenticationFailed("your session ended: sign in again")
+    last = as_utc(row.last_used_at or row.created_at)
+    if last + idle <= now:
+        raise AuthenticationFailed(f"you were signed out after {int(idle.total_seconds() // 60)} minutes without "
+                                   "activity")
+    if not row.active:
         raise AuthenticationFailed("this user is deactivated")
-    return user, issue_token(conn, now, user.actor, user.id, "login", valid_for=valid_for)
+    return _user(row), now - last >= _TOUCH_EVERY
+
+
+def touch_session(conn: Connection, now: datetime, token: str) -> None:
+    conn.execute(update(api_tokens).where(api_tokens.c.digest == token_digest(token)).values(last_used_at=now))
+
+
+def end_session(conn: Connection, now: datetime, user: User, token: str) -> None:
+    """Sign out: the session's token is revoked (audited on the user's chain)."""
+    ended = conn.execute(update(api_tokens).where(
+        (api_tokens.c.digest == token_digest(token)) & (api_tokens.c.user_id == user.id)
+        & api_tokens.c.revoked_at.is_(None)).values(revoked_at=now)).rowcount
+    if ended:
+        _record(conn, now, user.actor, "signed_out", user.id, "web session ended")

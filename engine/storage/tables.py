@@ -1,8 +1,7 @@
 """The database schema as SQLAlchemy Core tables: the same code on SQLite (default) and PostgreSQL.
 
 Core rather than the ORM: a transition is a handful of explicit statements on the hot path, with no identity map
-or per-row objects to build. Times are stored as timezone-aware UTC; JSON columns hold step inputs with secrets
-already removed.
+or per-row objects to build. Times are aware UTC; JSON columns hold step inputs with secrets already removed.
 """
 
 from __future__ import annotations
@@ -78,10 +77,11 @@ staff_users = Table(
     Column("active", Boolean, nullable=False, default=True),
     Column("password_hash", String(200), nullable=True),  # Argon2id; only for the login endpoint
     Column("must_change_password", Boolean, nullable=False, default=False, server_default=false()),
+    Column("failed_sign_ins", Integer, nullable=False, default=0, server_default="0"),  # in a row
+    _when("sign_in_paused_until", nullable=True),  # set after too many failures in a row
 )
 
-# Bearer tokens of staff users and integrations: 256-bit random values stored only as SHA-256 (looked up by
-# digest, as link tokens are), each revocable on its own.
+# Bearer tokens (and web sessions): 256-bit random values stored only as SHA-256, each revocable on its own.
 api_tokens = Table(
     "api_tokens", metadata,
     Column("digest", String(64), primary_key=True),
@@ -90,6 +90,7 @@ api_tokens = Table(
     _when("created_at"),
     _when("expires_at", nullable=True),
     _when("revoked_at", nullable=True),
+    _when("last_used_at", nullable=True),  # web sessions only: for their idle expiry
     Index("ix_api_tokens_user", "user_id"),
 )
 
@@ -218,8 +219,7 @@ timers = Table(
     _when("armed_at"),
     _when("due_at"),
     _when("settled_at", nullable=True),
-    # firings that failed with an error and were retried
-    Column("attempts", Integer, nullable=False, default=0, server_default=text("0")),
+    Column("attempts", Integer, nullable=False, default=0, server_default=text("0")),  # firings retried after errors
     Column("detail", Text, nullable=True),  # why it waits (opening hours), was skipped, refused or failed
     Index("ix_timers_due", "status", "due_at"),
     Index("ix_timers_enrollment", "enrollment_id", "status"),

@@ -1,0 +1,25 @@
+"""Put the pages on the app: their routes, the session's redirects, the assets, and the offline API reference."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+
+from api.web import offline_docs, responses
+from api.web.pages import enrollments, home, patients, sign_in
+from api.web.security_headers import SecurityHeaders
+from api.web.static_files import Assets
+
+
+def install(app: FastAPI) -> None:
+    app.add_middleware(SecurityHeaders)
+    responses.install(app)
+    offline_docs.install(app)
+    app.mount("/static", Assets(), name="static")
+    for module in (sign_in, home, patients, enrollments):
+        app.include_router(module.router)
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> RedirectResponse:
+        """The address staff type: the pages (under /app; the API keeps its own paths)."""
+        return RedirectResponse("/app/home", status_code=303)

@@ -1,0 +1,1 @@
+"""One module per area of the pages; each an APIRouter of `PageRoute`s, left out of the OpenAPI schema."""

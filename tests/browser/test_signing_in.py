@@ -1,0 +1,98 @@
+"""Signing in and out of the pages: the session cookie, its expiry, the forced password change, the pause after
+repeated failures, CSRF; and the API reference served offline."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from api.cli.users import CLI_ACTOR
+from engine.audit.reading import HistoryQuery
+
+
+def test_a_clerk_opening_the_address_is_asked_to_sign_in_then_lands_on_her_worklists(browser: Any) -> None:
+    clerk = browser()
+    clerk.open("/")
+    assert clerk.page.url.endswith("/app/sign-in?next=/app/home")
+    clerk.submit("Sign in", **{"User name": "ana", "Password": "a long password 1"})
+    assert clerk.page.url.endswith("/app/home")
+    assert "Today's worklists" in clerk.text()
+    assert "PINs expiring" in clerk.text()
+    [cookie] = [c for c in clerk.page.context.cookies() if c["name"] == "pf_session"]
+    assert (cookie["httpOnly"], cookie["sameSite"]) == (True, "Strict")
+
+    clerk.click("Sign out")
+    assert "You are signed out." in clerk.text()
+    clerk.open("/app/home")
+    assert "/sign-in" in clerk.page.url  # the old session no longer opens anything
+
+
+def test_a_wrong_password_answers_the_same_as_an_unknown_user_and_five_in_a_row_pause_sign_in(
+        browser: Any, site: Any) -> None:
+    guesser = browser()
+    guesser.open("/app/sign-in")
+    guesser.submit("Sign in", **{"User name": "nobody", "Password": "whatever it is"})
+    unknown = guesser.text("#sign-in-error")
+    for _ in range(5):
+        guesser.submit("Sign in", **{"User name": "ana", "Password": "not her password"})
+        assert guesser.text("#sign-in-error") == unknown
+    guesser.submit("Sign in", **{"User name": "ana", "Password": "a long password 1"})
+    assert guesser.text("#sign-in-error") == unknown  # paused: even the right password is refused, in the same words
+    assert "sign-in pauses for 15 minutes" in unknown
+
+    site.clock.advance(timedelta(minutes=16))
+    guesser.submit("Sign in", **{"User name": "ana", "Password": "a long password 1"})
+    assert guesser.page.url.endswith("/app/home")
+    paused = [e for e in site.flow.histories.find(HistoryQuery(limit=1000)) if e.action == "sign_in_paused"]
+    assert [(e.subject_id, e.actor_id) for e in paused] == [("ana", "system")]
+    assert "not her password" not in str(paused[0])
+
+
+def test_a_user_whose_password_an_admin_set_must_choose_their_own_before_any_page_opens(
+        browser: Any, site: Any) -> None:
+    site.flow.users.set_password(CLI_ACTOR, "bob", "set by the admin 1", "forgot it at the front desk")
+    bob = browser()
+    bob.sign_in("bob", "set by the admin 1")
+    assert bob.page.url.endswith("/app/password")
+    bob.open("/app/patients")
+    assert bob.page.url.endswith("/app/password")  # nothing else opens
+    bob.submit("Save my password", **{"New password (at least 12 characters)": "bob's own password",
+                                      "The same again": "bob's own passwort"})
+    assert "The two passwords are not the same." in bob.text()
+    bob.submit("Save my password", **{"New password (at least 12 characters)": "bob's own password",
+                                      "The same again": "bob's own password"})
+    assert "Your password is saved." in bob.text()
+    assert site.flow.users.get("bob").must_change_password is False
+
+
+def test_a_session_left_idle_for_half_an_hour_ends_and_the_next_page_asks_to_sign_in_again(
+        browser: Any, site: Any) -> None:
+    clerk = browser()
+    clerk.sign_in("ana")
+    site.clock.advance(timedelta(minutes=29))
+    clerk.open("/app/patients")
+    assert clerk.page.url.endswith("/app/patients")  # used within the half hour: still signed in
+    site.clock.advance(timedelta(minutes=31))
+    clerk.open("/app/patients")
+    assert "/sign-in" in clerk.page.url
+    assert "Your session ended" in clerk.text()
+
+
+def test_a_form_sent_without_the_session_s_token_changes_nothing(browser: Any, site: Any) -> None:
+    clerk = browser()
+    clerk.sign_in("ana")
+    forged = clerk.page.request.post(site.url + "/app/patients/p-jane", form={"email": "thief@example.test",
+                                                                          "csrf_token": "guessed"})
+    assert forged.status == 403
+    assert "The form has expired" in forged.text()
+    assert site.flow.people.read_patient("p-jane").patient.email == "jane@example.test"
+
+
+def test_the_api_reference_pages_render_without_the_internet(browser: Any) -> None:
+    reader = browser()
+    reader.page.goto(reader.site.url + "/docs")
+    reader.page.wait_for_selector(".opblock-tag", timeout=15_000)
+    assert "Start an enrollment" in reader.page.content() or "enrollments" in reader.text("body")
+    reader.page.goto(reader.site.url + "/redoc")
+    reader.page.wait_for_selector("h1", timeout=15_000)
+    assert "PortalFlow" in reader.text("body")
