@@ -25,10 +25,16 @@ def local_time(moment: datetime | None, timezone: str | None = None) -> str:
     return f"{here:%Y-%m-%d %H:%M} {here.tzname()} ({utc:%H:%M} UTC)"
 
 
+def about_a_step(reason: str) -> bool:
+    """A refusal reason that a step's control on the page stands for ("step 'x' is not done: ...")."""
+    return reason.startswith("step '") and "' is not done" in reason
+
+
 def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["local_time"] = local_time
+    env.tests["about_a_step"] = about_a_step
     return env
 
 

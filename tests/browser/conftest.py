@@ -131,6 +131,35 @@ class Browser:
             self.page.get_by_role(role, name=name, exact=True).click()
         self.check()
 
+    def act(self, trigger: str, button: str | None = None, **fields: str | bool | list[str]) -> None:
+        """On an enrollment page: fill one action's controls, by their labels, and press its button. A list ticks
+        exactly those boxes of a group (e.g. the children); a bool ticks or unticks one box."""
+        section = self.page.locator(f"section[aria-labelledby='a-{trigger}']")
+        for label, value in fields.items():
+            if isinstance(value, list):
+                group = section.get_by_role("group", name=label, exact=True)
+                for box in group.get_by_role("checkbox").all():
+                    box.set_checked(box.get_attribute("value") in value
+                                    or str(box.evaluate("e => e.labels[0].innerText")).strip() in value)
+                continue
+            control = section.get_by_label(label, exact=True)
+            if isinstance(value, bool):
+                control.set_checked(value)
+            elif control.evaluate("e => e.tagName") == "SELECT":
+                control.select_option(label=value)
+            else:
+                control.fill(value)
+        with self.page.expect_navigation():
+            section.get_by_role("button", name=button).click() if button else section.locator(
+                "button[type=submit]").click()
+        self.check()
+
+    def shown(self) -> dict[str, str]:
+        """The secrets a done page shows once: {patient's name: value}."""
+        rows = self.page.locator("table.shown tbody tr").all()
+        return {row.locator("td").nth(0).inner_text().strip(): row.locator(".secret").inner_text().strip()
+                for row in rows}
+
     def sign_in(self, user: str, password: str = PASSWORD) -> None:
         self.open("/")
         self.submit("Sign in", **{"User name": user, "Password": password})

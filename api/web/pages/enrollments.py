@@ -24,6 +24,7 @@ from engine.front_door.flow import PortalFlow
 from engine.views.enrollment import EnrollmentView, TriggerView
 
 router = APIRouter(prefix="/app", route_class=PageRoute, include_in_schema=False)
+_TYPED = ("text", "username", "email", "date")
 _BY = {"system": "the system", "portal": "the patient on the portal", "integration": "the EHR"}
 
 
@@ -68,8 +69,9 @@ def enrollment(request: Request, enrollment_id: str, session: StaffSession, flow
 
 
 def inputs_of(trigger: TriggerView, form: FormData) -> dict[str, Any]:
-    """The form's values for the trigger's steps, as `advance` takes them: a step left blank is left out (and is
-    then refused as not done, unless optional)."""
+    """The form's values for the trigger's steps, as `advance` takes them. A typed box is sent even when empty
+    (its rule judges it: "leave the Route to box empty" is an answer); an unticked box or an unanswered choice is
+    left out, and then refused as not done unless optional."""
     values: dict[str, Any] = {}
     for step in trigger.steps:
         name = f"step.{step.id}"
@@ -79,8 +81,10 @@ def inputs_of(trigger: TriggerView, form: FormData) -> dict[str, Any]:
                 values[step.id] = [str(c) for c in chosen]
             continue
         raw = form.get(name)
-        if not isinstance(raw, str) or raw == "" or (step.input_type is None and raw != "done"):
+        if not isinstance(raw, str) or (step.input_type is None and raw != "done"):
             continue
+        if raw == "" and step.input_type not in _TYPED:
+            continue  # an unticked box, an unanswered choice, an empty password: not done
         values[step.id] = True if step.input_type in (None, "confirmation") else raw
     return values
 
@@ -99,6 +103,8 @@ async def act(request: Request, enrollment_id: str, trigger_name: str, session: 
     session.check(request, str(form.get("csrf_token") or ""))
     version = str(form.get("version") or "")
     view = await run_in_threadpool(flow.describe, enrollment_id, session.user.actor)
+    if version.isdigit() and int(version) != view.version:  # drawn before someone's change: say whose
+        return await run_in_threadpool(_stale, request, session, flow, enrollment_id, int(version), view)
     trigger = next((t for t in view.triggers if t.trigger == trigger_name), None)
     if trigger is None or not version.isdigit():
         return await run_in_threadpool(page, request, session, flow, enrollment_id, 422,
@@ -108,11 +114,8 @@ async def act(request: Request, enrollment_id: str, trigger_name: str, session: 
                                 inputs_of(trigger, form), reason)
     try:
         moved: EnrollmentAdvanced = await run_in_threadpool(flow.advance, command)
-    except Conflict as conflict:
-        who = await run_in_threadpool(who_changed, flow, enrollment_id)
-        return await run_in_threadpool(page, request, session, flow, enrollment_id, 409,
-                                       stale={"who": who, "status": conflict.status, "seen": conflict.expected,
-                                              "now": conflict.current})
+    except Conflict as conflict:  # changed between this page's read and the advance
+        return await run_in_threadpool(_stale, request, session, flow, enrollment_id, conflict.expected, None)
     except Refused as refused:
         return await run_in_threadpool(page, request, session, flow, enrollment_id, 422, refused=refused.reasons,
                                        refused_trigger=trigger_name, entered=_entered(trigger, form))
@@ -120,6 +123,13 @@ async def act(request: Request, enrollment_id: str, trigger_name: str, session: 
         return await run_in_threadpool(page, request, session, flow, enrollment_id, 422, error=str(failure),
                                        refused_trigger=trigger_name, entered=_entered(trigger, form))
     return await run_in_threadpool(_done, request, session, flow, moved, trigger)
+
+
+def _stale(request: Request, session: Session, flow: PortalFlow, enrollment_id: str, seen: int,
+           view: EnrollmentView | None) -> Response:
+    now = view or flow.describe(enrollment_id, session.user.actor)
+    return page(request, session, flow, enrollment_id, 409, stale={
+        "who": who_changed(flow, enrollment_id), "status": now.status, "seen": seen, "now": now.version})
 
 
 def _done(request: Request, session: Session, flow: PortalFlow, moved: EnrollmentAdvanced,

@@ -123,6 +123,8 @@ def correct(request: Request, patient_id: str, session: StaffSession, flow: Flow
         "pcp_id": (_text(pcp_id), current.pcp_id),
         "responsible_provider_id": (_text(responsible_provider_id), current.responsible_provider_id)}
     changes = {name: new for name, (new, old) in wanted.items() if new != old}
+    if "email" in changes:  # a new address is unconfirmed unless this very form confirms it
+        changes["email_confirmed_personal"] = email_confirmed_personal == "yes"
     if not changes:
         return go(request, f"/app/patients/{patient_id}?saved=nothing")
     try:
