@@ -1,7 +1,7 @@
 """The FastAPI application factory. No global engine: each app owns the resources its settings name.
 
 `create_app(settings)` builds the engine (`api.runtime.build_flow`); tests pass a `flow` built with a fake clock.
-Every answer carries `Cache-Control: no-store`: answers hold personal data, and some a PIN shown once.
+Every answer carries the headers of `api.headers` (`Cache-Control: no-store` among them).
 """
 
 from __future__ import annotations
@@ -12,10 +12,9 @@ from typing import Any
 
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
-from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
+from api.headers import StandardHeaders
 from api.routes import audit, enrollments, imports, integration, people, practice, users, workflows, worklists
 from api.runtime import build_flow
 from api.settings import Settings
@@ -41,27 +40,6 @@ TAGS = [
     {"name": "audit", "description": "Histories: find, export, verify (auditors)."},
     {"name": "operations", "description": "Health of the service."},
 ]
-
-
-class NoStore:
-    """Add `Cache-Control: no-store` to every answer. A plain ASGI middleware: Starlette's `@app.middleware("http")`
-    wraps each request in extra tasks and streams, which cost more than many a handler here (bench/api_load.py)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_no_store(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers.setdefault("Cache-Control", "no-store")
-            await send(message)
-
-        await self.app(scope, receive, send_no_store)
 
 
 class LeftOutOut(BaseModel):
@@ -100,7 +78,7 @@ def create_app(settings: Settings | None = None, flow: PortalFlow | None = None)
     errors.install(app)
     web.install(app)
 
-    app.add_middleware(NoStore)
+    app.add_middleware(StandardHeaders)
     @app.get("/health", response_model=Health, tags=["operations"])
     def health() -> dict[str, Any]:
         """Liveness and readiness: the database answers; "degraded", naming each file and why, when a workflow

@@ -7,12 +7,10 @@ from fastapi.responses import RedirectResponse
 
 from api.web import offline_docs, responses
 from api.web.pages import enrollments, home, patients, sign_in
-from api.web.security_headers import SecurityHeaders
 from api.web.static_files import Assets
 
 
 def install(app: FastAPI) -> None:
-    app.add_middleware(SecurityHeaders)
     responses.install(app)
     offline_docs.install(app)
     app.mount("/static", Assets(), name="static")

@@ -89,6 +89,25 @@ def site(tmp_path: Path, clock: FakeClock, workflows_dir: Path) -> Iterator[Site
     thread.join(10)
 
 
+def fill(scope: Any, fields: dict[str, Any]) -> None:
+    """Fill controls by their labels within a page or a part of it: text typed, a select's option chosen by its
+    label, a bool ticks or unticks a box, a list ticks exactly those boxes of a group (by value or label)."""
+    for label, value in fields.items():
+        if isinstance(value, list):
+            group = scope.get_by_role("group", name=label, exact=True)
+            for box in group.get_by_role("checkbox").all():
+                box.set_checked(box.get_attribute("value") in value
+                                or str(box.evaluate("e => e.labels[0].innerText")).strip() in value)
+            continue
+        control = scope.get_by_label(label, exact=True)
+        if isinstance(value, bool):
+            control.set_checked(value)
+        elif control.evaluate("e => e.tagName") == "SELECT":
+            control.select_option(label=value)
+        else:
+            control.fill(value)
+
+
 @dataclass
 class Browser:
     """One signed-out browser (its own cookies) on the site, checking each page it lands on."""
@@ -116,14 +135,7 @@ class Browser:
 
     def submit(self, button: str, **fields: str | bool) -> None:
         """Fill the fields named by their labels (a bool ticks or unticks), press the button, check the result."""
-        for label, value in fields.items():
-            control = self.page.get_by_label(label, exact=True)
-            if isinstance(value, bool):
-                control.set_checked(value)
-            elif control.evaluate("e => e.tagName") == "SELECT":
-                control.select_option(label=value)
-            else:
-                control.fill(value)
+        fill(self.page, fields)
         self.click(button)
 
     def click(self, name: str, role: str = "button") -> None:
@@ -135,20 +147,7 @@ class Browser:
         """On an enrollment page: fill one action's controls, by their labels, and press its button. A list ticks
         exactly those boxes of a group (e.g. the children); a bool ticks or unticks one box."""
         section = self.page.locator(f"section[aria-labelledby='a-{trigger}']")
-        for label, value in fields.items():
-            if isinstance(value, list):
-                group = section.get_by_role("group", name=label, exact=True)
-                for box in group.get_by_role("checkbox").all():
-                    box.set_checked(box.get_attribute("value") in value
-                                    or str(box.evaluate("e => e.labels[0].innerText")).strip() in value)
-                continue
-            control = section.get_by_label(label, exact=True)
-            if isinstance(value, bool):
-                control.set_checked(value)
-            elif control.evaluate("e => e.tagName") == "SELECT":
-                control.select_option(label=value)
-            else:
-                control.fill(value)
+        fill(section, fields)
         with self.page.expect_navigation():
             section.get_by_role("button", name=button).click() if button else section.locator(
                 "button[type=submit]").click()

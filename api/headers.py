@@ -1,6 +1,13 @@
-"""Headers that keep pages from being framed, sniffed or made to load from elsewhere: a Content Security Policy
-allowing this origin only (so even a vendored script that wants a remote image, as Redoc's footer logo does, cannot
-fetch it), no referrer to other sites, no framing. `/docs` alone may run inline script: Swagger UI starts from one."""
+"""The headers every answer carries, set by one plain ASGI middleware (Starlette's `@app.middleware("http")` wraps
+each request in extra tasks and streams, which cost more than many a handler here: bench/api_load.py).
+
+- `Cache-Control: no-store`: answers hold personal data, and some a PIN shown once (the pages' static assets set
+  their own caching).
+- A Content Security Policy allowing this origin only, so even a vendored script that wants a remote image (as
+  Redoc's footer logo does) cannot fetch it; `/docs` alone may run inline script, as Swagger UI starts from one.
+- No framing, no MIME sniffing, no referrer to other sites ("no-referrer" would make a form post say
+  "Origin: null" and fail the pages' CSRF check).
+"""
 
 from __future__ import annotations
 
@@ -14,7 +21,7 @@ PAGES = _POLICY.format(inline="")
 SWAGGER = _POLICY.format(inline=" 'unsafe-inline'")
 
 
-class SecurityHeaders:
+class StandardHeaders:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
@@ -27,9 +34,9 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
+                headers.setdefault("Cache-Control", "no-store")
                 headers.setdefault("Content-Security-Policy", policy)
                 headers.setdefault("X-Content-Type-Options", "nosniff")
-                # not "no-referrer": with it, a form post says "Origin: null" and fails the CSRF check
                 headers.setdefault("Referrer-Policy", "same-origin")
                 headers.setdefault("X-Frame-Options", "DENY")
             await send(message)
