@@ -15,6 +15,7 @@ No `hours` at all means open around the clock. Every mistake is reported with th
 
 from __future__ import annotations
 
+import io
 from datetime import date, time
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,24 @@ def read_calendar_file(path: Path) -> SiteCalendar:
         return calendar_from_mapping(data)
     except CalendarFileError as error:
         raise CalendarFileError(f"{path}: {error}") from None
+
+
+def calendar_from_text(text: str) -> SiteCalendar:
+    """The calendar file's text (as an admin types it in the site page)."""
+    try:
+        data = YAML(typ="safe").load(text)
+    except YAMLError as error:
+        raise CalendarFileError(f"not YAML: {error}") from None
+    return calendar_from_mapping(data)
+
+
+def calendar_as_text(calendar: SiteCalendar) -> str:
+    """The calendar as the file would hold it (keys left empty are left out)."""
+    stream = io.StringIO()
+    writer = YAML(typ="safe")
+    writer.default_flow_style = None
+    writer.dump({k: v for k, v in calendar_as_mapping(calendar).items() if v}, stream)
+    return stream.getvalue()
 
 
 def calendar_from_mapping(data: Any) -> SiteCalendar:

@@ -4,7 +4,8 @@ each request in extra tasks and streams, which cost more than many a handler her
 - `Cache-Control: no-store`: answers hold personal data, and some a PIN shown once (the pages' static assets set
   their own caching).
 - A Content Security Policy allowing this origin only, so even a vendored script that wants a remote image (as
-  Redoc's footer logo does) cannot fetch it; `/docs` alone may run inline script, as Swagger UI starts from one.
+  Redoc's footer logo does) cannot fetch it; `/docs` alone may run inline script, as Swagger UI starts from one;
+  WebAssembly may be compiled (the diagrams' Graphviz), JavaScript may not be `eval`ed.
 - No framing, no MIME sniffing, no referrer to other sites ("no-referrer" would make a form post say
   "Origin: null" and fail the pages' CSRF check).
 """
@@ -14,9 +15,9 @@ from __future__ import annotations
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'{inline}; "
-           "worker-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
-           "form-action 'self'")
+_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+           "script-src 'self' 'wasm-unsafe-eval'{inline}; worker-src 'self' blob:; connect-src 'self'; "
+           "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 PAGES = _POLICY.format(inline="")
 SWAGGER = _POLICY.format(inline=" 'unsafe-inline'")
 

@@ -5,6 +5,7 @@ This package imports nothing from `engine` or `api`; dependencies point api -> e
 
 from definitions.builder import Surroundings
 from definitions.catalog import check_paths, find_workflow, workflow_files
+from definitions.dot import render as render_dot
 from definitions.durations import Duration, parse_duration
 from definitions.errors import (
     AuthoringError,
@@ -39,6 +40,7 @@ __all__ = [
     "load_workflow",
     "parse_duration",
     "read_workflow",
+    "render_dot",
     "render_mermaid",
     "standard_vocabulary",
     "workflow_files",

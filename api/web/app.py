@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
 from api.web import offline_docs, responses
-from api.web.pages import enrollments, home, patients, sign_in
+from api.web.pages import admin, audit, enrollments, home, onboarding, patients, sign_in, workflows
 from api.web.static_files import Assets
 
 
@@ -14,7 +14,7 @@ def install(app: FastAPI) -> None:
     responses.install(app)
     offline_docs.install(app)
     app.mount("/static", Assets(), name="static")
-    for module in (sign_in, home, patients, enrollments):
+    for module in (sign_in, home, patients, enrollments, onboarding, audit, workflows, admin):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)

@@ -6,6 +6,7 @@ transaction; nothing here is specific to HTTP.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -87,11 +88,11 @@ class PortalFlow:
 
     def find_enrollments(self, *, patient_id: str | None = None, household_id: str | None = None,
                          workflow_id: str | None = None, state: str | None = None,
-                         limit: int = 50) -> list[EnrollmentSummary]:
+                         ids: Sequence[str] | None = None, limit: int = 50) -> list[EnrollmentSummary]:
         """Enrollments matching every filter, newest first (a patient's include their households')."""
         with self.reader.connect() as conn:
             return find_enrollments(conn, self.catalog, patient_id=patient_id, household_id=household_id,
-                                    workflow_id=workflow_id, state=state, limit=limit)
+                                    workflow_id=workflow_id, state=state, ids=ids, limit=limit)
 
     def onboard(self, command: Onboard) -> list[Onboarded]:
         """One action for many patients, each handled alone; the answer says, per patient, what happened."""

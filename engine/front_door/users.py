@@ -77,6 +77,10 @@ class Users(Door):
             token = identity.issue_token(conn, now, by, user_id, token_label) if token_label is not None else None
             return user, token
 
+    def change_role(self, by: ActorRef, user_id: str, role: str) -> User:
+        with self.db.begin() as conn:
+            return identity.change_role(conn, self.clock.now(), by, user_id, role)
+
     def issue_token(self, by: ActorRef, user_id: str, label: str, *,
                     valid_for: timedelta | None = None) -> IssuedToken:
         with self.db.begin() as conn:

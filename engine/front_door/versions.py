@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from definitions.catalog import FileOutcome
 from definitions.errors import Problem
-from definitions.loader import surroundings_of
+from definitions.loader import Outcome, read_workflow, surroundings_of
 from definitions.model import WorkflowDefinition
 from definitions.vocabulary import Vocabulary
 from engine.clock import Clock
@@ -59,6 +59,12 @@ class Versions(Door):
         if self.folder is None or not self.folder.is_dir():
             return {}
         return dict(surroundings_of(self.folder).template_texts)
+
+    def check_draft(self, text: str, name: str) -> Outcome:
+        """A designer's draft checked as the service would load it beside the workflows folder (its templates and
+        handouts); writes nothing and never raises for the draft's mistakes."""
+        surroundings = surroundings_of(self.folder) if self.folder is not None and self.folder.is_dir() else None
+        return read_workflow(text, name, self.vocabulary, surroundings)
 
     def listing(self) -> list[VersionInfo]:
         """Every published version, oldest first per workflow, with how many enrollments still run on it."""

@@ -98,6 +98,16 @@ def create_user(conn: Connection, now: datetime, by: ActorRef, user_id: str, nam
     return get_user(conn, user_id)
 
 
+def change_role(conn: Connection, now: datetime, by: ActorRef, user_id: str, role: str) -> User:
+    user = get_user(conn, user_id)
+    if role not in ROLES:
+        raise InvalidInput("role", f"unknown role '{role}'; roles: {', '.join(ROLES)}")
+    if role != user.role:
+        conn.execute(update(staff_users).where(staff_users.c.id == user_id).values(role=role))
+        _record(conn, now, by, "role_changed", user_id, f"role {user.role} -> {role}")
+    return get_user(conn, user_id)
+
+
 def issue_token(conn: Connection, now: datetime, by: ActorRef, user_id: str, label: str = "api", *,
                 valid_for: timedelta | None = None) -> IssuedToken:
     user = get_user(conn, user_id)

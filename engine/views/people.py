@@ -3,6 +3,7 @@ one's business status in its own workflow version's words."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -49,7 +50,7 @@ def patient_record(conn: Connection, catalog: WorkflowCatalog, patient_id: str) 
 
 def find_enrollments(conn: Connection, catalog: WorkflowCatalog, *, patient_id: str | None = None,
                      household_id: str | None = None, workflow_id: str | None = None, state: str | None = None,
-                     limit: int = 50) -> list[EnrollmentSummary]:
+                     ids: Sequence[str] | None = None, limit: int = 50) -> list[EnrollmentSummary]:
     """Enrollments matching every filter, newest first; a patient's include its households' enrollments."""
     query = select(enrollments).order_by(enrollments.c.started_at.desc(), enrollments.c.id).limit(limit)
     if patient_id:
@@ -61,6 +62,8 @@ def find_enrollments(conn: Connection, catalog: WorkflowCatalog, *, patient_id: 
         query = query.where(enrollments.c.workflow_id == workflow_id)
     if state:
         query = query.where(enrollments.c.state == state)
+    if ids is not None:
+        query = query.where(enrollments.c.id.in_(list(ids)))
     return [EnrollmentSummary(r.id, r.workflow_id, r.workflow_version, r.patient_id, r.household_id, r.state,
                               catalog.get(r.workflow_id, r.workflow_version).state(r.state).status, r.version,
                               as_utc(r.started_at), as_utc(r.updated_at)) for r in conn.execute(query)]

@@ -16,7 +16,7 @@ from starlette.datastructures import FormData
 
 from api.deps import Flow
 from api.web.responses import PageRoute, render
-from api.web.session import Session, StaffSession
+from api.web.session import ReaderSession, Session, StaffSession
 from engine.audit.reading import HistoryQuery
 from engine.enrollments.advance import AdvanceEnrollment, EnrollmentAdvanced
 from engine.errors import Conflict, InvalidInput, NotAllowed, NotFound, Refused
@@ -64,7 +64,8 @@ def page(request: Request, session: Session, flow: PortalFlow, enrollment_id: st
 
 
 @router.get("/enrollments/{enrollment_id}")
-def enrollment(request: Request, enrollment_id: str, session: StaffSession, flow: Flow) -> Response:
+def enrollment(request: Request, enrollment_id: str, session: ReaderSession, flow: Flow) -> Response:
+    """Anyone who reads enrollments sees where it stands; only staff get the action forms."""
     return page(request, session, flow, enrollment_id)
 
 

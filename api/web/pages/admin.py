@@ -1,0 +1,127 @@
+"""The admin's pages: users (create with a first password they must change, change a role, reset a password
+with a reason, revoke every token), sites (details, the workflows they use, the calendar: hours, holidays,
+closures, go-live) and providers."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from api.calendar_file import CalendarFileError, calendar_as_text, calendar_from_text
+from api.deps import Flow
+from api.web.responses import PageRoute, go, render
+from api.web.session import Session, role
+from engine.errors import AlreadyExists, InvalidInput, NotAllowed
+from engine.front_door.flow import PortalFlow
+from engine.people.identity import MIN_PASSWORD, ROLES
+
+router = APIRouter(prefix="/app/admin", route_class=PageRoute, include_in_schema=False)
+AdminSession = Annotated[Session, role("admin")]
+Text = Annotated[str, Form()]
+
+
+def _users(request: Request, session: Session, flow: PortalFlow, status_code: int = 200, **extra: Any
+           ) -> Response:
+    values: dict[str, Any] = {"error": None, "done": None, **extra}
+    return render(request, "admin/users.html", session, status_code, users=flow.users.list(), roles=ROLES,
+                  minimum=MIN_PASSWORD, **values)
+
+
+@router.get("/users")
+def users(request: Request, session: AdminSession, flow: Flow, done: str | None = None) -> Response:
+    return _users(request, session, flow, done=done)
+
+
+@router.post("/users")
+def create_user(request: Request, session: AdminSession, flow: Flow, user_id: Text = "", name: Text = "",
+                user_role: Text = "staff", linked: Text = "", password: Text = "", csrf_token: Text = ""
+                ) -> Response:
+    """A new user with a first password set by the admin: an audited exception they must change at sign-in."""
+    session.check(request, csrf_token)
+    if len(password) < MIN_PASSWORD:
+        return _users(request, session, flow, 422, error=f"First password: at least {MIN_PASSWORD} characters.")
+    try:
+        flow.users.create(session.user.actor, user_id.strip(), name, user_role, linked_to_staff_record=linked == "yes")
+    except (InvalidInput, AlreadyExists) as invalid:
+        return _users(request, session, flow, 422, error=f"Not created: {invalid}.")
+    flow.users.set_password(session.user.actor, user_id.strip(), password, "first password of a new user")
+    return go(request, f"/app/admin/users?done=created+{user_id.strip()}")
+
+
+@router.post("/users/{user_id}/role")
+def change_role(request: Request, user_id: str, session: AdminSession, flow: Flow, user_role: Text = "",
+                csrf_token: Text = "") -> Response:
+    session.check(request, csrf_token)
+    try:
+        flow.users.change_role(session.user.actor, user_id, user_role)
+    except InvalidInput as invalid:
+        return _users(request, session, flow, 422, error=f"Role not changed: {invalid}.")
+    return go(request, f"/app/admin/users?done=role+of+{user_id}")
+
+
+@router.post("/users/{user_id}/password")
+def reset_password(request: Request, user_id: str, session: AdminSession, flow: Flow, password: Text = "",
+                   reason: Text = "", csrf_token: Text = "") -> Response:
+    session.check(request, csrf_token)
+    try:
+        flow.users.set_password(session.user.actor, user_id, password, reason)
+    except InvalidInput as invalid:
+        return _users(request, session, flow, 422, error=f"Password not set: {invalid}.")
+    return go(request, f"/app/admin/users?done=password+of+{user_id}")
+
+
+@router.post("/users/{user_id}/revoke")
+def revoke(request: Request, user_id: str, session: AdminSession, flow: Flow, csrf_token: Text = "") -> Response:
+    session.check(request, csrf_token)
+    count = flow.users.revoke_tokens(session.user.actor, user_id)
+    return go(request, f"/app/admin/users?done={count}+token(s)+of+{user_id}+revoked")
+
+
+def _sites(request: Request, session: Session, flow: PortalFlow, status_code: int = 200, **extra: Any
+           ) -> Response:
+    sites = flow.practice.list_sites()
+    values: dict[str, Any] = {"error": None, "done": None, "error_site": None, "calendar_text": {}, **extra}
+    calendars = {s.id: calendar_as_text(flow.practice.calendar(s.id)) for s in sites}
+    calendars.update(values.pop("calendar_text"))
+    return render(request, "admin/sites.html", session, status_code, sites=sites, calendars=calendars,
+                  workflows=[flow.catalog.latest(i) for i in flow.catalog.ids()],
+                  providers=flow.practice.list_providers(), **values)
+
+
+@router.get("/sites")
+def sites(request: Request, session: AdminSession, flow: Flow, done: str | None = None) -> Response:
+    return _sites(request, session, flow, done=done)
+
+
+@router.post("/sites/{site_id}")
+async def update_site(request: Request, site_id: str, session: AdminSession, flow: Flow) -> Response:
+    form = await request.form()
+    session.check(request, str(form.get("csrf_token") or ""))
+    changes: dict[str, Any] = {name: (str(form.get(name) or "").strip() or None)
+                               for name in ("name", "portal_url", "phone", "from_address")}
+    changes["specialist_office"] = form.get("specialist_office") == "yes"
+    chosen = [str(w) for w in form.getlist("workflows")]
+    changes["workflows"] = None if form.get("all_workflows") == "yes" else chosen
+    calendar_text = str(form.get("calendar") or "")
+    try:
+        calendar = calendar_from_text(calendar_text)
+        await run_in_threadpool(flow.practice.update_site, session.user.actor, site_id, changes)
+        await run_in_threadpool(flow.practice.replace_calendar, session.user.actor, site_id, calendar)
+    except (CalendarFileError, InvalidInput, NotAllowed) as invalid:
+        return await run_in_threadpool(_sites, request, session, flow, 422, error=f"Not saved: {invalid}.",
+                                error_site=site_id, calendar_text={site_id: calendar_text})
+    return go(request, f"/app/admin/sites?done={site_id}")
+
+
+@router.post("/providers")
+def create_provider(request: Request, session: AdminSession, flow: Flow, provider_id: Text = "", name: Text = "",
+                    csrf_token: Text = "") -> Response:
+    session.check(request, csrf_token)
+    try:
+        flow.practice.create_provider(session.user.actor, provider_id.strip(), name.strip())
+    except (InvalidInput, AlreadyExists) as invalid:
+        return _sites(request, session, flow, 422, error=f"Provider not added: {invalid}.")
+    return go(request, f"/app/admin/sites?done=provider+{provider_id.strip()}")
+
