@@ -125,7 +125,7 @@ def _workflows(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _users(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    user = sub.add_parser("user", help="users and integrations: create them, issue and revoke tokens")
+    user = sub.add_parser("user", help="users and integrations: create them, tokens, passwords")
     user_sub = user.add_subparsers(dest="user_command", required=True)
     create = user_sub.add_parser("create", help="create a user and print its first token (once)")
     create.add_argument("id", help="the user name, e.g. ana")
@@ -143,7 +143,12 @@ def _users(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     revoke = user_sub.add_parser("revoke", help="revoke every token of a user")
     revoke.add_argument("id")
     revoke.set_defaults(run=_command("users", "revoke"))
-    for command in (create, token, revoke):
+    password = user_sub.add_parser("password", help="set a user's password for the pages (asked twice, never an "
+                                   "argument); they choose their own at the next sign-in")
+    password.add_argument("id")
+    password.add_argument("--reason", required=True, help="why, for the history (e.g. 'the first admin')")
+    password.set_defaults(run=_command("users", "password"))
+    for command in (create, token, revoke, password):
         _database(command)
 
 

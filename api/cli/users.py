@@ -7,6 +7,7 @@ audited with the actor `cli`. A token is printed once, on stdout alone, so it ca
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 from collections.abc import Callable
 from datetime import timedelta
@@ -58,4 +59,24 @@ def revoke(args: argparse.Namespace) -> int:
     if count is None:
         return 2
     print(f"{count} token(s) of {args.id} revoked")
+    return 0
+
+
+def password(args: argparse.Namespace) -> int:
+    """Asked twice at a terminal; from a pipe, the first line of standard input. Never on the command line,
+    where `ps` and the shell's history would keep it."""
+    if sys.stdin.isatty():
+        chosen = getpass.getpass(f"password for {args.id}: ")
+        if getpass.getpass("the same again: ") != chosen:
+            print("error: the two passwords are not the same; nothing was changed", file=sys.stderr)
+            return 2
+    else:
+        chosen = sys.stdin.readline().rstrip("\n")
+    def set_it(users: Users) -> bool:
+        users.set_password(CLI_ACTOR, args.id, chosen, args.reason)
+        return True
+
+    if _refusing(args, set_it) is None:
+        return 2
+    print(f"password of {args.id} set; they choose their own at their next sign-in")
     return 0

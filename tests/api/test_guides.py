@@ -84,12 +84,14 @@ def readme_first_steps() -> list[str]:
                     reason="the README's examples use curl and jq")
 def test_the_readme_first_steps_run_as_written(server: dict[str, str]) -> None:
     blocks = readme_first_steps()
-    assert len(blocks) == 2
+    assert len(blocks) == 3  # the first admin, then the API's two
     # The README's server listens on 8000; this one on a free port.
     script = "set -euo pipefail\n" + "\n".join(blocks).replace("BASE=http://127.0.0.1:8000", f"BASE={server['BASE']}")
     done = subprocess.run(["bash", "-c", script], cwd=ROOT, env=server, capture_output=True, text=True,
-                          timeout=120, check=False)
+                          timeout=120, check=False, input="the first admin's password\n")  # the password asked for
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "password of admin set; they choose their own at their next sign-in" in done.stdout
+    assert "the first admin's password" not in done.stdout + done.stderr
     assert "imported 10 patient(s), 2 household(s); rejected 0 row(s)" in done.stdout
     assert '"status": "Pending Registration"' in done.stdout
     assert re.search(r'"pin": "[2-9A-Z]{4}-[2-9A-Z]{4}"', done.stdout)

@@ -9,8 +9,6 @@ is fake; time moves with `clock.advance` and the background round (timers, outbo
 from __future__ import annotations
 
 import os
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,17 +16,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-import uvicorn
+from browser_site import Site, engine_on_file, serving
 from fakes import FakeClock
-from loopback_smtp import free_port
 from practice import seed_practice
 
-from api.app import create_app
 from api.cli.users import CLI_ACTOR
-from api.settings import Settings
-from engine.bootstrap import build
-from engine.credentials.hashing import TEST_COST
-from engine.front_door.flow import PortalFlow
 
 CHROMIUM = os.environ.get("PORTALFLOW_CHROMIUM", "/usr/bin/chromium")
 # As the machine's own check runs it: no sandbox (tests run as root in CI), and none of Chromium's own calls home.
@@ -37,18 +29,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 PASSWORD = "a long password 1"
 USERS = {"ana": "staff", "bob": "staff", "root": "admin", "audrey": "auditor", "dee": "designer"}
 SERIOUS = ("serious", "critical")
-
-
-@dataclass
-class Site:
-    """The running service: its address, its engine (fake clock) and the background round."""
-
-    url: str
-    flow: PortalFlow
-    clock: FakeClock
-
-    def background_round(self) -> str:
-        return self.flow.background_round()
 
 
 @pytest.fixture(scope="session")
@@ -66,27 +46,17 @@ def chromium() -> Iterator[Any]:
 
 @pytest.fixture
 def site(tmp_path: Path, clock: FakeClock, workflows_dir: Path) -> Iterator[Site]:
-    flow = build(f"sqlite:///{tmp_path / 'portalflow.db'}", workflows_dir, clock=clock, hash_cost=TEST_COST,
-                 secret_key=b"q" * 43 + b"=")
+    """The tests' practice (tests/practice.py) with a user of each role, each signed in once already."""
+    flow = engine_on_file(tmp_path, clock, workflows_dir)
     seed_practice(flow.db)
     for user, role in USERS.items():
         if role != "staff":
             flow.users.create(CLI_ACTOR, user, user.title(), role)
         flow.users.set_password(CLI_ACTOR, user, PASSWORD, "test set-up")
         flow.users.change_own_password(flow.users.get(user), PASSWORD)
-    app = create_app(Settings(database_url=str(flow.db.url), workflows_dir=workflows_dir), flow=flow)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the service did not start")
-        time.sleep(0.02)
-    yield Site(f"http://127.0.0.1:{port}", flow, clock)
-    server.should_exit = True
-    thread.join(10)
+    with serving(flow, clock, workflows_dir) as running:
+        yield running
+    flow.close()
 
 
 def fill(scope: Any, fields: dict[str, Any]) -> None:

@@ -32,3 +32,16 @@ def test_a_pin_about_to_expire_is_counted_on_the_home_page_and_listed_with_its_p
         assert clerk.page.get_by_role("heading", level=1).count() == 1
     clerk.open("/app/worklists/no-such-list")
     assert "There is no worklist 'no-such-list'." in clerk.text()
+
+
+def test_typing_in_the_patient_search_shows_the_matches_without_leaving_the_page(browser: Any) -> None:
+    clerk = browser()
+    clerk.sign_in("ana")
+    clerk.open("/app/patients")
+    clerk.page.evaluate("window.stayed = true")  # a full page load would forget this
+    clerk.page.get_by_label("Name, birth date or MRN").press_sequentially("Lee", delay=30)
+    clerk.page.wait_for_selector("#results table")
+    assert "3 patient(s) found" in clerk.text("#results")
+    assert clerk.page.evaluate("window.stayed") is True
+    assert clerk.page.url.endswith("/app/patients?q=Lee")  # the address follows, so Back and reload work
+    clerk.check()

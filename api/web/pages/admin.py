@@ -1,12 +1,13 @@
 """The admin's pages: users (create with a first password they must change, change a role, reset a password
-with a reason, revoke every token), sites (details, the workflows they use, the calendar: hours, holidays,
-closures, go-live) and providers."""
+with a reason, revoke every token), sites (new ones; details, the workflows they use, the calendar: hours,
+holidays, closures, go-live), providers, and patients imported from a file."""
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Form, Request, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from api.calendar_file import CalendarFileError, calendar_as_text, calendar_from_text
@@ -16,10 +17,12 @@ from api.web.session import Session, role
 from engine.errors import AlreadyExists, InvalidInput, NotAllowed
 from engine.front_door.flow import PortalFlow
 from engine.people.identity import MIN_PASSWORD, ROLES
+from engine.people.practice import SiteRecord
 
 router = APIRouter(prefix="/app/admin", route_class=PageRoute, include_in_schema=False)
 AdminSession = Annotated[Session, role("admin")]
 Text = Annotated[str, Form()]
+MAX_IMPORT = 20 * 2**20
 
 
 def _users(request: Request, session: Session, flow: PortalFlow, status_code: int = 200, **extra: Any
@@ -82,7 +85,8 @@ def revoke(request: Request, user_id: str, session: AdminSession, flow: Flow, cs
 def _sites(request: Request, session: Session, flow: PortalFlow, status_code: int = 200, **extra: Any
            ) -> Response:
     sites = flow.practice.list_sites()
-    values: dict[str, Any] = {"error": None, "done": None, "error_site": None, "calendar_text": {}, **extra}
+    values: dict[str, Any] = {"error": None, "done": None, "error_site": None, "calendar_text": {},
+                              "imported": None, **extra}
     calendars = {s.id: calendar_as_text(flow.practice.calendar(s.id)) for s in sites}
     calendars.update(values.pop("calendar_text"))
     return render(request, "admin/sites.html", session, status_code, sites=sites, calendars=calendars,
@@ -113,6 +117,39 @@ async def update_site(request: Request, site_id: str, session: AdminSession, flo
         return await run_in_threadpool(_sites, request, session, flow, 422, error=f"Not saved: {invalid}.",
                                 error_site=site_id, calendar_text={site_id: calendar_text})
     return go(request, f"/app/admin/sites?done={site_id}")
+
+
+@router.post("/sites")
+def create_site(request: Request, session: AdminSession, flow: Flow, site_id: Text = "", name: Text = "",
+                timezone: Text = "", portal_url: Text = "", phone: Text = "", csrf_token: Text = "") -> Response:
+    session.check(request, csrf_token)
+    try:
+        flow.practice.create_site(session.user.actor, SiteRecord(site_id.strip(), name.strip(), timezone.strip(),
+                                                                 portal_url.strip(), phone.strip() or None))
+    except (InvalidInput, AlreadyExists, NotAllowed) as invalid:
+        return _sites(request, session, flow, 422, error=f"Site not added: {invalid}.")
+    return go(request, f"/app/admin/sites?done=site+{site_id.strip()}")
+
+
+@router.post("/imports")
+async def import_patients(request: Request, session: AdminSession, flow: Flow, file: UploadFile,
+                          csrf_token: Text = "") -> Response:
+    """Patients and guardians from a CSV file or a FHIR R4 Bundle (JSON), as `portalflow import` takes them."""
+    session.check(request, csrf_token)
+    raw = await file.read(MAX_IMPORT + 1)
+    name = file.filename or "the file"
+    try:
+        if len(raw) > MAX_IMPORT:
+            raise InvalidInput("file", f"{name} is over {MAX_IMPORT // 2**20} MiB: import it with `portalflow import`")
+        text = raw.decode("utf-8-sig")
+        if name.lower().endswith(".json"):
+            report = await run_in_threadpool(flow.imports.fhir, session.user.actor, json.loads(text))
+        else:
+            report = await run_in_threadpool(flow.imports.csv, session.user.actor, text)
+    except (InvalidInput, UnicodeDecodeError, json.JSONDecodeError) as invalid:
+        return await run_in_threadpool(_sites, request, session, flow, 422,
+                                       error=f"Nothing imported from {name}: {invalid}.")
+    return await run_in_threadpool(_sites, request, session, flow, imported=report)
 
 
 @router.post("/providers")
