@@ -1,7 +1,7 @@
 """`make bench-api`: the real service (uvicorn, 2 workers, SQLite) under 32 concurrent clients on loopback.
 
     python -m bench.api_load [--quick] [--clients 32] [--workers 2] [--requests 5000] [--seconds 20]
-                             [--pin-requests 200] [--no-pin] [--no-access-log] [--dir DIR]
+                             [--pin-requests 200] [--no-pin] [--page-users 16] [--no-access-log] [--dir DIR]
 
 Untimed: a fresh SQLite file in a temporary folder, seeded as `bench.api_load_server` says (a staff user and its
 token from `portalflow user create`, one site, one enrollment started per patient), then `portalflow serve
@@ -13,6 +13,8 @@ token from `portalflow user create`, one site, one enrollment started per patien
   step input, effect on the patient, audit row and chain, commit with fsync). This is the HTTP+engine path.
 - PIN (informational, fewer requests): POST .../triggers/generate_pin on nextgen-regenerate-expired-pin: the same
   path plus a PIN hashed with Argon2id at the production cost (64 MiB, 3 passes), which dominates it.
+- pages: --page-users (16) signed-in users, one connection each, going round home, search, patient, enrollment
+  and the action posted from it (`bench.api_load_pages`); every action moves an enrollment of its own.
 Then, with the service stopped: every answered transition is in the database and the audit chains verify; and the
 client alone against a server that answers a canned 200, to show what the client can drive and what it costs.
 Printed: req/s, p50/p99/max latency, non-2xx, 5xx and transport errors, CPU per request of server and client.
@@ -35,6 +37,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from bench import api_load_pages
 from bench.api_load_client import Phase, request_bytes, run_phase
 from bench.api_load_server import (
     HOST,
@@ -66,6 +69,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, help="seconds per phase at most (default 20)")
     parser.add_argument("--pin-requests", type=int, help="generate_pin requests (default 200; 0 skips the phase)")
     parser.add_argument("--no-pin", action="store_true", help="skip the generate_pin phase")
+    parser.add_argument("--page-users", type=int, default=16, help="signed-in users of the page phase (default 16; "
+                        "0 skips it)")
     parser.add_argument("--no-access-log", action="store_true",
                         help="run uvicorn directly without its access log (portalflow serve logs every request)")
     parser.add_argument("--dir", help="where the temporary folder goes (default: the system's temp folder)")
@@ -142,14 +147,25 @@ def _measure(args: argparse.Namespace, folder: Path, url: str, seeded: Seeded) -
         failed = sum(w.non_2xx + sum(w.errors.values()) for w in warm)
         print(f"service: {process_count(pid)} processes (uvicorn's supervisor, its workers and helpers); warm-up: "
               f"{sum(w.answered for w in warm)} answers ({failed} not 2xx or failed), untimed")
+        advancing = onboarding[WARM_ONBOARDING:WARM_ONBOARDING + args.requests]
         phases = [timed("no-op", itertools.repeat(me), args.requests),
-                  timed("advancing", _triggers(onboarding[WARM_ONBOARDING:], "enable_portal_access", token, ENABLE),
-                        args.requests)]
+                  timed("advancing", _triggers(advancing, "enable_portal_access", token, ENABLE), args.requests)]
         _report(phases[0], "GET /me", cpus)
         _report(phases[1], "POST .../triggers/enable_portal_access", cpus)
         if args.pin_requests:
             phases.append(timed("PIN", _triggers(pins[WARM_PIN:], "generate_pin", token, b"{}"), args.pin_requests))
-            _report(phases[2], "POST .../triggers/generate_pin, Argon2id production cost", cpus)
+            _report(phases[-1], "POST .../triggers/generate_pin, Argon2id production cost", cpus)
+        if args.page_users:
+            offset = WARM_ONBOARDING + args.requests
+            stream = api_load_pages.visits(port, api_load_pages.clerks(args.page_users), onboarding[offset:],
+                                           seeded.patients[offset:])
+            page = run_phase("pages", HOST, port, iter(stream), clients=args.page_users,
+                             max_requests=args.requests, max_seconds=args.seconds, cpu_of_server=server_cpu,
+                             connections=lambda: connections_by_process(port))
+            page.acts = stream.acts
+            phases.append(page)
+            _report(page, f"{args.page_users} signed-in users: home, search, patient, enrollment, action "
+                          f"({stream.acts} actions)", cpus)
         phases += warm
     return phases
 
@@ -210,7 +226,9 @@ def main(argv: list[str] | None = None) -> int:
               f"{_filesystem(folder)} ({folder}); "
               + ("uvicorn without access log" if args.no_access_log else "portalflow serve (access log on)"))
         pins = args.pin_requests + WARM_PIN if args.pin_requests else 0
-        seeded = seed(folder, url, args.requests + WARM_ONBOARDING, pins)
+        page_visits = args.requests // 5 + 1 if args.page_users else 0
+        seeded = seed(folder, url, args.requests + WARM_ONBOARDING + page_visits, pins,
+                      tuple(api_load_pages.clerks(args.page_users)), api_load_pages.PASSWORD)
         print(f"seeded: staff user with a token, {len(seeded.onboarding) + len(seeded.pin)} patients and their "
               f"enrollments in {seeded.seconds:.1f} s, untimed")
         phases = _measure(args, folder, url, seeded)
@@ -218,7 +236,8 @@ def main(argv: list[str] | None = None) -> int:
         moved = {p.label.removeprefix("warm-up "): 0 for p in phases}
         for p in phases:
             moved[p.label.removeprefix("warm-up ")] += p.statuses[200]
-        ok, detail = _check_writes(url, moved["advancing"], moved.get("PIN", 0))
+        acted = sum(p.acts for p in phases)
+        ok, detail = _check_writes(url, moved["advancing"] + acted, moved.get("PIN", 0))
         print(f"after the run: {detail}")
         ceiling = _ceiling(args, seeded.token, cpus)
         print(f"  {'':<10} the client alone drives {ceiling.rate / max(noop.rate, 1):.1f}x the no-op rate; during "

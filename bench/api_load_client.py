@@ -35,6 +35,7 @@ class Phase:
     client_cpu: float = 0.0
     server_cpu_by_process: dict[int, float] = field(default_factory=dict)
     connections_by_process: dict[int, int] = field(default_factory=dict)
+    acts: int = 0  # enrollments the phase moved besides its own answers' count (the page phase's actions)
 
     @property
     def server_cpu(self) -> float | None:

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from multiprocessing import get_context
 from pathlib import Path
@@ -47,6 +47,7 @@ class Seeded:
     onboarding: list[str]  # enrollment ids in access_disabled: enable_portal_access moves each once
     pin: list[str]  # enrollment ids in not_enrolled: generate_pin moves each once
     seconds: float
+    patients: list[str] = field(default_factory=list)  # the patient of each onboarding enrollment, in order
 
 
 def free_port() -> int:
@@ -62,7 +63,8 @@ def _environment(folder: Path, url: str) -> dict[str, str]:
             "PORTALFLOW_BACKGROUND": "0", "PORTALFLOW_MAIL_FOLDER": str(folder / "var" / "mail")}
 
 
-def seed(folder: Path, url: str, onboarding: int, pin: int) -> Seeded:
+def seed(folder: Path, url: str, onboarding: int, pin: int, clerks: tuple[str, ...] = (),
+         password: str = "") -> Seeded:
     began = time.perf_counter()
     created = subprocess.run(  # the first staff user and its token, as README tells an operator to
         [sys.executable, "-m", "api.cli", "user", "create", USER, "--name", "Bench Staff", "--role", "staff",
@@ -71,6 +73,7 @@ def seed(folder: Path, url: str, onboarding: int, pin: int) -> Seeded:
     token = created.stdout.strip()
     flow = build(url, WORKFLOWS, hash_cost=TEST_COST, key_file=folder / "var" / "outbox.key",
                  mail_folder=folder / "var" / "mail")
+    actor_cli = ActorRef("cli", "admin", Actor.STAFF)
     try:
         ids = [f"p{i:07d}" for i in range(onboarding + pin)]
         with flow.db.begin() as conn:
@@ -83,12 +86,16 @@ def seed(folder: Path, url: str, onboarding: int, pin: int) -> Seeded:
                  "birth_date": date(1980, 1, 1), "birth_sex": "F", "zip": "02139", "email": f"{pid}@example.test",
                  "email_confirmed_personal": True, "pcp_id": "dr-pcp", "responsible_provider_id": "dr-pcp",
                  "name_is_placeholder": False, "portal_access_enabled": False} for i, pid in enumerate(ids)])
+        for clerk in clerks:  # staff who use the pages: a password of their own, as after their first sign-in
+            flow.users.create(actor_cli, clerk, f"Clerk {clerk}", "staff", linked_to_staff_record=True)
+            flow.users.set_password(actor_cli, clerk, password, "bench set-up")
+            flow.users.change_own_password(flow.users.get(clerk), password)
         actor = ActorRef(USER, "staff", Actor.STAFF)
         started = [flow.start(StartEnrollment(ONBOARDING if i < onboarding else PIN, actor, patient_id=pid))
                    .enrollment_id for i, pid in enumerate(ids)]
     finally:
         flow.db.dispose()
-    return Seeded(token, started[:onboarding], started[onboarding:], time.perf_counter() - began)
+    return Seeded(token, started[:onboarding], started[onboarding:], time.perf_counter() - began, ids[:onboarding])
 
 
 @contextlib.contextmanager
