@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 from api.cli.users import CLI_ACTOR
@@ -53,6 +54,9 @@ def test_a_clerk_regenerates_an_expired_nextgen_pin_after_adding_the_missing_ema
     clerk.open(enrollment.removeprefix(site.url))
     clerk.act("generate_pin")
     [first_pin] = clerk.shown().values()
+    slip = clerk.text("article.letter")  # no letter in this workflow: a slip to print, with the portal's address
+    assert f"Nora Mail: PIN {first_pin}" in slip
+    assert "https://portal.example.test" in slip
     site.background_round()
 
     site.clock.advance(timedelta(days=30))
@@ -77,6 +81,26 @@ def test_a_clerk_regenerates_an_expired_nextgen_pin_after_adding_the_missing_ema
     clerk.open(enrollment.removeprefix(site.url))
     assert status(clerk) == "Registered"
     assert "This enrollment is finished" in clerk.text()
+
+    auditor = browser()  # the compliance officer finds that very history
+    auditor.sign_in("audrey")
+    auditor.open("/app/audit")
+    auditor.submit("Show the history", **{"Patient (MRN) with their households": "p-noemail"})
+    timeline = auditor.text("table.timeline")
+    for seen in ("Not Enrolled → Pending Registration", "Pending Registration → PIN Expired",
+                 "PIN Expired → Pending Registration", "Pending Registration → Registered", "refused"):
+        assert seen in timeline
+    assert first_pin not in auditor.page.content()
+    assert new_pin not in auditor.page.content()
+    for link in ("CSV", "JSON lines", "FHIR AuditEvent (NDJSON)"):
+        with auditor.page.expect_download() as download:
+            auditor.page.get_by_role("link", name=link).click()
+        exported = Path(download.value.path()).read_text(encoding="utf-8")
+        assert enrollment.rsplit("/", 1)[1] in exported
+        assert first_pin not in exported
+        assert new_pin not in exported
+    auditor.click("Verify the whole history", role="link")
+    assert "Verified:" in auditor.text("#verdict")
 
 
 def test_a_clerk_prints_one_household_letter_of_easy_button_pins_for_the_chosen_siblings(
