@@ -40,6 +40,13 @@ def _authenticated(flow: Flow, credentials: Annotated[HTTPAuthorizationCredentia
 AnyUser = Annotated[User, Depends(_authenticated)]
 
 
+async def _bearer_token(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> str | None:
+    return credentials.credentials if credentials is not None else None
+
+
+BearerToken = Annotated[str | None, Depends(_bearer_token)]
+
+
 def requires(*roles: str) -> Callable[[User], Awaitable[User]]:
     allowed = ", ".join(roles)
 

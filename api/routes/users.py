@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from fastapi import APIRouter, status
 
-from api.deps import Admin, AnyUser, Flow
+from api.deps import Admin, AnyUser, BearerToken, Flow
 from api.errors import responses
 from api.schemas.users import LoginIn, LoginOut, NewToken, NewUser, PasswordIn, Revoked, TokenOut, UserOut
 
@@ -21,9 +21,10 @@ def log_in(body: LoginIn, flow: Flow) -> LoginOut:
 
 
 @router.post("/auth/password", status_code=status.HTTP_204_NO_CONTENT, responses=responses(401, 422))
-def change_own_password(body: PasswordIn, user: AnyUser, flow: Flow) -> None:
-    """Change your own password (required first when an admin set it)."""
-    flow.users.change_own_password(user, body.password)
+def change_own_password(body: PasswordIn, user: AnyUser, flow: Flow, token: BearerToken) -> None:
+    """Change your own password (required first when an admin set it). Every other session from a password ends;
+    the token of this request stays."""
+    flow.users.change_own_password(user, body.password, keep=token)
 
 
 @router.get("/me", response_model=UserOut, responses=responses(401))

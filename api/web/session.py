@@ -60,7 +60,7 @@ class Session:
 
     def check(self, request: Request, sent: str | None) -> None:
         check_origin(request)
-        if not sent or not hmac.compare_digest(sent, self.csrf):
+        if not sent or not hmac.compare_digest(sent.encode(), self.csrf.encode()):
             raise CsrfRefused
 
 
@@ -145,7 +145,7 @@ def keep_nonce(request: Request, response: Response, nonce: str) -> None:
 def check_sign_in_nonce(request: Request, sent: str | None) -> None:
     check_origin(request)
     cookie = request.cookies.get(SIGN_IN_COOKIE)
-    if not cookie or not sent or not hmac.compare_digest(cookie, sent):
+    if not cookie or not sent or not hmac.compare_digest(cookie.encode(), sent.encode()):
         raise CsrfRefused
 
 

@@ -46,12 +46,17 @@ class Practice(Door):
         with self.reader.connect() as conn:
             return practice.read_site(conn, site_id)
 
-    def update_site(self, actor: ActorRef, site_id: str, changes: dict[str, Any]) -> SiteRecord:
-        """Change the fields given; the zone, hours, holidays and go-live are the calendar's. `workflows`: the ids
-        the site uses (null: every one)."""
+    def update_site(self, actor: ActorRef, site_id: str, changes: dict[str, Any],
+                    calendar: SiteCalendar | None = None) -> SiteRecord:
+        """Change the fields given; the zone, hours, holidays and go-live are the calendar's (given one, it is
+        replaced in the same transaction: both or neither). `workflows`: the ids the site uses (null: every one)."""
         self._check_workflows(changes.get("workflows"))
         with self.db.begin() as conn:
-            practice.update_site(conn, self.clock.now(), actor, site_id, changes)
+            now = self.clock.now()
+            practice.update_site(conn, now, actor, site_id, changes)
+            if calendar is not None:
+                save_calendar(conn, site_id, calendar)
+                practice.record_calendar_change(conn, now, actor, site_id)
             return practice.read_site(conn, site_id)
 
     def calendar(self, site_id: str) -> SiteCalendar:

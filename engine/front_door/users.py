@@ -27,14 +27,25 @@ class Users(Door):
 
     def log_in(self, user_id: str, password: str, *, label: str = "login",
                valid_for: timedelta = timedelta(hours=12)) -> tuple[User, IssuedToken]:
-        """A password for a token. A failure is counted (and commits) before `AuthenticationFailed` is raised,
-        in the same words whatever failed."""
+        """A password for a token. The Argon2 check runs on the read side, outside any write transaction; then
+        one short write counts a failure or issues the token. Every failure raises the same words."""
+        now = self.clock.now()
+        with self.reader.connect() as conn:
+            check = identity.check_sign_in(conn, now, self.hasher, user_id, password)
         with self.db.begin() as conn:
-            signed_in = identity.log_in(conn, self.clock.now(), self.hasher, user_id, password, label=label,
-                                        valid_for=valid_for)
-        if signed_in is None:
+            identity.record_sign_in(conn, now, user_id, check)
+            if check.user is None:
+                issued = None
+            else:
+                issued = check.user, identity.issue_token(conn, now, check.user.actor, check.user.id, label,
+                                                          valid_for=valid_for)
+        if issued is None:
             raise AuthenticationFailed(identity.SIGN_IN_REFUSED)
-        return signed_in
+        return issued
+
+    def verify_password(self, user_id: str, password: str) -> bool:
+        with self.reader.connect() as conn:
+            return identity.verify_password(conn, self.hasher, user_id, password)
 
     def session_user(self, token: str, idle: timedelta) -> User:
         """The user of a web session (`AuthenticationFailed` when it ended); its last use is kept for `idle`."""
@@ -50,9 +61,10 @@ class Users(Door):
         with self.db.begin() as conn:
             identity.end_session(conn, self.clock.now(), user, token)
 
-    def change_own_password(self, user: User, password: str) -> None:
+    def change_own_password(self, user: User, password: str, *, keep: str | None = None) -> None:
+        """The user's own new password; every other session from the old one ends (`keep`: the caller's)."""
         with self.db.begin() as conn:
-            identity.set_password(conn, self.clock.now(), user.actor, self.hasher, user.id, password)
+            identity.set_password(conn, self.clock.now(), user.actor, self.hasher, user.id, password, keep=keep)
 
     def set_password(self, by: ActorRef, user_id: str, password: str, reason: str | None) -> None:
         """An admin sets a password by hand: an audited exception with a reason, to be changed at first use."""
@@ -68,12 +80,18 @@ class Users(Door):
             return identity.list_users(conn)
 
     def create(self, by: ActorRef, user_id: str, name: str, role: str, *, linked_to_staff_record: bool = False,
-               token_label: str | None = None) -> tuple[User, IssuedToken | None]:
-        """A new user (and, given a label, its first token, in the same transaction)."""
+               token_label: str | None = None, first_password: str | None = None
+               ) -> tuple[User, IssuedToken | None]:
+        """A new user (and, given a label, its first token; given a first password, that password, which they
+        must change at their first sign-in), all in one transaction."""
         with self.db.begin() as conn:
             now = self.clock.now()
             user = identity.create_user(conn, now, by, user_id, name, role,
                                         linked_to_staff_record=linked_to_staff_record)
+            if first_password is not None:
+                identity.set_password(conn, now, by, self.hasher, user_id, first_password,
+                                      reason="first password of a new user")
+                user = identity.get_user(conn, user_id)
             token = identity.issue_token(conn, now, by, user_id, token_label) if token_label is not None else None
             return user, token
 

@@ -13,6 +13,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from sqlalchemy import Connection, insert, select, update
 
@@ -33,6 +34,14 @@ _USER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,57}$")
 MIN_PASSWORD = 12
 # One Argon2 verification is spent on unknown users too, so timing does not tell who exists.
 _DUMMY_HASH_INPUT = "portalflow-no-such-user"
+SESSION_LABEL = "web session"
+PAUSE_AFTER_FAILURES = 5
+SIGN_IN_PAUSE = timedelta(minutes=15)
+# One answer for a wrong password, an unknown user, no password and a paused sign-in: none tells which.
+SIGN_IN_REFUSED = (f"the user name or password is not correct (after {PAUSE_AFTER_FAILURES} failures in a row, "
+                   f"sign-in pauses for {SIGN_IN_PAUSE.seconds // 60} minutes; an admin can reset the password)")
+# A session's last use is written at most this often: a page view is not a write.
+_TOUCH_EVERY = timedelta(seconds=60)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,8 +142,8 @@ def authenticate(conn: Connection, now: datetime, token: str) -> User:
     """The user a bearer token belongs to; `AuthenticationFailed` says why in words that reveal nothing else."""
     row = conn.execute(select(api_tokens.c.expires_at, api_tokens.c.revoked_at, staff_users).join(
         staff_users, staff_users.c.id == api_tokens.c.user_id).where(
-        api_tokens.c.digest == token_digest(token))).first()
-    if row is None or row.revoked_at is not None:
+        (api_tokens.c.digest == token_digest(token)) & (api_tokens.c.label != SESSION_LABEL))).first()
+    if row is None or row.revoked_at is not None:  # a web session's cookie is no bearer token (no idle end there)
         raise AuthenticationFailed("the token is not valid (unknown or revoked)")
     if row.expires_at is not None and as_utc(row.expires_at) <= now:
         raise AuthenticationFailed("the token has expired; log in again or ask an admin for a new one")
@@ -144,8 +153,9 @@ def authenticate(conn: Connection, now: datetime, token: str) -> User:
 
 
 def set_password(conn: Connection, now: datetime, by: ActorRef, hasher: SecretHasher, user_id: str,
-                 password: str, *, reason: str | None = None) -> None:
-    """Set a user's password. Set by someone else (an admin), it is an audited exception and must be changed."""
+                 password: str, *, reason: str | None = None, keep: str | None = None) -> None:
+    """Set a user's password. Set by someone else (an admin), it is an audited exception and must be changed.
+    Every session from the old password ends, but `keep` (the session of the user changing their own)."""
     get_user(conn, user_id)
     if len(password) < MIN_PASSWORD:
         raise InvalidInput("password", f"at least {MIN_PASSWORD} characters")
@@ -155,58 +165,75 @@ def set_password(conn: Connection, now: datetime, by: ActorRef, hasher: SecretHa
     conn.execute(update(staff_users).where(staff_users.c.id == user_id).values(
         password_hash=hasher.hash(password), must_change_password=by_other, failed_sign_ins=0,
         sign_in_paused_until=None))
-    _record(conn, now, by, "password_set", user_id,
-            f"set by {by.id}: {reason}" if by_other else "changed by the user")
+    ended = end_other_sessions(conn, now, user_id, keep)
+    said = f"set by {by.id}: {reason}" if by_other else "changed by the user"
+    _record(conn, now, by, "password_set", user_id, f"{said}; {ended} session(s) ended" if ended else said)
 
 
-SESSION_LABEL = "web session"
-PAUSE_AFTER_FAILURES = 5
-SIGN_IN_PAUSE = timedelta(minutes=15)
-# One answer for a wrong password, an unknown user, no password and a paused sign-in: none tells which.
-SIGN_IN_REFUSED = (f"the user name or password is not correct (after {PAUSE_AFTER_FAILURES} failures in a row, "
-                   f"sign-in pauses for {SIGN_IN_PAUSE.seconds // 60} minutes; an admin can reset the password)")
-# A session's last use is written at most this often: a page view is not a write.
-_TOUCH_EVERY = timedelta(seconds=60)
+
+@dataclass(frozen=True, slots=True)
+class SignInCheck:
+    """What a password check found: `user` when it may sign in; `known` when such a user has a password."""
+
+    user: User | None
+    known: bool
+    correct: bool
 
 
-def sign_in(conn: Connection, now: datetime, hasher: SecretHasher, user_id: str, password: str) -> User | None:
-    """The user whose password this is, or None. Every failure costs one Argon2 verification, paused or not;
-    failures in a row are counted on the user, and the fifth pauses sign-in (audited). The caller commits."""
+@lru_cache(maxsize=4)
+def _dummy_hash(hasher: SecretHasher) -> str:
+    """Made once per hasher, so an unknown user costs one verification like a known one."""
+    return hasher.hash(_DUMMY_HASH_INPUT)
+
+
+def check_sign_in(conn: Connection, now: datetime, hasher: SecretHasher, user_id: str, password: str
+                  ) -> SignInCheck:
+    """Read only, so the Argon2 verification never runs inside a write transaction (on SQLite it would hold the
+    database's one write lock). Unknown user, no password, wrong password, paused or deactivated: no user."""
     row = conn.execute(select(staff_users).where(staff_users.c.id == user_id)).first()
     stored = row.password_hash if row is not None else None
     if row is None or stored is None:
-        hasher.verify(hasher.hash(_DUMMY_HASH_INPUT), password)
-        return None
+        hasher.verify(_dummy_hash(hasher), password)
+        return SignInCheck(None, False, False)
     correct = hasher.verify(stored, password)
     paused = row.sign_in_paused_until is not None and as_utc(row.sign_in_paused_until) > now
-    if correct and not paused:
-        if row.failed_sign_ins or row.sign_in_paused_until is not None:
-            conn.execute(update(staff_users).where(staff_users.c.id == user_id).values(
-                failed_sign_ins=0, sign_in_paused_until=None))
-        user = _user(row)
-        if not user.active:
-            raise AuthenticationFailed("this user is deactivated")
-        return user
-    if not correct:
-        failures = row.failed_sign_ins + 1
-        if failures >= PAUSE_AFTER_FAILURES:
-            until = now + SIGN_IN_PAUSE
-            conn.execute(update(staff_users).where(staff_users.c.id == user_id).values(
-                failed_sign_ins=0, sign_in_paused_until=until))
-            _record(conn, now, SYSTEM_ACTOR, "sign_in_paused", user_id,
-                    f"{failures} wrong passwords in a row; paused until {until:%Y-%m-%d %H:%M} UTC")
-        else:
-            conn.execute(update(staff_users).where(staff_users.c.id == user_id).values(failed_sign_ins=failures))
-    return None
+    return SignInCheck(_user(row) if correct and not paused and row.active else None, True, correct)
 
 
-def log_in(conn: Connection, now: datetime, hasher: SecretHasher, user_id: str, password: str,
-           *, valid_for: timedelta = timedelta(hours=12), label: str = "login") -> tuple[User, IssuedToken] | None:
-    """Check a password and issue a session token; None for any failure (the caller commits the count)."""
-    user = sign_in(conn, now, hasher, user_id, password)
-    if user is None:
-        return None
-    return user, issue_token(conn, now, user.actor, user.id, label, valid_for=valid_for)
+def record_sign_in(conn: Connection, now: datetime, user_id: str, check: SignInCheck) -> None:
+    """The short write after a check: a success clears the count; a wrong password adds one (atomically, so
+    parallel guesses all count) and the fifth in a row pauses sign-in, audited."""
+    if check.user is not None:
+        conn.execute(update(staff_users).where((staff_users.c.id == user_id) & (
+            (staff_users.c.failed_sign_ins > 0) | staff_users.c.sign_in_paused_until.is_not(None))).values(
+            failed_sign_ins=0, sign_in_paused_until=None))
+        return
+    if not check.known or check.correct:
+        return  # no such user, or the right password while paused or deactivated: nothing to count
+    failures = conn.execute(update(staff_users).where(staff_users.c.id == user_id).values(
+        failed_sign_ins=staff_users.c.failed_sign_ins + 1).returning(staff_users.c.failed_sign_ins)).scalar_one()
+    if failures >= PAUSE_AFTER_FAILURES:
+        until = now + SIGN_IN_PAUSE
+        conn.execute(update(staff_users).where(staff_users.c.id == user_id).values(
+            failed_sign_ins=0, sign_in_paused_until=until))
+        _record(conn, now, SYSTEM_ACTOR, "sign_in_paused", user_id,
+                f"{failures} wrong passwords in a row; paused until {until:%Y-%m-%d %H:%M} UTC")
+
+
+def verify_password(conn: Connection, hasher: SecretHasher, user_id: str, password: str) -> bool:
+    """Whether this is the user's password now (read only; counts nothing)."""
+    stored = conn.execute(select(staff_users.c.password_hash).where(staff_users.c.id == user_id)).scalar()
+    return hasher.verify(stored or _dummy_hash(hasher), password) and stored is not None
+
+
+def end_other_sessions(conn: Connection, now: datetime, user_id: str, keep: str | None) -> int:
+    """Revoke the user's sessions from a password (web sessions and API logins), all but `keep`'s: a password
+    changed or reset leaves no one signed in with the old one. Tokens issued for scripts stay (revoked apart)."""
+    query = update(api_tokens).where((api_tokens.c.user_id == user_id) & api_tokens.c.revoked_at.is_(None)
+                                     & api_tokens.c.label.in_((SESSION_LABEL, "login")))
+    if keep is not None:
+        query = query.where(api_tokens.c.digest != token_digest(keep))
+    return int(conn.execute(query.values(revoked_at=now)).rowcount)
 
 
 def session_user(conn: Connection, now: datetime, token: str, idle: timedelta) -> tuple[User, bool]:

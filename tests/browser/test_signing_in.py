@@ -123,3 +123,36 @@ def test_a_clerk_signs_in_and_reaches_her_worklists_with_the_keyboard_alone(brow
     with clerk.page.expect_navigation():
         clerk.page.keyboard.press("Enter")
     assert clerk.page.url.endswith("/app/worklists/pins-expiring")
+
+
+def test_a_new_password_needs_the_current_one_and_ends_every_other_session(browser: Any, site: Any) -> None:
+    desk, laptop = browser(), browser()
+    desk.sign_in("ana")
+    laptop.sign_in("ana")
+    desk.open("/app/password")
+    fields = {"New password (at least 12 characters)": "ana's next password", "The same again": "ana's next password"}
+    desk.submit("Save my password", **{"Current password": "not it at all", **fields})
+    assert "Your current password is not correct." in desk.text()
+    desk.submit("Save my password", **{"Current password": "a long password 1", **fields})
+    assert "Your password is saved." in desk.text()
+    desk.open("/app/patients")
+    assert desk.page.url.endswith("/app/patients")  # this session goes on
+    laptop.open("/app/patients")
+    assert "/app/sign-in" in laptop.page.url  # the other one ended with the old password
+
+
+def test_an_admin_s_password_reset_ends_the_user_s_sessions(browser: Any, site: Any) -> None:
+    clerk = browser()
+    clerk.sign_in("ana")
+    site.flow.users.set_password(CLI_ACTOR, "ana", "reset by the admin", "her laptop was stolen")
+    clerk.open("/app/patients")
+    assert "/app/sign-in" in clerk.page.url
+    assert "Your session ended" in clerk.text()
+
+
+def test_a_form_token_that_is_not_ascii_is_refused_not_a_crash(browser: Any, site: Any) -> None:
+    clerk = browser()
+    clerk.open("/app/sign-in")
+    answer = clerk.page.request.post(site.url + "/app/sign-in", form={"user_id": "ana", "password": "x",
+                                                                        "csrf_token": "é"})
+    assert answer.status == 403

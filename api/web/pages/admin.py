@@ -43,13 +43,11 @@ def create_user(request: Request, session: AdminSession, flow: Flow, user_id: Te
                 ) -> Response:
     """A new user with a first password set by the admin: an audited exception they must change at sign-in."""
     session.check(request, csrf_token)
-    if len(password) < MIN_PASSWORD:
-        return _users(request, session, flow, 422, error=f"First password: at least {MIN_PASSWORD} characters.")
     try:
-        flow.users.create(session.user.actor, user_id.strip(), name, user_role, linked_to_staff_record=linked == "yes")
+        flow.users.create(session.user.actor, user_id.strip(), name, user_role, linked_to_staff_record=linked == "yes",
+                          first_password=password)
     except (InvalidInput, AlreadyExists) as invalid:
         return _users(request, session, flow, 422, error=f"Not created: {invalid}.")
-    flow.users.set_password(session.user.actor, user_id.strip(), password, "first password of a new user")
     return go(request, f"/app/admin/users?done=created+{user_id.strip()}")
 
 
@@ -111,8 +109,7 @@ async def update_site(request: Request, site_id: str, session: AdminSession, flo
     calendar_text = str(form.get("calendar") or "")
     try:
         calendar = calendar_from_text(calendar_text)
-        await run_in_threadpool(flow.practice.update_site, session.user.actor, site_id, changes)
-        await run_in_threadpool(flow.practice.replace_calendar, session.user.actor, site_id, calendar)
+        await run_in_threadpool(flow.practice.update_site, session.user.actor, site_id, changes, calendar)
     except (CalendarFileError, InvalidInput, NotAllowed) as invalid:
         return await run_in_threadpool(_sites, request, session, flow, 422, error=f"Not saved: {invalid}.",
                                 error_site=site_id, calendar_text={site_id: calendar_text})

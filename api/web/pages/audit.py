@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
@@ -44,8 +45,7 @@ class Filters:
                             until=day(self.until, 1), after_id=after_id, limit=limit)
 
     def params(self) -> str:
-        pairs = {k: getattr(self, k) for k in self.__slots__ if getattr(self, k)}
-        return "&".join(f"{k}={v}" for k, v in pairs.items())
+        return urlencode({k: getattr(self, k) for k in self.__slots__ if getattr(self, k)})
 
 
 def _day(text: str, name: str) -> date | None:
@@ -53,7 +53,10 @@ def _day(text: str, name: str) -> date | None:
     if not text.strip():
         return None
     try:
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
+        if day >= date.max:  # "to" adds a day
+            raise ValueError
+        return day
     except ValueError:
         raise InvalidInput(name, f"'{text}' is not a date written YYYY-MM-DD") from None
 

@@ -104,7 +104,8 @@ async def act(request: Request, enrollment_id: str, trigger_name: str, session: 
     session.check(request, str(form.get("csrf_token") or ""))
     version = str(form.get("version") or "")
     view = await run_in_threadpool(flow.describe, enrollment_id, session.user.actor)
-    if version.isdigit() and int(version) != view.version:  # drawn before someone's change: say whose
+    version = version if version.isascii() and version.isdigit() and len(version) < 12 else ""
+    if version and int(version) != view.version:  # drawn before someone's change: say whose
         return await run_in_threadpool(_stale, request, session, flow, enrollment_id, int(version), view)
     trigger = next((t for t in view.triggers if t.trigger == trigger_name), None)
     if trigger is None or not version.isdigit():

@@ -74,14 +74,18 @@ def password_page(request: Request, session: AnySession) -> Response:
 
 @router.post("/password")
 def change_password(request: Request, session: AnySession, flow: Flow, password: Text = "", repeat: Text = "",
-                    csrf_token: Text = "") -> Response:
+                    current: Text = "", csrf_token: Text = "") -> Response:
+    """A new password of one's own: the current one is asked for too, unless an admin has just set it (then the
+    sign-in a moment ago proved it). Every other session of this user ends."""
     session.check(request, csrf_token)
     error = None
-    if password != repeat:
+    if not session.user.must_change_password and not flow.users.verify_password(session.user.id, current):
+        error = "Your current password is not correct."
+    elif password != repeat:
         error = "The two passwords are not the same."
     else:
         try:
-            flow.users.change_own_password(session.user, password)
+            flow.users.change_own_password(session.user, password, keep=session.token)
         except InvalidInput as invalid:
             error = f"The new password is not accepted: {invalid}."
     if error:
