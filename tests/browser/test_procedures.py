@@ -10,10 +10,13 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from api.cli.users import CLI_ACTOR
 from definitions.model import Actor as ActorKind
 from engine.actors import acting_as
 from engine.enrollments.portal import PresentPin
+from engine.errors import CredentialRefused
 
 
 def find_and_open(clerk: Any, query: str, name: str) -> None:
@@ -61,11 +64,14 @@ def test_a_clerk_regenerates_an_expired_nextgen_pin_after_adding_the_missing_ema
 
     site.clock.advance(timedelta(days=30))
     site.background_round()
+    with pytest.raises(CredentialRefused):  # Nora tries the lapsed PIN at the portal, and is only told "no"
+        site.flow.present_pin(PresentPin(first_pin, date(1975, 1, 2)))
     clerk.open(enrollment.removeprefix(site.url))
     assert "Your session ended" in clerk.text()  # a month later: she signs in again, and lands where she asked
     clerk.submit("Sign in", **{"User name": "ana", "Password": "a long password 1"})
     assert clerk.page.url == enrollment
     assert status(clerk) == "PIN Expired"
+    assert "an expired PIN of p-noemail was presented" in clerk.text()  # staff see why the portal said no
     steps = {"Update started": True, "Encounter type is Portal Pin Generator": True, "Provider": "Dr. Oz Other",
              "Regenerate clicked": True, "Update ended": True, "Route to": "", "Document signed": True}
     clerk.act("regenerate_pin", **steps)

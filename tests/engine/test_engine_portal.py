@@ -10,9 +10,10 @@ from sqlalchemy import select, update
 
 from definitions.model import Actor
 from engine.actors import ActorRef
+from engine.audit.reading import HistoryQuery
 from engine.credentials.pins import MAX_PIN_FAILURES
 from engine.enrollments.advance import AdvanceEnrollment
-from engine.enrollments.portal import PresentPin
+from engine.enrollments.portal import REFUSED, PresentPin
 from engine.enrollments.start import StartEnrollment
 from engine.errors import CredentialRefused
 from engine.storage.tables import credentials, enrollments, households, outbox, patients
@@ -43,9 +44,9 @@ def test_a_patient_registers_with_pin_and_birth_date_and_the_pin_is_then_used_up
 def test_a_pin_works_until_just_before_30_days_and_is_refused_as_expired_on_day_30(flow: Any, clock: Any) -> None:
     _, pin = pin_for(flow)
     clock.advance(timedelta(days=30))
-    with pytest.raises(CredentialRefused, match="this PIN has expired") as refused:
+    with pytest.raises(CredentialRefused, match=f"^{REFUSED}$") as refused:
         flow.present_pin(PresentPin(pin, date(1980, 4, 1)))
-    assert refused.value.why == "expired"
+    assert refused.value.why == "expired"  # for the history, never in the caller's words
     clock.advance(timedelta(microseconds=-1))
     assert flow.present_pin(PresentPin(pin, date(1980, 4, 1))).to_state == "registered"
 
@@ -57,7 +58,7 @@ def test_a_wrong_birth_date_gets_the_same_answer_as_an_unknown_pin(flow: Any) ->
         with pytest.raises(CredentialRefused) as refused:
             flow.present_pin(PresentPin(pin_text, birth))
         answers.add(str(refused.value))
-    assert answers == {"the PIN or date of birth is not correct"}
+    assert answers == {REFUSED}
 
 
 def test_after_100_consecutive_failures_that_pin_is_locked_but_not_the_account(flow: Any) -> None:
@@ -66,7 +67,7 @@ def test_after_100_consecutive_failures_that_pin_is_locked_but_not_the_account(f
         conn.execute(update(credentials).values(failures=MAX_PIN_FAILURES - 1))
     with pytest.raises(CredentialRefused):
         flow.present_pin(PresentPin("ZZZZ-ZZZZ", date(1980, 4, 1)))
-    with pytest.raises(CredentialRefused, match="locked") as locked:
+    with pytest.raises(CredentialRefused, match=f"^{REFUSED}$") as locked:
         flow.present_pin(PresentPin(pin, date(1980, 4, 1)))
     assert locked.value.why == "locked"
     with flow.db.connect() as conn:
@@ -119,3 +120,34 @@ def test_the_baby_girl_placeholder_is_refused_until_renamed(flow: Any) -> None:
     (letter,) = done.documents
     assert "Bea Lee" in letter.body
     assert done.shown[0].value in letter.body
+
+
+def test_the_portal_caller_hears_one_answer_for_a_wrong_a_locked_and_an_expired_pin_and_the_history_says_which(
+        flow: Any, clock: Any) -> None:
+    """Issue 15, defect 3: after 100 failures the right PIN answered "locked" and a wrong one "wrong", so the lock
+    told which guess was right; an expired PIN answered "expired"."""
+    _, pin = pin_for(flow)
+    with flow.db.begin() as conn:
+        conn.execute(update(credentials).values(failures=MAX_PIN_FAILURES - 1))
+    answers = []
+    for guess in ("ZZZZ-ZZZZ", "YYYY-YYYY", pin):  # the first locks it; then a wrong one, then the right one
+        with pytest.raises(CredentialRefused) as refused:
+            flow.present_pin(PresentPin(guess, date(1980, 4, 1)))
+        answers.append(str(refused.value))
+    _, other = pin_for_patient(flow, "p-noemail")
+    clock.advance(timedelta(days=31))
+    with pytest.raises(CredentialRefused) as expired:
+        flow.present_pin(PresentPin(other, date(1975, 1, 2)))
+    answers.append(str(expired.value))
+    assert set(answers) == {REFUSED}
+    history = [e.detail for e in flow.histories.find(HistoryQuery(action="credential_refused", limit=100))]
+    assert history == ["the PIN of p-jane locked after 100 wrong attempts at the portal",
+                       "a locked PIN of p-jane was presented", "an expired PIN of p-noemail was presented"]
+    assert all(pin not in (d or "") and other not in (d or "") for d in history)
+
+
+def pin_for_patient(flow: Any, patient_id: str) -> tuple[str, str]:
+    started = flow.start(StartEnrollment("nextgen-regenerate-expired-pin", ANA, patient_id=patient_id))
+    flow.people.update_patient(ANA, patient_id, {"email": "nora@example.test"})
+    (shown,) = flow.advance(AdvanceEnrollment(started.enrollment_id, "generate_pin", ANA)).shown
+    return started.enrollment_id, shown.value

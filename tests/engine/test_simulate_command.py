@@ -15,7 +15,7 @@ def test_simulate_prints_the_timeline_and_exits_0_when_every_expectation_holds(
     scenario = workflows_dir / "scenarios" / "nextgen-regenerate-expired-pin--expired-on-day-30.yaml"
     assert main(["simulate", str(scenario), "--workflows", str(workflows_dir)]) == 0
     out = capsys.readouterr().out
-    assert "present PIN of p-jane: refused: this PIN has expired" in out
+    assert "present PIN of p-jane: refused (expired): the PIN or link was not accepted" in out
     assert ("sweep: timer 'pin_expiry' due 2026-04-01 14:00 UTC: expire_pin by system: "
             "pending_registration -> pin_expired") in out
 

@@ -59,8 +59,9 @@ def page(request: Request, session: Session, flow: PortalFlow, enrollment_id: st
     site = flow.practice.read_site(subject["site_id"])
     values: dict[str, Any] = {"refused": None, "refused_trigger": None, "entered": {}, "stale": None,
                               "error": None, **extra}
+    refusals = flow.histories.find(HistoryQuery(enrollment_id=enrollment_id, action="credential_refused", limit=20))
     return render(request, "enrollments/enrollment.html", session, status_code, e=view, subject=subject,
-                  site=site, providers=flow.practice.list_providers(), by_words=_BY, **values)
+                  site=site, providers=flow.practice.list_providers(), by_words=_BY, refusals=refusals, **values)
 
 
 @router.get("/enrollments/{enrollment_id}")
