@@ -129,8 +129,9 @@ class WorkflowBuilder:
             self.reader.error(node.position, f"source '{value}' must be a path inside the workflows folder, "
                                              "such as handouts/NAME.txt")
             return None
-        if node is not None and value is not None and root is not None and not (root / value).is_file():
-            self.reader.error(node.position, f"source handout '{value}' not found (looked in {root / value})")
+        if node is not None and value is not None and root is not None and not _is_file(root / value):
+            self.reader.error(node.position, f"source handout '{value[:120]}' not found (looked in the workflows "
+                                             "folder)")
         return value
 
     def _ids(self, node: YamlNode | None) -> frozenset[str]:
@@ -339,3 +340,11 @@ class WorkflowBuilder:
         if template is None or channel is None or to is None or carries is None:
             return None
         return Message(key.text, template, channel, to, carries, opening_hours, description, key.position)
+
+
+def _is_file(path: Path) -> bool:
+    """A name the system cannot even look up (too long, a NUL byte) is no file, not a crash."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False

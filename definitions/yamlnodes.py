@@ -11,11 +11,18 @@ from dataclasses import dataclass
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, Event, ScalarEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from definitions.errors import DefinitionInvalid, Position, Problem
 
 _TAG_PREFIX = "tag:yaml.org,2002:"
+# Bounds on what a workflow file may ask of the loader: far above any real workflow (the largest shipped is ~12 KB,
+# 8 levels deep, with no alias), far below what would crash it or take seconds.
+MAX_BYTES = 1_000_000
+MAX_DEPTH = 64
+MAX_NODES = 100_000  # after expanding aliases
+MAX_NUMBER = 100  # characters of a number
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +64,14 @@ YamlNode = Scalar | MapNode | SeqNode
 
 
 def parse_yaml(text: str, path: str) -> YamlNode:
-    """Parse one YAML document; malformed input raises `DefinitionInvalid` naming the place."""
+    """Parse one YAML document; malformed input raises `DefinitionInvalid` naming the place, and so does a file
+    over the bounds (size, nesting, nodes after expanding aliases): checked on the event stream first, which
+    needs no recursion and expands nothing."""
+    if len(text) > MAX_BYTES:
+        raise _invalid(Position(path, 1, 1), f"the file has {len(text):,} characters; a workflow has at most "
+                                             f"{MAX_BYTES:,}")
     try:
+        _check_bounds(text, path)
         root = YAML(typ="rt").compose(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -74,6 +87,51 @@ def parse_yaml(text: str, path: str) -> YamlNode:
     if root is None:
         raise _invalid(Position(path, 1, 1), "the file is empty: a workflow needs id, version, states, ...")
     return _convert(root, path)
+
+
+def _check_bounds(text: str, path: str) -> None:
+    """Walk the parser's events: nesting deeper than MAX_DEPTH, or more than MAX_NODES nodes once every alias is
+    expanded (each alias counts the nodes of what it names), is refused at the line where it happens."""
+    depth, total = 0, 0
+    open_counts: list[list[int]] = []  # per open collection: [nodes inside so far]
+    anchors: list[str | None] = []
+    sizes: dict[str, int] = {}
+    for event in YAML(typ="rt").parse(text):
+        if isinstance(event, AliasEvent):
+            if str(event.anchor) in anchors:
+                raise _invalid(_mark(event, path), f"the alias *{event.anchor} is inside what it names: a loop")
+            added = sizes.get(str(event.anchor), 1)
+        elif isinstance(event, ScalarEvent | CollectionStartEvent):
+            added = 1
+        else:
+            added = 0
+        if added:
+            total += added
+            for counts in open_counts:
+                counts[0] += added
+            if total > MAX_NODES:
+                raise _invalid(_mark(event, path), f"the file expands to more than {MAX_NODES:,} values (through "
+                                                   "its aliases); a workflow has far fewer")
+            anchor = getattr(event, "anchor", None)
+            if isinstance(event, ScalarEvent) and anchor is not None:
+                sizes[str(anchor)] = 1
+        if isinstance(event, CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _invalid(_mark(event, path), f"nested more than {MAX_DEPTH} levels deep")
+            open_counts.append([0])
+            anchors.append(None if event.anchor is None else str(event.anchor))
+        elif isinstance(event, CollectionEndEvent):
+            depth -= 1
+            inside = open_counts.pop()[0]
+            name = anchors.pop()
+            if name is not None:
+                sizes[name] = inside + 1
+
+
+def _mark(event: Event, path: str) -> Position:
+    mark = event.start_mark
+    return Position(path, mark.line + 1, mark.column + 1) if mark is not None else Position(path, 1, 1)
 
 
 def _invalid(position: Position, message: str) -> DefinitionInvalid:
@@ -102,6 +160,9 @@ def _scalar(node: ScalarNode, path: str) -> Scalar:
     # ruamel's round-trip composer marks where a folded (`>`) scalar was folded with a BEL character, to write
     # the folds back; the text itself has none.
     text = str(node.value).replace("\a", "") if node.style == ">" else str(node.value)
+    if kind in ("int", "float") and len(text) > MAX_NUMBER:
+        raise _invalid(_position(node, path), f"a number of {len(text):,} characters; numbers here have at most "
+                                              f"{MAX_NUMBER}")
     return Scalar(text, kind, _position(node, path))
 
 

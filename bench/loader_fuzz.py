@@ -1,0 +1,117 @@
+"""The workflow loader under mutated files: it must only ever return problems, never crash, never take seconds.
+
+    python -m bench.loader_fuzz [--cases 100000] [--seed 1] [--processes 2] [--keep DIR]
+
+Each case takes one of the shipped workflows (workflows/*.yaml) and applies 1 to 4 random mutations: a character
+replaced by one of YAML's indicators or a digit, a span deleted, a line duplicated, nesting brackets, an anchor or
+an alias inserted, a long run of digits, a splice with another workflow, a truncation. It is read as the service
+reads a file beside the workflows folder (its templates and handouts). Counted: crashes (any exception out of
+`read_workflow`), the slowest case, and cases over 2 s; the first crashes and slow cases are written to --keep.
+The last line is one JSON object with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from definitions import read_workflow
+from definitions.loader import surroundings_of
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOWS = ROOT / "workflows"
+INDICATORS = "[]{}:,&*!|>'\"%@`#-?\n \t0123456789"
+SLOW = 2.0
+
+
+def mutate(texts: list[str], rng: random.Random) -> str:
+    text = rng.choice(texts)
+    for _ in range(rng.randint(1, 4)):
+        at = rng.randrange(len(text) + 1)
+        kind = rng.randrange(9)
+        if kind == 0:
+            text = text[:at] + rng.choice(INDICATORS) + text[at + 1:]
+        elif kind == 1:
+            text = text[:at] + text[at + rng.randint(1, 200):]
+        elif kind == 2:
+            lines = text.splitlines(keepends=True) or [""]
+            line = rng.randrange(len(lines))
+            lines.insert(line, lines[line] * rng.randint(1, 50))
+            text = "".join(lines)
+        elif kind == 3:
+            depth = rng.choice((10, 100, 1000, 5000))
+            opener = rng.choice(("[", "{a: ", "- "))
+            text = text[:at] + opener * depth + text[at:]
+        elif kind == 4:
+            inserted = rng.choice(("&a ", "*a ", "&b [*a, *a, *a] ", "<<: *a\n", "!!python/object "))
+            text = text[:at] + inserted + text[at:]
+        elif kind == 5:
+            text = text[:at] + "9" * rng.choice((10, 500, 5000, 50000)) + text[at:]
+        elif kind == 6:
+            other = rng.choice(texts)
+            text = text[:at] + other[rng.randrange(len(other)):]
+        elif kind == 7:
+            text = text[:at]
+        else:
+            text = text[:at] + rng.choice(("source: " + "x" * 300, "version: -1", "\x00", "\ufeff", "\\")) + text[at:]
+    return text
+
+
+def run(seed: int, cases: int, keep: str | None) -> dict[str, object]:
+    texts = [p.read_text(encoding="utf-8") for p in sorted(WORKFLOWS.glob("*.yaml"))]
+    surroundings = surroundings_of(WORKFLOWS)
+    rng = random.Random(seed)
+    crashes, slow, slowest, problems_found = 0, 0, 0.0, 0
+    for number in range(cases):
+        text = mutate(texts, rng)
+        began = time.perf_counter()
+        try:
+            outcome = read_workflow(text, "fuzz.yaml", surroundings=surroundings)
+            problems_found += bool(outcome.problems)
+            failure = None
+        except Exception as error:  # any exception at all is the finding
+            failure = f"{type(error).__name__}: {str(error)[:300]}"
+        took = time.perf_counter() - began
+        slowest = max(slowest, took)
+        if failure is not None or took > SLOW:
+            crashes += failure is not None
+            slow += took > SLOW
+            if keep and crashes + slow <= 20:
+                folder = Path(keep)
+                folder.mkdir(parents=True, exist_ok=True)
+                (folder / f"case-{seed}-{number}.yaml").write_text(text, encoding="utf-8")
+                (folder / f"case-{seed}-{number}.txt").write_text(f"{took:.3f} s; {failure}\n", encoding="utf-8")
+    return {"cases": cases, "crashes": crashes, "over_2s": slow, "slowest_s": round(slowest, 3),
+            "with_problems": problems_found}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.loader_fuzz", description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--keep", help="a folder for the first crashing or slow cases")
+    args = parser.parse_args(argv)
+    began = time.perf_counter()
+    share = [args.cases // args.processes + (i < args.cases % args.processes) for i in range(args.processes)]
+    with ProcessPoolExecutor(args.processes) as pool:
+        parts = list(pool.map(run, [args.seed * 1000 + i for i in range(args.processes)], share,
+                              [args.keep] * args.processes))
+    total = {"cases": sum(int(p["cases"]) for p in parts), "crashes": sum(int(p["crashes"]) for p in parts),
+             "over_2s": sum(int(p["over_2s"]) for p in parts),
+             "slowest_s": max(float(p["slowest_s"]) for p in parts),
+             "with_problems": sum(int(p["with_problems"]) for p in parts),
+             "seconds": round(time.perf_counter() - began, 1)}
+    print(f"{total['cases']} mutated workflows read in {total['seconds']} s: {total['crashes']} crashes, "
+          f"{total['over_2s']} over {SLOW:g} s, slowest {total['slowest_s']} s; {total['with_problems']} with "
+          "problems reported")
+    print(json.dumps(total))
+    return 1 if total["crashes"] or total["over_2s"] else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
