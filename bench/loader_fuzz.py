@@ -16,6 +16,7 @@ import argparse
 import json
 import random
 import time
+import warnings
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -62,6 +63,7 @@ def mutate(texts: list[str], rng: random.Random) -> str:
 
 
 def run(seed: int, cases: int, keep: str | None) -> dict[str, object]:
+    warnings.simplefilter("ignore")  # ruamel warns on stderr of every reused anchor; the mutations make many
     texts = [p.read_text(encoding="utf-8") for p in sorted(WORKFLOWS.glob("*.yaml"))]
     surroundings = surroundings_of(WORKFLOWS)
     rng = random.Random(seed)
