@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from definitions.errors import PortalFlowError
 from engine.errors import (
@@ -94,14 +95,28 @@ def _validation(_: Request, exc: Exception) -> JSONResponse:
                           reasons=reasons)
 
 
-def _http(_: Request, exc: Exception) -> JSONResponse:
+def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 400:  # FastAPI could not read the body at all (e.g. not UTF-8): as bad JSON, a 422
         return error_response(422, "invalid_request", f"body: {exc.detail}", field="body")
     codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated", 403: "forbidden"}
+    headers = dict(getattr(exc, "headers", None) or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request))
     return error_response(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail),
-                          headers=getattr(exc, "headers", None))
+                          headers=headers or None)
 
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of this path answers: Starlette's 405 names only the first route's methods, though a
+    path often has several routes (GET and POST as two handlers). Each method is asked of every route through
+    `matches`, the routers' public test, so included routers answer for their own routes."""
+    routes = request.app.router.routes
+    return [m for m in _METHODS
+            if any(route.matches({**request.scope, "method": m})[0] is Match.FULL for route in routes)]
 
 def _api(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)

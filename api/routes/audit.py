@@ -6,7 +6,6 @@ a slow download never holds up the front desk.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -15,6 +14,7 @@ from fastapi.responses import StreamingResponse
 from api.deps import Auditor, Flow
 from api.errors import responses
 from api.schemas.audit import AuditEventOut, HistoryPage, VerificationOut
+from api.schemas.query import QueryDateTime
 from engine.audit.reading import HistoryQuery
 
 router = APIRouter(tags=["audit"], responses=responses(401, 403, 422))
@@ -25,8 +25,8 @@ def history_query(
         actor_id: Annotated[str | None, Query(description="a staff user's (or system's) id")] = None,
         action: Annotated[str | None, Query(examples=["transition"])] = None,
         outcome: Annotated[str | None, Query(description="ok, refused or failed")] = None,
-        since: Annotated[datetime | None, Query(description="from (inclusive), with a UTC offset")] = None,
-        until: Annotated[datetime | None, Query(description="to (exclusive), with a UTC offset")] = None,
+        since: Annotated[QueryDateTime | None, Query(description="from (inclusive), with a UTC offset")] = None,
+        until: Annotated[QueryDateTime | None, Query(description="to (exclusive), with a UTC offset")] = None,
         after_id: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> HistoryQuery:
     return HistoryQuery(enrollment_id=enrollment_id, patient_id=patient_id, household_id=household_id,

@@ -6,7 +6,6 @@ invite workflow requires, the invite is re-triggered (PxP handout), and the answ
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
@@ -23,6 +22,7 @@ from api.schemas.people import (
     PatientOut,
     PatientUpdated,
 )
+from api.schemas.query import QueryDate
 from engine.people.patients import NewHousehold, NewPatient
 
 router = APIRouter(tags=["people"], responses=responses(401, 403))
@@ -37,7 +37,7 @@ def create_patient(body: PatientIn, user: Staff, flow: Flow) -> PatientOut:
 
 @router.get("/patients", response_model=list[PatientOut])
 def find_patients(_: Reader, flow: Flow, site_id: str | None = None, family_name: str | None = None,
-                  given_name: str | None = None, birth_date: date | None = None,
+                  given_name: str | None = None, birth_date: QueryDate | None = None,
                   after: Annotated[str | None, Query(description="the last id of the previous page")] = None,
                   limit: Limit = 50) -> list[PatientOut]:
     """Patients matching every filter given (names by prefix, any case), in id order, a page at a time."""

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from api.deps import Flow, Reader, Staff
 from api.errors import responses
 from api.schemas.enrollments import shown_over_http
+from api.schemas.query import QueryBool
 from api.schemas.worklists import (
     ExpiringPinOut,
     FailedMessageOut,
@@ -26,7 +27,8 @@ Limit = Annotated[int, Query(ge=1, le=1000)]
 
 @router.get("/worklists/pins-expiring", response_model=list[ExpiringPinOut])
 def pins_expiring(_: Reader, flow: Flow, within_days: Annotated[int, Query(ge=0, le=365)] = 7,
-                  include_expired: bool = True, site_id: str | None = None, limit: Limit = 200) -> list[ExpiringPinOut]:
+                  include_expired: QueryBool = True, site_id: str | None = None,
+                  limit: Limit = 200) -> list[ExpiringPinOut]:
     """Open PINs expiring within N days (and those already expired), soonest first: regenerate them."""
     found = flow.worklists.pins_expiring(within_days, include_expired=include_expired, site_id=site_id, limit=limit)
     return [ExpiringPinOut.model_validate(f) for f in found]
