@@ -23,7 +23,7 @@ from datetime import date
 from multiprocessing import get_context
 from pathlib import Path
 
-from sqlalchemy import insert
+from sqlalchemy import Engine, insert
 
 from definitions.model import Actor
 from engine.actors import ActorRef
@@ -63,6 +63,20 @@ def _environment(folder: Path, url: str) -> dict[str, str]:
             "PORTALFLOW_BACKGROUND": "0", "PORTALFLOW_MAIL_FOLDER": str(folder / "var" / "mail")}
 
 
+def insert_practice(db: Engine, patient_ids: list[str]) -> None:
+    """One site, one provider and these patients (every field the workflows need), inserted directly."""
+    with db.begin() as conn:
+        conn.execute(insert(sites).values(id="main", name="Bench Practice", timezone="America/New_York",
+                                          portal_url="https://portal.example.test", phone="(617) 555-0100",
+                                          specialist_office=False, go_live_on=date(2026, 1, 5)))
+        conn.execute(insert(providers).values(id="dr-pcp", name="Dr. Pat Primary"))
+        conn.execute(insert(patients), [
+            {"id": pid, "site_id": "main", "given_name": "Pat", "family_name": f"Bench{i}",
+             "birth_date": date(1980, 1, 1), "birth_sex": "F", "zip": "02139", "email": f"{pid}@example.test",
+             "email_confirmed_personal": True, "pcp_id": "dr-pcp", "responsible_provider_id": "dr-pcp",
+             "name_is_placeholder": False, "portal_access_enabled": False} for i, pid in enumerate(patient_ids)])
+
+
 def seed(folder: Path, url: str, onboarding: int, pin: int, clerks: tuple[str, ...] = (),
          password: str = "") -> Seeded:
     began = time.perf_counter()
@@ -76,16 +90,7 @@ def seed(folder: Path, url: str, onboarding: int, pin: int, clerks: tuple[str, .
     actor_cli = ActorRef("cli", "admin", Actor.STAFF)
     try:
         ids = [f"p{i:07d}" for i in range(onboarding + pin)]
-        with flow.db.begin() as conn:
-            conn.execute(insert(sites).values(id="main", name="Bench Practice", timezone="America/New_York",
-                                              portal_url="https://portal.example.test", phone="(617) 555-0100",
-                                              specialist_office=False, go_live_on=date(2026, 1, 5)))
-            conn.execute(insert(providers).values(id="dr-pcp", name="Dr. Pat Primary"))
-            conn.execute(insert(patients), [
-                {"id": pid, "site_id": "main", "given_name": "Pat", "family_name": f"Bench{i}",
-                 "birth_date": date(1980, 1, 1), "birth_sex": "F", "zip": "02139", "email": f"{pid}@example.test",
-                 "email_confirmed_personal": True, "pcp_id": "dr-pcp", "responsible_provider_id": "dr-pcp",
-                 "name_is_placeholder": False, "portal_access_enabled": False} for i, pid in enumerate(ids)])
+        insert_practice(flow.db, ids)
         for clerk in clerks:  # staff who use the pages: a password of their own, as after their first sign-in
             flow.users.create(actor_cli, clerk, f"Clerk {clerk}", "staff", linked_to_staff_record=True)
             flow.users.set_password(actor_cli, clerk, password, "bench set-up")

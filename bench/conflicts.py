@@ -19,13 +19,12 @@ import argparse
 import json
 import os
 import tempfile
-from datetime import date
 from pathlib import Path
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from bench.api_load_client import run_phase
-from bench.api_load_server import HOST, free_port, service
+from bench.api_load_server import HOST, free_port, insert_practice, service
 from bench.sweep import _schema
 from definitions.model import Actor
 from engine.actors import ActorRef
@@ -35,7 +34,7 @@ from engine.credentials.hashing import TEST_COST
 from engine.enrollments.advance import AdvanceEnrollment
 from engine.enrollments.start import StartEnrollment
 from engine.storage.database import make_engine
-from engine.storage.tables import enrollments, outbox, patients, providers, sites
+from engine.storage.tables import enrollments, outbox
 
 ROOT = Path(__file__).resolve().parent.parent
 PXP = "nextgen-pxp-portal-invites"
@@ -48,16 +47,7 @@ def _seed(url: str, folder: Path, count: int) -> tuple[str, dict[str, int]]:
     flow = build(url, ROOT / "workflows", hash_cost=TEST_COST, key_file=folder / "var" / "outbox.key",
                  mail_folder=folder / "var" / "mail")
     try:
-        with flow.db.begin() as conn:
-            conn.execute(insert(sites).values(id="main", name="Bench Practice", timezone="America/New_York",
-                                              portal_url="https://portal.example.test", phone="(617) 555-0100",
-                                              specialist_office=False, go_live_on=date(2026, 1, 5)))
-            conn.execute(insert(providers).values(id="dr-pcp", name="Dr. Pat Primary"))
-            conn.execute(insert(patients), [
-                {"id": f"b-{n}", "site_id": "main", "given_name": "Pat", "family_name": f"Bench{n}",
-                 "birth_date": date(1980, 1, 1), "birth_sex": "F", "zip": "02139", "email": f"b{n}@example.test",
-                 "email_confirmed_personal": True, "pcp_id": "dr-pcp", "responsible_provider_id": "dr-pcp",
-                 "name_is_placeholder": False, "portal_access_enabled": False} for n in range(count)])
+        insert_practice(flow.db, [f"b-{n}" for n in range(count)])
         flow.users.create(CLI, "ana", "Ana Front Desk", "staff", linked_to_staff_record=True)
         token = flow.users.issue_token(CLI, "ana", "bench").value
         actor = flow.users.get("ana").actor

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import json
 
-from definitions.model import Actor, WorkflowDefinition
-
-_BY = {Actor.STAFF: "", Actor.PORTAL: " [portal]", Actor.SYSTEM: " [timer]", Actor.INTEGRATION: " [EHR]"}
+from definitions.mermaid import edges
+from definitions.model import WorkflowDefinition
 
 
 def _quoted(text: str) -> str:
@@ -28,15 +27,6 @@ def render(d: WorkflowDefinition, highlight: str | None = None) -> str:
             attributes += ['fillcolor="#1d4f91"', 'fontcolor="#ffffff"', "penwidth=3"]
         lines.append(f"  {_quoted(state.id)} [{', '.join(attributes)}];")
     lines.append(f"  start -> {_quoted(d.initial)};")
-    edges: dict[tuple[str, str], list[str]] = {}
-    for t in d.transitions:
-        for source in t.sources:
-            label = t.trigger + _BY[t.by]
-            for timer in (tm for tm in d.timers if tm.state == source and tm.fire == t.trigger):
-                label += f" (after {timer.after})" if timer.after else f" (at {timer.at:%H:%M})" if timer.at else ""
-            bucket = edges.setdefault((source, t.dest), [])
-            if label not in bucket:
-                bucket.append(label)
-    for (source, dest), labels in edges.items():
+    for (source, dest), labels in edges(d).items():
         lines.append(f"  {_quoted(source)} -> {_quoted(dest)} [label={_quoted(chr(10).join(labels))}];")
     return "\n".join(lines) + "\n}\n"
