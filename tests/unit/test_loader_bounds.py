@@ -55,3 +55,16 @@ def test_a_handout_name_the_system_cannot_look_up_is_a_problem_not_a_crash(name:
 def test_a_real_workflow_is_well_within_the_bounds() -> None:
     outcome = read_workflow(REAL, "ok.yaml", surroundings=surroundings_of(ROOT / "workflows"))
     assert outcome.definition is not None, [str(p) for p in outcome.problems]
+
+
+def test_a_duration_of_five_thousand_digits_is_a_problem_not_a_crash() -> None:
+    """Found by bench.loader_fuzz: `after: 999...9d` went to int() and raised ValueError out of the loader."""
+    text = REAL.replace("after: 30d", "after: " + "9" * 5000 + "d", 1)
+    assert text != REAL
+    problems = problems_of(text)
+    assert any("bad duration '999" in p and "at most ten years (520w)" in p for p in problems), problems
+
+
+def test_a_duration_over_ten_years_is_refused() -> None:
+    problems = problems_of(REAL.replace("after: 30d", "after: 521w", 1))
+    assert any("bad duration '521w': at most ten years (520w)" in p for p in problems), problems
