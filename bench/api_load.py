@@ -1,7 +1,8 @@
 """`make bench-api`: the real service (uvicorn, 2 workers, SQLite) under 32 concurrent clients on loopback.
 
     python -m bench.api_load [--quick] [--clients 32] [--workers 2] [--requests 5000] [--seconds 20]
-                             [--pin-requests 200] [--no-pin] [--page-users 16] [--no-access-log] [--dir DIR]
+                             [--pin-requests 200] [--no-pin] [--page-users 16] [--no-access-log] [--soak MINUTES]
+                             [--dir DIR]
 
 Untimed: a fresh SQLite file in a temporary folder, seeded as `bench.api_load_server` says (a staff user and its
 token from `portalflow user create`, one site, one enrollment started per patient), then `portalflow serve
@@ -15,10 +16,14 @@ token from `portalflow user create`, one site, one enrollment started per patien
   path plus a PIN hashed with Argon2id at the production cost (64 MiB, 3 passes), which dominates it.
 - pages: --page-users (16) signed-in users, one connection each, going round home, search, patient, enrollment
   and the action posted from it (`bench.api_load_pages`); every action moves an enrollment of its own.
-Then, with the service stopped: every answered transition is in the database and the audit chains verify; and the
-client alone against a server that answers a canned 200, to show what the client can drive and what it costs.
+- soak (only with --soak MINUTES): a mixed load of reads and repeatable writes, each worker's RSS read every 30 s
+  (`bench.api_load_soak`).
+Each worker's RSS (VmRSS) is read after the warm-up and after the last phase. Then, with the service stopped:
+every answered transition is in the database and the audit chains verify; and the client alone against a server
+that answers a canned 200, to show what the client can drive and what it costs.
 Printed: req/s, p50/p99/max latency, non-2xx, 5xx and transport errors, CPU per request of server and client.
-The issue's targets (reported, not enforced): advancing >= 0.3x no-op, p99 < 100 ms at 32 clients, zero 5xx.
+The issue's targets (reported, not enforced): advancing >= 0.3x no-op, p99 < 100 ms at 32 clients, zero 5xx, RSS
+< 150 MiB per worker. The last line is one JSON object with the figures (`bench.summary`).
 Exit 1 only for a broken run: a 5xx, a transport error, an unexpected non-2xx, or writes missing afterwards.
 """
 
@@ -29,16 +34,17 @@ import itertools
 import os
 import platform
 import sqlite3
-import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bench import api_load_pages
+from bench import api_load_pages, api_load_report, api_load_soak
 from bench.api_load_client import Phase, request_bytes, run_phase
+from bench.api_load_report import report
 from bench.api_load_server import (
     HOST,
     Seeded,
@@ -49,13 +55,14 @@ from bench.api_load_server import (
     process_count,
     seed,
     service,
+    worker_rss_mib,
 )
+from bench.places import filesystem
+from bench.summary import print_summary
 from engine.audit.verify import verify
 from engine.storage.database import make_engine
 from engine.storage.tables import enrollments
 
-RATIO_TARGET = 0.3
-P99_TARGET = 0.100
 WARM_ONBOARDING, WARM_PIN = 64, 4
 ENABLE = b'{"inputs": {"enable_access": "onboarding_tool"}}'
 
@@ -73,6 +80,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
                         "0 skips it)")
     parser.add_argument("--no-access-log", action="store_true",
                         help="run uvicorn directly without its access log (portalflow serve logs every request)")
+    parser.add_argument("--soak", type=float, default=0.0, metavar="MINUTES",
+                        help="then a mixed load for MINUTES, each worker's RSS read every 30 s (bench.api_load_soak)")
     parser.add_argument("--dir", help="where the temporary folder goes (default: the system's temp folder)")
     args = parser.parse_args(argv)
     args.requests = args.requests or (1000 if args.quick else 5000)
@@ -84,45 +93,19 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _filesystem(path: Path) -> str:
-    try:
-        found = subprocess.run(["findmnt", "-no", "FSTYPE", "-T", str(path)], capture_output=True, text=True,
-                               check=True).stdout.strip()
-        return found or "unknown"
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def _triggers(ids: list[str], trigger: str, token: str, body: bytes) -> Iterator[bytes]:
     return (request_bytes("POST", f"/enrollments/{i}/triggers/{trigger}", HOST, token, body) for i in ids)
 
 
-def _ms(seconds: float) -> str:
-    return f"{1000 * seconds:6.1f} ms"
+@dataclass
+class Measured:
+    phases: list[Phase]  # the timed ones first (no-op, advancing, ...), then the warm-ups
+    rss_start: dict[int, float]  # MiB per worker after the warm-up
+    rss_end: dict[int, float]  # and after the last phase (the soak's, when there is one)
+    soak: api_load_soak.Soak | None = None
 
 
-def _report(phase: Phase, what: str, cpus: int) -> None:
-    slowest = max(phase.latencies, default=0.0)
-    print(f"  {phase.label:<10} {phase.rate:7.0f} req/s  ({phase.answered} in {phase.seconds:5.2f} s)  "
-          f"p50 {_ms(phase.percentile(50))}  p99 {_ms(phase.percentile(99))}  max {_ms(slowest)}"
-          f"  non-2xx {phase.non_2xx}  5xx {phase.server_errors}  errors {sum(phase.errors.values())}  [{what}]")
-    n = max(phase.answered, 1)
-    busy = f"client {100 * phase.client_cpu / (cpus * phase.seconds):3.0f}%"
-    per_request = f"client {1e6 * phase.client_cpu / n:5.0f} us"
-    if phase.server_cpu is not None:
-        busy = f"server {100 * phase.server_cpu / (cpus * phase.seconds):3.0f}%, " + busy
-        per_request = f"server {1e6 * phase.server_cpu / n:5.0f} us, " + per_request
-    print(f"  {'':<10} CPU per answer: {per_request}; share of the {cpus} CPUs: {busy}")
-    if phase.connections_by_process:  # a worker left idle, or starved by the other, shows here
-        split = ", ".join(f"{phase.connections_by_process[pid]} connections and "
-                          f"{100 * phase.server_cpu_by_process.get(pid, 0.0) / phase.seconds:.0f}% of a CPU"
-                          for pid in sorted(phase.connections_by_process))
-        print(f"  {'':<10} per worker: {split}")
-    if phase.errors or phase.non_2xx:
-        print(f"  {'':<10} statuses {dict(phase.statuses)}; errors {dict(phase.errors)}")
-
-
-def _measure(args: argparse.Namespace, folder: Path, url: str, seeded: Seeded) -> list[Phase]:
+def _measure(args: argparse.Namespace, folder: Path, url: str, seeded: Seeded) -> Measured:
     token, cpus = seeded.token, os.cpu_count() or 1
     me = request_bytes("GET", "/me", HOST, token)
     port = free_port()
@@ -147,14 +130,15 @@ def _measure(args: argparse.Namespace, folder: Path, url: str, seeded: Seeded) -
         failed = sum(w.non_2xx + sum(w.errors.values()) for w in warm)
         print(f"service: {process_count(pid)} processes (uvicorn's supervisor, its workers and helpers); warm-up: "
               f"{sum(w.answered for w in warm)} answers ({failed} not 2xx or failed), untimed")
+        rss_start = worker_rss_mib(pid)
         advancing = onboarding[WARM_ONBOARDING:WARM_ONBOARDING + args.requests]
         phases = [timed("no-op", itertools.repeat(me), args.requests),
                   timed("advancing", _triggers(advancing, "enable_portal_access", token, ENABLE), args.requests)]
-        _report(phases[0], "GET /me", cpus)
-        _report(phases[1], "POST .../triggers/enable_portal_access", cpus)
+        report(phases[0], "GET /me", cpus)
+        report(phases[1], "POST .../triggers/enable_portal_access", cpus)
         if args.pin_requests:
             phases.append(timed("PIN", _triggers(pins[WARM_PIN:], "generate_pin", token, b"{}"), args.pin_requests))
-            _report(phases[-1], "POST .../triggers/generate_pin, Argon2id production cost", cpus)
+            report(phases[-1], "POST .../triggers/generate_pin, Argon2id production cost", cpus)
         if args.page_users:
             offset = WARM_ONBOARDING + args.requests
             stream = api_load_pages.visits(port, api_load_pages.clerks(args.page_users), onboarding[offset:],
@@ -164,10 +148,11 @@ def _measure(args: argparse.Namespace, folder: Path, url: str, seeded: Seeded) -
                              connections=lambda: connections_by_process(port))
             page.acts = stream.acts
             phases.append(page)
-            _report(page, f"{args.page_users} signed-in users: home, search, patient, enrollment, action "
+            report(page, f"{args.page_users} signed-in users: home, search, patient, enrollment, action "
                           f"({stream.acts} actions)", cpus)
-        phases += warm
-    return phases
+        soaked = (api_load_soak.soak(args.soak, url, port, pid, token, args.clients, server_cpu)
+                  if args.soak else None)
+        return Measured(phases + warm, rss_start, worker_rss_mib(pid), soaked)
 
 
 def _check_writes(url: str, advanced: int, pinned: int) -> tuple[bool, str]:
@@ -178,12 +163,13 @@ def _check_writes(url: str, advanced: int, pinned: int) -> tuple[bool, str]:
             def count(state: str) -> int:
                 return int(conn.execute(select(func.count()).select_from(enrollments)
                                         .where(enrollments.c.state == state)).scalar_one())
-            enabled, pending = count("access_enabled"), count("pending_registration")
+            # The soak invites enrollments that were enabled: they count as enabled still.
+            enabled, pending = count("access_enabled") + count("invited"), count("pending_registration")
             report = verify(conn)
     finally:
         db.dispose()
     ok = enabled == advanced and pending == pinned and report.ok
-    return ok, (f"{enabled} enrollments in access_enabled (2xx answers: {advanced}), {pending} in "
+    return ok, (f"{enabled} enrollments in access_enabled or invited (2xx answers: {advanced}), {pending} in "
                 f"pending_registration (2xx: {pinned}); audit verify: "
                 + (f"ok, {report.events_checked} events in {report.chains} chains" if report.ok
                    else f"ALTERED: {report.first_problem}"))
@@ -195,23 +181,8 @@ def _ceiling(args: argparse.Namespace, token: str, cpus: int) -> Phase:
         phase = run_phase("client-only", HOST, port, itertools.repeat(request_bytes("GET", "/me", HOST, token)),
                           clients=args.clients, max_requests=max(args.requests, 5000),
                           max_seconds=min(args.seconds, 5.0), cpu_of_server=lambda: cpu_by_process(pid))
-    _report(phase, "the same GET /me to a server answering a canned 200", cpus)
+    report(phase, "the same GET /me to a server answering a canned 200", cpus)
     return phase
-
-
-def _met(ok: bool) -> str:
-    return "met" if ok else "NOT met"
-
-
-def _verdicts(noop: Phase, advancing: Phase, phases: list[Phase], clients: int) -> None:
-    ratio = advancing.rate / noop.rate if noop.rate else 0.0
-    p99 = advancing.percentile(99)
-    fives = sum(p.server_errors for p in phases)
-    print(f"\nratio advancing/no-op: {ratio:.2f}x (target >= {RATIO_TARGET}x: {_met(ratio >= RATIO_TARGET)})")
-    print(f"p99 advancing {_ms(p99).strip()} at {clients} clients "
-          f"(target < {_ms(P99_TARGET).strip()}: {_met(p99 < P99_TARGET)}); "
-          f"p99 no-op {_ms(noop.percentile(99)).strip()}")
-    print(f"5xx over every phase: {fives} (target 0: {_met(fives == 0)})")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -223,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"PortalFlow API load: {args.clients} clients, {args.workers} workers, at most {args.requests} "
               f"answers or {args.seconds:g} s per phase; Python {platform.python_version()}, SQLite "
               f"{sqlite3.sqlite_version}, {cpus} CPUs shared by the service and the client; database on "
-              f"{_filesystem(folder)} ({folder}); "
+              f"{filesystem(folder)} ({folder}); "
               + ("uvicorn without access log" if args.no_access_log else "portalflow serve (access log on)"))
         pins = args.pin_requests + WARM_PIN if args.pin_requests else 0
         page_visits = args.requests // 5 + 1 if args.page_users else 0
@@ -231,7 +202,8 @@ def main(argv: list[str] | None = None) -> int:
                       tuple(api_load_pages.clerks(args.page_users)), api_load_pages.PASSWORD)
         print(f"seeded: staff user with a token, {len(seeded.onboarding) + len(seeded.pin)} patients and their "
               f"enrollments in {seeded.seconds:.1f} s, untimed")
-        phases = _measure(args, folder, url, seeded)
+        measured = _measure(args, folder, url, seeded)
+        phases = measured.phases
         noop, advancing = phases[0], phases[1]
         moved = {p.label.removeprefix("warm-up "): 0 for p in phases}
         for p in phases:
@@ -242,13 +214,20 @@ def main(argv: list[str] | None = None) -> int:
         ceiling = _ceiling(args, seeded.token, cpus)
         print(f"  {'':<10} the client alone drives {ceiling.rate / max(noop.rate, 1):.1f}x the no-op rate; during "
               f"the no-op phase it used {100 * noop.client_cpu / (cpus * noop.seconds):.0f}% of the machine")
-        _verdicts(noop, advancing, phases, args.clients)
-    measured = [p for p in phases if not p.label.startswith("warm-up")]
-    broken = [p.label for p in measured if p.server_errors or p.errors or p.non_2xx]
+        figures: dict[str, object] = {**api_load_report.verdicts(noop, advancing, phases, args.clients)}
+        figures |= api_load_report.memory(measured.rss_start, measured.rss_end)
+    timed = [p for p in phases if not p.label.startswith("warm-up")]
+    figures |= {p.label: api_load_report.figures(p) for p in [*timed, ceiling]}
+    broken = [p.label for p in timed if p.server_errors or p.errors or p.non_2xx]
+    if measured.soak is not None:
+        soaked = figures["soak"] = api_load_soak.report(measured.soak)
+        if soaked["5xx"] or soaked["errors"]:  # a conflict (409) between two clients is an answer, not a failure
+            broken.append("soak")
+    figures |= {"workers": args.workers, "clients": args.clients, "writes_ok": ok, "broken": broken}
     if broken or not ok:
         print(f"BROKEN RUN: {', '.join(broken) or 'writes missing'}", file=sys.stderr)
-        return 1
-    return 0
+    print_summary("api_load", figures)
+    return 1 if broken or not ok else 0
 
 
 if __name__ == "__main__":

@@ -166,6 +166,21 @@ def connections_by_process(port: int) -> dict[int, int]:
     return found
 
 
+def worker_rss_mib(pid: int) -> dict[int, float]:
+    """Resident memory (VmRSS, MiB) of each uvicorn worker under the supervisor `pid`: its descendants started by
+    multiprocessing's spawn (not the resource tracker, not the supervisor itself); empty without /proc."""
+    found: dict[int, float] = {}
+    for each in _descendants(pid):
+        with contextlib.suppress(OSError, ValueError, StopIteration):  # a process may end while it is read
+            with open(f"/proc/{each}/cmdline", "rb") as cmdline:
+                if b"spawn_main" not in cmdline.read():
+                    continue
+            with open(f"/proc/{each}/status", encoding="ascii") as status:
+                kib = next(line.split()[1] for line in status if line.startswith("VmRSS:"))
+            found[each] = int(kib) / 1024
+    return found
+
+
 def process_count(pid: int) -> int:
     """The process and its descendants: a supervisor and its workers."""
     return 1 + len(_descendants(pid))
