@@ -16,7 +16,6 @@ match, and the audit chains verify. The last line is one JSON object with the fi
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import tempfile
 from pathlib import Path
@@ -25,6 +24,7 @@ from sqlalchemy import func, select
 
 from bench.api_load_client import run_phase
 from bench.api_load_server import HOST, free_port, insert_practice, service
+from bench.summary import print_summary
 from bench.sweep import _schema
 from definitions.model import Actor
 from engine.actors import ActorRef
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
           f"enrollments, {args.workers} workers on PostgreSQL: statuses {figures['statuses']}; 5xx "
           f"{phase.server_errors}; 200s {moved}, version bumps {bumps}, invites queued {invites}; audit "
           f"{'verifies' if verified else 'ALTERED'} ({detail})")
-    print(json.dumps(figures))
+    print_summary("conflicts", figures)
     broken = phase.server_errors or phase.errors or moved != bumps or moved != invites or not verified
     return 1 if broken else 0
 

@@ -13,13 +13,13 @@ The last line is one JSON object with the figures.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from bench.summary import print_summary
 from definitions import read_workflow
 from definitions.loader import surroundings_of
 
@@ -62,7 +62,7 @@ def mutate(texts: list[str], rng: random.Random) -> str:
     return text
 
 
-def run(seed: int, cases: int, keep: str | None) -> dict[str, object]:
+def run(seed: int, cases: int, keep: str | None) -> dict[str, float]:
     warnings.simplefilter("ignore")  # ruamel warns on stderr of every reused anchor; the mutations make many
     texts = [p.read_text(encoding="utf-8") for p in sorted(WORKFLOWS.glob("*.yaml"))]
     surroundings = surroundings_of(WORKFLOWS)
@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{total['cases']} mutated workflows read in {total['seconds']} s: {total['crashes']} crashes, "
           f"{total['over_2s']} over {SLOW:g} s, slowest {total['slowest_s']} s; {total['with_problems']} with "
           "problems reported")
-    print(json.dumps(total))
+    print_summary("loader_fuzz", total)
     return 1 if total["crashes"] or total["over_2s"] else 0
 
 
