@@ -11,31 +11,21 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
     Time,
     UniqueConstraint,
     false,
+    func,
     text,
 )
 
-metadata = MetaData(naming_convention={
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-})
-
-
-def _when(name: str, nullable: bool = False) -> Column[object]:
-    return Column(name, DateTime(timezone=True), nullable=nullable)
-
+from engine.storage.schema import metadata as metadata  # re-exported: migrations and tests know it from here
+from engine.storage.schema import utc_time
 
 sites = Table(
     "sites", metadata,
@@ -78,7 +68,7 @@ staff_users = Table(
     Column("password_hash", String(200), nullable=True),  # Argon2id; only for the login endpoint
     Column("must_change_password", Boolean, nullable=False, default=False, server_default=false()),
     Column("failed_sign_ins", Integer, nullable=False, default=0, server_default="0"),  # in a row
-    _when("sign_in_paused_until", nullable=True),  # set after too many failures in a row
+    utc_time("sign_in_paused_until", nullable=True),  # set after too many failures in a row
 )
 
 # Bearer tokens (and web sessions): 256-bit random values stored only as SHA-256, each revocable on its own.
@@ -87,10 +77,10 @@ api_tokens = Table(
     Column("digest", String(64), primary_key=True),
     Column("user_id", String(64), ForeignKey("staff_users.id"), nullable=False),
     Column("label", String(120), nullable=False),
-    _when("created_at"),
-    _when("expires_at", nullable=True),
-    _when("revoked_at", nullable=True),
-    _when("last_used_at", nullable=True),  # web sessions only: for their idle expiry
+    utc_time("created_at"),
+    utc_time("expires_at", nullable=True),
+    utc_time("revoked_at", nullable=True),
+    utc_time("last_used_at", nullable=True),  # web sessions only: for their idle expiry
     Index("ix_api_tokens_user", "user_id"),
 )
 
@@ -106,8 +96,9 @@ portal_accounts = Table(
     Column("username", String(120), nullable=True, unique=True),
     Column("password_hash", String(200), nullable=True),
     Column("must_change_password", Boolean, nullable=False, default=False),
-    _when("created_at"),
+    utc_time("created_at"),
 )
+Index("ix_portal_accounts_username", func.lower(portal_accounts.c.username))  # signing in ignores case
 
 patients = Table(
     "patients", metadata,
@@ -126,7 +117,10 @@ patients = Table(
     Column("responsible_provider_id", String(64), ForeignKey("providers.id"), nullable=True),
     Column("portal_access_enabled", Boolean, nullable=False, default=False),
     Column("portal_account_id", String(64), ForeignKey("portal_accounts.id"), nullable=True),
+    Index("ix_patients_site", "site_id", "id"), Index("ix_patients_birth_date", "birth_date"),
 )
+Index("ix_patients_family_name", func.lower(patients.c.family_name))  # staff search by name prefix, any case
+Index("ix_patients_given_name", func.lower(patients.c.given_name))
 
 households = Table(
     "households", metadata,
@@ -137,6 +131,7 @@ households = Table(
     Column("guardian_email", String(320), nullable=True),
     Column("guardian_email_confirmed_personal", Boolean, nullable=False, default=False),
     Column("portal_account_id", String(64), ForeignKey("portal_accounts.id"), nullable=True),
+    Index("ix_households_site", "site_id", "id"),
 )
 
 household_members = Table(
@@ -144,6 +139,7 @@ household_members = Table(
     Column("household_id", String(64), ForeignKey("households.id"), primary_key=True),
     Column("patient_id", String(64), ForeignKey("patients.id"), primary_key=True),
     Column("position", Integer, nullable=False),
+    Index("ix_household_members_patient", "patient_id"),  # a patient's households
 )
 
 workflow_versions = Table(
@@ -152,7 +148,7 @@ workflow_versions = Table(
     Column("version", Integer, primary_key=True),
     Column("content_hash", String(64), nullable=False),
     Column("source", Text, nullable=False),
-    _when("published_at"),
+    utc_time("published_at"),
     Column("templates", JSON(none_as_null=True), nullable=True),  # {name: text} of the templates it uses
     Column("published_by", String(64), nullable=True),  # a user id, or "service" when published on start
     Column("file_name", String(255), nullable=True),  # the file it was published from, for the designer
@@ -171,10 +167,12 @@ enrollments = Table(
     Column("selected_children", JSON(none_as_null=True), nullable=True),  # no selection is SQL NULL
     Column("audit_seq", Integer, nullable=False),
     Column("audit_head", String(64), nullable=False),
-    _when("started_at"),
-    _when("updated_at"),
-    Index("ix_enrollments_workflow_state", "workflow_id", "state"),
-    Index("ix_enrollments_patient", "patient_id"),
+    utc_time("started_at"),
+    utc_time("updated_at"),
+    Index("ix_enrollments_workflow_state", "workflow_id", "state", "started_at"),  # newest first
+    Index("ix_enrollments_patient", "patient_id"), Index("ix_enrollments_household", "household_id"),
+    Index("ix_enrollments_started", "started_at"),
+    Index("ix_enrollments_waiting", "workflow_id", "workflow_version", "state", "updated_at"),  # longest first
 )
 
 step_completions = Table(
@@ -186,7 +184,7 @@ step_completions = Table(
     Column("step_id", String(64), nullable=False),
     Column("inputs", JSON, nullable=True),
     Column("actor_id", String(64), nullable=False),
-    _when("completed_at"),
+    utc_time("completed_at"),
     Index("ix_step_completions_enrollment", "enrollment_id", "enrollment_version"),
 )
 
@@ -201,12 +199,13 @@ credentials = Table(
     Column("lookup", String(64), nullable=True, unique=True),  # SHA-256 of a link token, for lookup
     Column("do_not_send", Boolean, nullable=False, default=False),
     Column("failures", Integer, nullable=False, default=0),
-    _when("created_at"),
-    _when("expires_at"),
-    _when("used_at", nullable=True),
-    _when("revoked_at", nullable=True),
-    _when("locked_at", nullable=True),
-    Index("ix_credentials_patient_kind", "patient_id", "kind"),
+    utc_time("created_at"),
+    utc_time("expires_at"),
+    utc_time("used_at", nullable=True),
+    utc_time("revoked_at", nullable=True),
+    utc_time("locked_at", nullable=True),
+    Index("ix_credentials_patient_kind", "patient_id", "kind"), Index("ix_credentials_enrollment", "enrollment_id"),
+    Index("ix_credentials_open", "kind", "used_at", "revoked_at", "locked_at", "expires_at"),  # soonest expiry first
 )
 
 timers = Table(
@@ -216,13 +215,14 @@ timers = Table(
     Column("timer_id", String(64), nullable=False),
     Column("trigger", String(64), nullable=False),
     Column("status", String(16), nullable=False),  # pending | fired | refused | cancelled | skipped | failed
-    _when("armed_at"),
-    _when("due_at"),
-    _when("settled_at", nullable=True),
+    utc_time("armed_at"),
+    utc_time("due_at"),
+    utc_time("settled_at", nullable=True),
     Column("attempts", Integer, nullable=False, default=0, server_default=text("0")),  # firings retried after errors
     Column("detail", Text, nullable=True),  # why it waits (opening hours), was skipped, refused or failed
     Index("ix_timers_due", "status", "due_at"),
-    Index("ix_timers_enrollment", "enrollment_id", "status"),
+    # Its due_at: else SQLite takes ix_timers_due for an enrollment's pending timers, and reads every pending one.
+    Index("ix_timers_enrollment", "enrollment_id", "status", "due_at"),
 )
 
 outbox = Table(
@@ -238,17 +238,17 @@ outbox = Table(
     Column("sealed", Text, nullable=True),  # secrets the body's markers stand for, encrypted (engine.messaging.sealing)
     Column("status", String(16), nullable=False),  # queued suppressed held printed sending sent failed review
     Column("detail", Text, nullable=True),
-    _when("created_at"),
-    _when("not_before", nullable=True),
+    utc_time("created_at"),
+    utc_time("not_before", nullable=True),
     Column("opening_hours", Boolean, nullable=False, default=False, server_default=false()),  # only while open
     Column("attempts", Integer, nullable=False, default=0, server_default=text("0")),
-    _when("next_attempt_at", nullable=True),
-    _when("sending_at", nullable=True),
-    _when("sent_at", nullable=True),
+    utc_time("next_attempt_at", nullable=True),
+    utc_time("sending_at", nullable=True),
+    utc_time("sent_at", nullable=True),
     Column("delivery_ref", String(500), nullable=True),  # Message-ID or file the channel reported
     Index("ix_outbox_status", "status", "created_at"),
     Index("ix_outbox_due", "status", "next_attempt_at"),
-    Index("ix_outbox_recipient", "recipient", "created_at"),
+    Index("ix_outbox_recipient", "recipient", "created_at"), Index("ix_outbox_enrollment", "enrollment_id"),
 )
 
 intake_events = Table(
@@ -256,7 +256,7 @@ intake_events = Table(
     Column("key", String(200), primary_key=True),  # the sender's idempotency key
     Column("kind", String(32), nullable=False),
     Column("patient_id", String(64), nullable=False),
-    _when("received_at"),
+    utc_time("received_at"),
     Column("outcome", String(16), nullable=False),  # acted | ignored | refused
     Column("detail", Text, nullable=True),
     Column("enrollment_ids", JSON(none_as_null=True), nullable=True),  # the enrollments it started or moved
@@ -269,7 +269,7 @@ audit_events = Table(
     Column("seq", Integer, nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
-    _when("at"),
+    utc_time("at"),
     Column("actor_id", String(64), nullable=False),
     Column("actor_role", String(16), nullable=False),
     Column("action", String(64), nullable=False),
@@ -285,13 +285,13 @@ audit_events = Table(
     Column("detail", Text, nullable=True),
     UniqueConstraint("chain", "seq", name="uq_audit_events_chain_seq"),
     Index("ix_audit_events_subject", "subject_type", "subject_id"),
-    Index("ix_audit_events_actor", "actor_id", "at"),
+    Index("ix_audit_events_actor", "actor_id", "at"), Index("ix_audit_events_at", "at"),
 )
 
 audit_anchors = Table(
     "audit_anchors", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    _when("at"),
+    utc_time("at"),
     Column("upto_event_id", Integer, nullable=False),
     Column("chains", Integer, nullable=False),
     Column("heads_digest", String(64), nullable=False),
