@@ -5,7 +5,7 @@ clock and a cheap hash cost. Workflows run as published (`engine.versions.loadin
 published, and a file that cannot be taken is left out and logged — or, with `skip_invalid_workflows=False`
 (simulations, tests), refused. With `publish_workflows=False` (the CLI's commands) the published versions run and
 the folder is not looked at for new ones. The outbox key file is read (or made) only when a message is sealed or
-opened.
+opened; the PIN lookup key file beside it, only when a PIN is issued or presented.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from definitions.vocabulary import standard_vocabulary
 from engine.background.sweep import Sweeper
 from engine.clock import Clock, SystemClock
 from engine.credentials.hashing import HashCost, SecretHasher
+from engine.credentials.pin_lookup import PIN_KEY_FILE, KeyFilePinLookup, PinLookup, derived_lookup
 from engine.enrollments.advance import Advancer
 from engine.enrollments.intake import EventIntake
 from engine.front_door.flow import PortalFlow
@@ -67,10 +68,14 @@ def build(database_url: str, workflows_dir: Path | None, *, clock: Clock | None 
         raise DefinitionInvalid(check.problems)
     for left_out in catalog.left_out:  # the service goes on without them; /health names them too
         log.warning("workflow left out: %s", "; ".join(left_out.problems))
-    sealer: Sealer = FernetSealer(secret_key) if secret_key else KeyFileSealer(key_file or Path("var") / "outbox.key")
+    key_path = key_file or Path("var") / "outbox.key"
+    sealer: Sealer = FernetSealer(secret_key) if secret_key else KeyFileSealer(key_path)
+    pin_lookup: PinLookup = (derived_lookup(secret_key) if secret_key
+                             else KeyFilePinLookup(key_path.with_name(PIN_KEY_FILE)))
     renderer = VersionRenderers()
     hasher = SecretHasher(hash_cost)
-    services = Services(clock=clock, hasher=hasher, renderer=renderer, sealer=sealer, vocabulary=vocabulary)
+    services = Services(clock=clock, hasher=hasher, renderer=renderer, sealer=sealer, vocabulary=vocabulary,
+                        pin_lookup=pin_lookup)
     advancer = Advancer(engine, services, catalog, MachineCache())
     adapters = channels or folder_channels(mail_folder or Path("var") / "mail", clock)
     delivery = DeliveryWorker(engine, clock, sealer, adapters, default_sender=default_sender)

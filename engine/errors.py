@@ -42,7 +42,8 @@ class EffectFailed(RuntimeFailure):
 
 
 class CredentialRefused(RuntimeFailure):
-    """A PIN or link was not accepted. `why` is one of: wrong, expired, locked, used, revoked, unknown."""
+    """A PIN or link was not accepted. `why` (for the history and tests, never the caller) is one of: wrong,
+    expired, locked, used, unknown, not_now (right, but the enrollment is elsewhere), refused (a guard said no)."""
 
     def __init__(self, why: str, message: str) -> None:
         self.why = why

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher, Type
@@ -27,6 +28,7 @@ class SecretHasher:
         cost = cost or HashCost()
         self._hasher = PasswordHasher(time_cost=cost.time_cost, memory_cost=cost.memory_kib,
                                       parallelism=cost.parallelism, type=Type.ID)
+        self._stand_in: str | None = None
 
     def hash(self, secret: str) -> str:
         return self._hasher.hash(secret)
@@ -36,3 +38,11 @@ class SecretHasher:
             return bool(self._hasher.verify(stored, presented))
         except (VerificationError, InvalidHashError):
             return False
+
+    def verify_nothing(self, presented: str) -> bool:
+        """Cost what a `verify` costs and say no: where nothing matched (an unknown user, no PIN for that digest),
+        so that the answer takes as long as a wrong one."""
+        if self._stand_in is None:
+            self._stand_in = self._hasher.hash(secrets.token_hex(16))
+        self.verify(self._stand_in, presented)
+        return False

@@ -20,6 +20,8 @@ from definitions.model import ReasonPolicy
 from engine.actors import ActorRef
 from engine.audit.entry import AuditEntry, ChainHead, about_enrollment
 from engine.audit.trail import ChainMoved, ChainTip, note, note_apart, prepare, write
+from engine.credentials.prepared import PinStock
+from engine.enrollments.pin_preparation import PinPreparation
 from engine.errors import Conflict, NotAllowed, Refused
 from engine.fsm.context import TransitionContext
 from engine.fsm.firing import attempt
@@ -67,12 +69,14 @@ class Advancer:
 
     def __init__(self, db: Engine, services: Services, catalog: WorkflowCatalog, machines: MachineCache) -> None:
         self.db, self.services, self.catalog, self.machines = db, services, catalog, machines
+        self._prepare_pins = PinPreparation(db, catalog, services.hasher)
 
     def __call__(self, command: AdvanceEnrollment) -> EnrollmentAdvanced:
+        stock = self._prepare_pins(command.enrollment_id, command.trigger)  # Argon2 before the write lock
         for attempt_left in reversed(range(_CHAIN_ATTEMPTS)):
             try:
                 with self.db.begin() as conn:
-                    return self._advance(conn, command)
+                    return self._advance(conn, command, stock=stock)
             except ChainMoved:
                 # Another transaction appended to the enrollment's history (a refused attempt) after this one read
                 # it, without changing the enrollment: everything was rolled back, so judge it again afresh.
@@ -107,7 +111,7 @@ class Advancer:
         return done
 
     def _advance(self, conn: Connection, command: AdvanceEnrollment,
-                 row: EnrollmentRow | None = None) -> EnrollmentAdvanced:
+                 row: EnrollmentRow | None = None, stock: PinStock | None = None) -> EnrollmentAdvanced:
         row = row or read_enrollment(conn, command.enrollment_id)
         definition = self.catalog.get(row.workflow_id, row.workflow_version)
         if command.expected_version is not None and command.expected_version != row.version:
@@ -123,7 +127,7 @@ class Advancer:
         inputs.update(command.inputs)
         ctx = TransitionContext(conn=conn, services=self.services, definition=definition, enrollment=row,
                                 actor=command.actor, inputs=inputs, reason=command.reason,
-                                trigger_name=command.trigger, presented=dict(command.presented))
+                                trigger_name=command.trigger, presented=dict(command.presented), pin_stock=stock)
         if not attempt(self.machines.machine_for(definition), ctx, command.trigger):
             raise Refused(verdict(ctx, indices, ctx.failures).reasons)
         transition = ctx.transition

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, Select, select, update
 
 from definitions.model import Actor
 from engine.actors import PORTAL_ACTOR, ActorRef
@@ -26,6 +27,7 @@ from engine.credentials.tokens import same_digest, token_digest
 from engine.enrollments.advance import AdvanceEnrollment, Advancer, EnrollmentAdvanced
 from engine.errors import Conflict, CredentialRefused, NotAllowed, Refused
 from engine.fsm.rows import read_enrollment
+from engine.storage.database import reading
 from engine.storage.tables import credentials, enrollments, patients
 
 REFUSED = "the PIN or link was not accepted: check it and the date of birth, or ask the practice for a new one"
@@ -40,36 +42,64 @@ class PresentPin:
 
 
 def present_pin(advancer: Advancer, command: PresentPin) -> EnrollmentAdvanced:
-    db: Engine = advancer.db
-    now = advancer.services.clock.now()
+    """Find the PIN by its keyed digest, check it with one Argon2 verification outside any transaction, then write
+    briefly: a failure counted, a refusal recorded, or the registration's advance. Every failure costs one
+    verification and one short write, whether or not the birth date has open PINs."""
+    services = advancer.services
+    now = services.clock.now()
     presented = normalise_pin(command.pin)
-    refusal: str | None = None
-    with db.begin() as conn:
-        rows = conn.execute(select(credentials).join(patients, patients.c.id == credentials.c.patient_id).where(
-            (credentials.c.kind == "pin") & credentials.c.used_at.is_(None) & credentials.c.revoked_at.is_(None)
-            & (patients.c.birth_date == command.birth_date))).all()
-        match = next((r for r in rows if advancer.services.hasher.verify(r.secret_hash, presented)), None)
-        if match is None:
-            refusal = "wrong"
-            for row in rows:
-                failures = row.failures + 1
-                locks = failures >= MAX_PIN_FAILURES and row.locked_at is None
-                conn.execute(update(credentials).where(credentials.c.id == row.id).values(
-                    failures=failures, locked_at=now if locks else row.locked_at))
-                if locks:
-                    _refused_on(conn, row.enrollment_id, now, f"the PIN of {row.patient_id} locked after "
-                                f"{failures} wrong attempts at the portal")
-        elif match.locked_at is not None:
-            refusal = "locked"
-            _refused_on(conn, match.enrollment_id, now, f"a locked PIN of {match.patient_id} was presented")
-        elif as_utc(match.expires_at) <= now:
-            refusal = "expired"
-            _refused_on(conn, match.enrollment_id, now, f"an expired PIN of {match.patient_id} was presented")
-    if refusal is not None or match is None:
-        raise CredentialRefused(refusal or "wrong", REFUSED)
+    digest = services.pin_lookup.digest(command.birth_date, presented)
+    with reading(advancer.db).connect() as conn:
+        found = conn.execute(select(credentials).where(
+            (credentials.c.kind == "pin") & (credentials.c.lookup == digest))).first()
+        legacy = [] if found is not None else conn.execute(_open_pins_of(command.birth_date).where(
+            credentials.c.lookup.is_(None))).all()
+    if found is not None:
+        match = found if services.hasher.verify(found.secret_hash, presented) else None
+    else:
+        services.hasher.verify_nothing(presented)
+        # PINs issued before lookup digests existed: each checked, as they were then, until they expire.
+        match = next((r for r in legacy if services.hasher.verify(r.secret_hash, presented)), None)
+    if match is None:
+        _count_failure(advancer.db, command.birth_date, now)
+        raise CredentialRefused("wrong", REFUSED)
+    why = ("used" if match.used_at is not None or match.revoked_at is not None
+           else "locked" if match.locked_at is not None
+           else "expired" if as_utc(match.expires_at) <= now else None)
+    if why is not None:
+        note_apart(advancer.db, match.enrollment_id, lambda tip: about_enrollment(
+            tip, now, PORTAL_ACTOR, "credential_refused", "refused",
+            detail=f"{_PIN_STATES[why]} PIN of {match.patient_id} was presented"))
+        raise CredentialRefused(why, REFUSED)
     return _advance_with(advancer, match.enrollment_id, "pin_and_birth_date_match", command.trigger,
                          {"pin_patient_id": match.patient_id, "pin_credential_id": match.id},
                          "this PIN cannot be used for registration right now")
+
+
+_PIN_STATES = {"used": "a used or replaced", "locked": "a locked", "expired": "an expired"}
+
+
+def _open_pins_of(birth_date: date) -> Select[Any]:
+    return select(credentials).where(
+        (credentials.c.kind == "pin") & credentials.c.used_at.is_(None) & credentials.c.revoked_at.is_(None)
+        & credentials.c.patient_id.in_(select(patients.c.id).where(patients.c.birth_date == birth_date)))
+
+
+def _count_failure(db: Engine, birth_date: date, now: datetime) -> None:
+    """A wrong PIN counts against every open PIN of that birth date (which one was meant cannot be known), in one
+    statement; the 100th failure in a row locks that PIN, said on its enrollment's history."""
+    with db.begin() as conn:
+        counted = conn.execute(update(credentials).where(
+            (credentials.c.kind == "pin") & credentials.c.used_at.is_(None) & credentials.c.revoked_at.is_(None)
+            & credentials.c.patient_id.in_(select(patients.c.id).where(patients.c.birth_date == birth_date)))
+            .values(failures=credentials.c.failures + 1).returning(
+                credentials.c.id, credentials.c.failures, credentials.c.locked_at, credentials.c.enrollment_id,
+                credentials.c.patient_id)).all()
+        for row in counted:
+            if row.failures >= MAX_PIN_FAILURES and row.locked_at is None:
+                conn.execute(update(credentials).where(credentials.c.id == row.id).values(locked_at=now))
+                _refused_on(conn, row.enrollment_id, now, f"the PIN of {row.patient_id} locked after "
+                            f"{row.failures} wrong attempts at the portal")
 
 
 def present_link(advancer: Advancer, token: str, trigger: str | None = None) -> EnrollmentAdvanced:
@@ -101,7 +131,11 @@ def _refused_on(conn: Connection, enrollment_id: str, now: datetime, detail: str
 
 def _advance_with(advancer: Advancer, enrollment_id: str, guard: str, wanted: str | None,
                   presented: dict[str, str], unusable: str) -> EnrollmentAdvanced:
-    """Fire the portal transition, from the enrollment's current state, that checks the presented credential."""
+    """Fire the portal transition, from the enrollment's current state, that checks the presented credential.
+
+    A right credential that cannot be used now (the enrollment is elsewhere, a guard says no, the PIN was used
+    meanwhile) gets the same answer as a wrong one: the caller must not learn that it was right. Why goes to the
+    enrollment's history (the advancer records guard refusals itself)."""
     with advancer.db.connect() as conn:
         row = read_enrollment(conn, enrollment_id)
     definition = advancer.catalog.get(row.workflow_id, row.workflow_version)
@@ -109,8 +143,15 @@ def _advance_with(advancer: Advancer, enrollment_id: str, guard: str, wanted: st
                 if t.by is Actor.PORTAL and any(g.name == guard for g in t.guards)]
     chosen = wanted if wanted in triggers else (triggers[0] if triggers else None)
     if chosen is None:
-        raise NotAllowed(unusable)
-    return advancer(AdvanceEnrollment(enrollment_id=row.id, trigger=chosen, actor=PORTAL_ACTOR, presented=presented))
+        now = advancer.services.clock.now()
+        note_apart(advancer.db, enrollment_id, lambda tip: about_enrollment(
+            tip, now, PORTAL_ACTOR, "credential_refused", "refused", detail=f"{unusable} (state '{row.state}')"))
+        raise CredentialRefused("not_now", REFUSED)
+    try:
+        return advancer(AdvanceEnrollment(enrollment_id=row.id, trigger=chosen, actor=PORTAL_ACTOR,
+                                          presented=presented))
+    except Refused:
+        raise CredentialRefused("refused", REFUSED) from None
 
 
 def report_activation(advancer: Advancer, patient_id: str, source: ActorRef) -> list[EnrollmentAdvanced]:

@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 from definitions.model import Transition, WorkflowDefinition
 from engine.actors import ActorRef
 from engine.audit.entry import AuditEntry
+from engine.credentials.prepared import PinStock
 from engine.fsm.rows import EnrollmentRow
 from engine.fsm.services import Document, HeldMessage, Services, ShownSecret
 from engine.fsm.subject import EnrollmentSubject
@@ -42,6 +43,7 @@ class TransitionContext:
     extra_audit: list[AuditEntry] = field(default_factory=list)
     pins: dict[str, str] = field(default_factory=dict)
     links: dict[str, str] = field(default_factory=dict)
+    pin_stock: PinStock | None = None  # PINs hashed before the transaction opened
 
     def __post_init__(self) -> None:
         self.subject = EnrollmentSubject(self.conn, self.enrollment)

@@ -13,8 +13,10 @@ from sqlalchemy import insert, update
 from definitions.durations import Duration
 from definitions.model import Call, Channel, Message, Recipient
 from engine.audit.entry import about_enrollment
-from engine.credentials.pins import format_pin, new_pin
+from engine.credentials.pins import format_pin
+from engine.credentials.prepared import PinStock
 from engine.credentials.tokens import new_link_token, token_digest
+from engine.errors import Refused
 from engine.fsm.context import TransitionContext
 from engine.fsm.guards import count_sends
 from engine.fsm.services import Document, HeldMessage, ShownSecret
@@ -42,14 +44,17 @@ def issue_pin(ctx: TransitionContext, call: Call) -> None:
     ctx.conn.execute(update(credentials).where(_open_pins(ctx, ids)).values(revoked_at=ctx.now))
     expires = ctx.now + lifetime.delta
     rows = []
+    stock = ctx.pin_stock or PinStock(ctx.services.hasher)  # hashed before the transaction when prepared
     for position, person in enumerate(targets):
-        pin = new_pin()
+        prepared = stock.take()
+        pin = prepared.pin
         muted = do_not_send == "all" or (do_not_send == "all_but_first" and position > 0)
         ctx.pins[person.id] = pin
         ctx.shown.append(ShownSecret(person.id, "pin", format_pin(pin), expires, muted))
+        lookup = ctx.services.pin_lookup.digest(person.birth_date, pin) if person.birth_date else None
         rows.append({"id": new_id(), "kind": "pin", "purpose": "registration",
                      "enrollment_id": ctx.enrollment.id, "patient_id": person.id,
-                     "secret_hash": ctx.services.hasher.hash(pin), "lookup": None, "do_not_send": muted,
+                     "secret_hash": prepared.secret_hash, "lookup": lookup, "do_not_send": muted,
                      "failures": 0, "created_at": ctx.now, "expires_at": expires})
     if rows:
         ctx.conn.execute(insert(credentials), rows)
@@ -78,7 +83,12 @@ def redeem_pin(ctx: TransitionContext, call: Call) -> None:
     patient_id = ctx.presented["pin_patient_id"]
     credential_id = ctx.presented["pin_credential_id"]
     person = next(p for p in ctx.subject.people() if p.id == patient_id)
-    ctx.conn.execute(update(credentials).where(credentials.c.id == credential_id).values(used_at=ctx.now, failures=0))
+    # The PIN was checked before this transaction: it must still be open now, or two registrations could share it.
+    redeemed = ctx.conn.execute(update(credentials).where(
+        (credentials.c.id == credential_id) & credentials.c.used_at.is_(None) & credentials.c.revoked_at.is_(None)
+        & credentials.c.locked_at.is_(None) & (credentials.c.expires_at > ctx.now)).values(used_at=ctx.now, failures=0))
+    if redeemed.rowcount != 1:
+        raise Refused(("the PIN was used, replaced, locked or expired while it was being checked",))
     account = _account_for(ctx, person)
     ctx.conn.execute(update(patients).where(patients.c.id == patient_id).values(portal_account_id=account))
     ctx.subject.forget()

@@ -1,5 +1,6 @@
-"""What a transition needs besides its rows: the clock, the secret hasher, the template renderer, the sealer and
-the vocabulary, as interfaces wired once by `engine.bootstrap`; and what a transition hands back once."""
+"""What a transition needs besides its rows: the clock, the secret hasher, the template renderer, the sealer, the
+vocabulary and the PIN lookup digest, as interfaces wired once by `engine.bootstrap`; and what a transition hands
+back once."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import datetime
 from definitions.vocabulary import Vocabulary
 from engine.clock import Clock
 from engine.credentials.hashing import SecretHasher
+from engine.credentials.pin_lookup import PinLookup
 from engine.messaging.composing import MessageRenderer
 from engine.messaging.sealing import Sealer
 
@@ -20,6 +22,7 @@ class Services:
     renderer: MessageRenderer
     sealer: Sealer
     vocabulary: Vocabulary
+    pin_lookup: PinLookup
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol
@@ -17,6 +16,7 @@ from typing import Protocol
 from cryptography.fernet import Fernet, InvalidToken
 
 from definitions.errors import RuntimeFailure
+from engine.credentials.key_files import key_from_file
 
 
 class Sealer(Protocol):
@@ -54,7 +54,7 @@ class KeyFileSealer:
 
     def _ready(self) -> FernetSealer:
         if self._sealer is None:
-            self._sealer = FernetSealer(key_from_file(self._path))
+            self._sealer = FernetSealer(key_from_file(self._path, Fernet.generate_key))
         return self._sealer
 
     def seal(self, secrets: dict[str, str]) -> str:
@@ -62,18 +62,6 @@ class KeyFileSealer:
 
     def open(self, sealed: str) -> dict[str, str]:
         return self._ready().open(sealed)
-
-
-def key_from_file(path: Path) -> bytes:
-    """The embedded default keeps its key in a file readable only by its owner, made on first use."""
-    if path.exists():
-        return path.read_bytes().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = Fernet.generate_key()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(key)
-    return key
 
 
 def marker(name: str) -> str:

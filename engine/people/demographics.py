@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from engine.errors import InvalidInput, NotFound
-from engine.storage.tables import patients
+from engine.storage.tables import credentials, patients
 
 COLUMNS = {"first_name": "given_name", "last_name": "family_name", "birth_date": "birth_date",
            "birth_sex": "birth_sex", "zip": "zip", "email": "email", "cell_phone": "cell_phone"}
@@ -83,5 +83,9 @@ def apply_changes(conn: Connection, patient_id: str, changes: Mapping[str, Any])
     if "given_name" in changed:  # a newborn named at last ("Baby Girl" -> "Nina") is no longer a placeholder
         values["name_is_placeholder"] = is_placeholder_name(changed["given_name"])
     conn.execute(update(patients).where(patients.c.id == patient_id).values(**values))
+    if "birth_date" in changed:  # open PINs' lookup digests were keyed on the old date: checked one by one now
+        conn.execute(update(credentials).where(
+            (credentials.c.patient_id == patient_id) & (credentials.c.kind == "pin") & credentials.c.lookup.is_not(None)
+            & credentials.c.used_at.is_(None) & credentials.c.revoked_at.is_(None)).values(lookup=None))
     names = {column: name for name, column in COLUMNS.items()}
     return [names[column] for column in changed]

@@ -13,7 +13,6 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 
 from sqlalchemy import Connection, insert, select, update
 
@@ -32,8 +31,6 @@ TOKEN_PREFIX = "pf_"  # noqa: S105 - a prefix, not a secret; so a leaked token i
 # The id is part of its audit chain's key ("staff:<id>"), which holds 64 characters.
 _USER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,57}$")
 MIN_PASSWORD = 12
-# One Argon2 verification is spent on unknown users too, so timing does not tell who exists.
-_DUMMY_HASH_INPUT = "portalflow-no-such-user"
 SESSION_LABEL = "web session"
 PAUSE_AFTER_FAILURES = 5
 SIGN_IN_PAUSE = timedelta(minutes=15)
@@ -180,20 +177,14 @@ class SignInCheck:
     correct: bool
 
 
-@lru_cache(maxsize=4)
-def _dummy_hash(hasher: SecretHasher) -> str:
-    """Made once per hasher, so an unknown user costs one verification like a known one."""
-    return hasher.hash(_DUMMY_HASH_INPUT)
-
-
 def check_sign_in(conn: Connection, now: datetime, hasher: SecretHasher, user_id: str, password: str
                   ) -> SignInCheck:
     """Read only, so the Argon2 verification never runs inside a write transaction (on SQLite it would hold the
     database's one write lock). Unknown user, no password, wrong password, paused or deactivated: no user."""
     row = conn.execute(select(staff_users).where(staff_users.c.id == user_id)).first()
     stored = row.password_hash if row is not None else None
-    if row is None or stored is None:
-        hasher.verify(_dummy_hash(hasher), password)
+    if row is None or stored is None:  # one Argon2 verification all the same: timing does not tell who exists
+        hasher.verify_nothing(password)
         return SignInCheck(None, False, False)
     correct = hasher.verify(stored, password)
     paused = row.sign_in_paused_until is not None and as_utc(row.sign_in_paused_until) > now
@@ -223,7 +214,7 @@ def record_sign_in(conn: Connection, now: datetime, user_id: str, check: SignInC
 def verify_password(conn: Connection, hasher: SecretHasher, user_id: str, password: str) -> bool:
     """Whether this is the user's password now (read only; counts nothing)."""
     stored = conn.execute(select(staff_users.c.password_hash).where(staff_users.c.id == user_id)).scalar()
-    return hasher.verify(stored or _dummy_hash(hasher), password) and stored is not None
+    return hasher.verify(stored, password) if stored is not None else hasher.verify_nothing(password)
 
 
 def end_other_sessions(conn: Connection, now: datetime, user_id: str, keep: str | None) -> int:

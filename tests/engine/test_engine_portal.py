@@ -38,7 +38,8 @@ def test_a_patient_registers_with_pin_and_birth_date_and_the_pin_is_then_used_up
     assert (done.enrollment_id, done.to_state, done.status) == (enrollment, "registered", "Registered")
     with pytest.raises(CredentialRefused) as again:
         flow.present_pin(PresentPin(pin, date(1980, 4, 1)))
-    assert again.value.why == "wrong"
+    assert again.value.why == "used"  # for the history; the caller's words are the same as for a wrong PIN
+    assert str(again.value) == REFUSED
 
 
 def test_a_pin_works_until_just_before_30_days_and_is_refused_as_expired_on_day_30(flow: Any, clock: Any) -> None:
