@@ -7,12 +7,12 @@ from __future__ import annotations
 import sqlite3
 import stat
 import threading
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
+from practice import seed_practice
 from sqlalchemy import select, update
 
 from definitions.model import Actor
@@ -27,7 +27,6 @@ from engine.enrollments.portal import REFUSED, PresentPin
 from engine.enrollments.start import StartEnrollment
 from engine.errors import CredentialRefused
 from engine.storage.tables import credentials
-from practice import seed_practice
 
 ANA = ActorRef("ana", "staff", Actor.STAFF)
 JANE_BORN = date(1980, 4, 1)
@@ -41,10 +40,10 @@ def _pin_for(flow: Any, patient_id: str = "p-jane") -> str:
 
 
 @pytest.fixture
-def verifications(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+def verifications(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every Argon2 verification made, by kind: "stored" (a row's hash) or "stand-in"."""
     made: list[str] = []
-    verify, nothing = SecretHasher.verify, SecretHasher.verify_nothing
+    verify = SecretHasher.verify
 
     def counted_verify(self: SecretHasher, stored: str, presented: str) -> bool:
         made.append("stored")
@@ -57,7 +56,7 @@ def verifications(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
     monkeypatch.setattr(SecretHasher, "verify", counted_verify)
     monkeypatch.setattr(SecretHasher, "verify_nothing", counted_nothing)
-    yield made
+    return made
 
 
 def test_a_pin_is_stored_as_an_argon2_hash_and_a_keyed_digest_and_never_in_clear(flow: Any) -> None:
@@ -199,5 +198,6 @@ def test_processes_making_a_key_file_at_the_same_moment_all_get_the_same_key(tmp
         thread.start()
     for thread in threads:
         thread.join()
-    assert len(set(keys)) == 1 and keys[0] == path.read_bytes()
+    assert len(set(keys)) == 1
+    assert keys[0] == path.read_bytes()
     assert [p.name for p in path.parent.iterdir()] == ["k.key"]  # no draft left behind
