@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +23,7 @@ from sqlalchemy import Engine, bindparam, insert, update
 from bench.engine_run import STAFF, Pass, Probe, seed
 from bench.memory import Samples
 from bench.workflow import TRIGGER, WORKFLOW_ID
+from engine.ids import new_id
 from engine.storage.database import make_engine
 from engine.storage.migrations import upgrade
 from engine.storage.tables import audit_events, enrollments
@@ -53,9 +53,12 @@ class BaselineSetup:
         upgrade(db)
         patient_ids = seed(db, n)
         now = _stamp()
-        # Ids as the engine makes them (`uuid4().hex`, advanced in the order made): sequential ids would keep each
-        # commit's writes on the same few B-tree pages and flatter the baseline.
-        rows = [(uuid.uuid4().hex, pid, hashlib.sha256(pid.encode()).hexdigest()) for pid in patient_ids]
+        # Ids as the engine makes them (`engine.ids.new_id`, time-ordered), each a millisecond after the last as when
+        # the engine starts them one by one, and advanced in the order made: ids of another kind would put each
+        # commit's writes on other B-tree pages than the engine's, and flatter or burden the baseline.
+        first_ms = time.time_ns() // 1_000_000 - len(patient_ids)
+        rows = [(new_id(first_ms + i), pid, hashlib.sha256(pid.encode()).hexdigest())
+                for i, pid in enumerate(patient_ids)]
         raw = db.raw_connection()
         try:
             cursor = raw.cursor()
