@@ -4,12 +4,16 @@ The machine's model is a small object made per request and compared by identity 
 requests on one machine never mistake one another's model. Its condition for candidate `i` is the judgement's
 `evaluate` (every reason recorded on the context, so a refusal can list them all); its `before` callback runs
 the chosen candidate's effects, before the state changes, inside the caller's transaction.
+
+With a `ChoiceMemo`, a trigger whose candidates have no guards and no steps asks the machine once per workflow
+version, state and kind of actor; later firings run the candidate it chose, with the same effects in the same order.
 """
 
 from __future__ import annotations
 
 from transitions import Machine
 
+from engine.fsm.choices import ChoiceMemo, choice_key
 from engine.fsm.context import TransitionContext
 from engine.fsm.judgement import evaluate
 from engine.fsm.machines import fire
@@ -34,6 +38,18 @@ class _Firing:
             EFFECTS[call.name](self.ctx, call)
 
 
-def attempt(machine: Machine, ctx: TransitionContext, trigger: str) -> bool:
+def attempt(machine: Machine, ctx: TransitionContext, trigger: str, memo: ChoiceMemo | None = None) -> bool:
     """True when a candidate passed and its effects ran (`ctx.chosen`); else `ctx.failures` says why."""
-    return fire(machine, _Firing(ctx), trigger)
+    if memo is None:
+        return fire(machine, _Firing(ctx), trigger)
+    key = choice_key(ctx.definition, ctx.enrollment.state, trigger, ctx.actor.kind)
+    index = memo.chosen(key)
+    if index is not None:
+        ctx.evaluating = index
+        _Firing(ctx).run_effects(index)
+        return True
+    if not fire(machine, _Firing(ctx), trigger):
+        return False
+    assert ctx.chosen is not None  # the machine ran the effects of the candidate that passed
+    memo.keep(key, ctx.definition, ctx.chosen)
+    return True
