@@ -1,13 +1,17 @@
-"""The sweep: fire due timers through the engine, each exactly once, each in its own savepoint.
+"""The sweep: fire due timers through the engine, each exactly once, a batch per transaction.
 
-A sweep claims a batch of due pending timers (`engine.timers.rows.claim_due`) and handles each in its own
-savepoint: read its enrollment, decide (`engine.timers.decision`), then apply the decision — fire the trigger as
-the system, defer it, or skip it — and settle the row. A timer whose handling fails rolls back to its savepoint
-alone (its failure is written instead) and the others go on; one commit ends the batch, so the disk flush is paid
-once per batch, not per timer. A crash anywhere before commit leaves the batch's timers pending and their
-enrollments untouched, so the next sweep fires them; after commit, they are no longer pending. Either way each
-fires once. A batch is small (100 by default, a few tens of milliseconds), so staff acting on one of its
-enrollments wait at most that long.
+A sweep claims a batch of due pending timers (`engine.timers.rows.claim_due`), reads their enrollments in one
+statement, and handles each: decide (`engine.timers.decision`), then apply the decision — fire the trigger as the
+system through the advancer (the same judgement, effects and hash-chained audit entry as any advance), defer it, or
+skip it — and settle the row. The rows each firing writes (timers cancelled and armed, the move, the audit rows,
+the settlement) wait in a `BatchWrites` and are written together, one executemany per statement, inside a savepoint
+around the batch. If anything in that pass fails, the batch rolls back to its savepoint and is handled again one
+timer at a time, each in its own savepoint: a timer whose handling fails then rolls back alone (its failure is
+written instead) and the others go on. One commit ends the batch, so the disk flush is paid once per batch. A crash
+anywhere before commit leaves the batch's timers pending and their enrollments untouched, so the next sweep fires
+them; after commit, they are no longer pending. Either way each fires once. The batch's enrollments stay locked
+until that commit (PostgreSQL: their rows; SQLite: the database's write lock), so a batch of 1,000 keeps staff
+acting on one of them waiting a few tens of milliseconds at most, and no one changes them between read and write.
 
 How a timer ends: `fired` (the trigger moved the enrollment), `refused` (its guards said no, e.g. the invite
 limit: the advancer recorded why in the history), `deferred`, `skipped` (both said in the history), `failed`
@@ -28,7 +32,8 @@ from engine.calendars.store import load_calendar
 from engine.clock import Clock
 from engine.enrollments.advance import AdvanceEnrollment, Advancer
 from engine.errors import Conflict, NotAllowed, Refused
-from engine.fsm.rows import EnrollmentRow, read_enrollment
+from engine.fsm.batch_writes import BatchWrites
+from engine.fsm.rows import EnrollmentRow, read_enrollment, read_enrollments
 from engine.people.subjects import site_id_of
 from engine.storage.direct import DirectSavepoint
 from engine.timers import rows
@@ -56,7 +61,7 @@ class SweepReport:
 class Sweeper:
     def __init__(self, db: Engine, advancer: Advancer, catalog: WorkflowCatalog, clock: Clock, *,
                  late_after: timedelta = timedelta(minutes=15), max_attempts: int = 5,
-                 retry_after: timedelta = timedelta(minutes=5), batch: int = 100) -> None:
+                 retry_after: timedelta = timedelta(minutes=5), batch: int = 1000) -> None:
         self.db, self.advancer, self.catalog, self.clock = db, advancer, catalog, clock
         self.late_after, self.max_attempts, self.retry_after = late_after, max_attempts, retry_after
         self.batch = batch
@@ -76,34 +81,95 @@ class Sweeper:
         return outcomes[0] if outcomes else None
 
     def fire_batch(self, size: int, report: SweepReport | None = None) -> list[str]:
-        """Claim up to `size` due timers and handle each in its own savepoint, in one transaction; their outcomes."""
+        """Claim up to `size` due timers and handle them in one transaction; their outcomes, once committed."""
         now = self.clock.now()
-        outcomes: list[str] = []
+        problems: list[str] = []
         with self.db.begin() as conn:
-            for claim in rows.claim_due(conn, now, size):
-                savepoint = DirectSavepoint(conn, "pf_timer")
-                try:
-                    outcome = self._handle(conn, claim, now, savepoint)
-                except Exception as error:  # one bad enrollment must not stop the sweep: record it, go on
-                    savepoint.rollback()
-                    self._failed(conn, claim, error, now)
-                    if report is not None:
-                        report.problems.append(f"enrollment {claim.enrollment_id}, timer {claim.timer_id}: "
-                                               f"{first_line(error)}")
-                    outcome = "failed"
-                else:
-                    savepoint.release()
-                outcomes.append(outcome)
+            claims = rows.claim_due(conn, now, size)
+            outcomes = self._together(conn, claims, now, problems) if claims else []
+            if outcomes is None:
+                problems.clear()
+                outcomes = [self._alone(conn, claim, now, problems) for claim in claims]
         if report is not None:
             for outcome in outcomes:
                 report.counts[outcome] += 1
+            report.problems += problems
         return outcomes
+
+    def _together(self, conn: Connection, claims: list[rows.Claim], now: datetime,
+                  problems: list[str]) -> list[str] | None:
+        """Handle the batch with its writes together, in a savepoint; None (and nothing kept) when anything failed
+        outside a savepoint of its own, so that the caller handles the batch again one timer at a time."""
+        batch = DirectSavepoint(conn, "pf_batch")
+        writes = BatchWrites()
+        try:
+            found = read_enrollments(conn, {claim.enrollment_id for claim in claims})
+            seen: set[str] = set()
+            outcomes = []
+            for claim in claims:
+                if claim.enrollment_id in seen:  # a second timer of one enrollment: read it as the first left it
+                    writes.flush(conn)
+                    found[claim.enrollment_id] = read_enrollment(conn, claim.enrollment_id)
+                seen.add(claim.enrollment_id)
+                outcomes.append(self._handle_with(conn, claim, found[claim.enrollment_id], now, writes, problems))
+            writes.flush(conn)
+        except Exception:  # whatever it was, timer by timer finds which timer fails, and records why
+            batch.rollback()
+            return None
+        batch.release()
+        return outcomes
+
+    def _handle_with(self, conn: Connection, claim: rows.Claim, row: EnrollmentRow, now: datetime,
+                     writes: BatchWrites, problems: list[str]) -> str:
+        decision = self._decide(conn, claim, row, now)
+        if isinstance(decision, Defer):
+            rows.defer(conn, claim.id, decision.until, decision.why)
+            return "deferred"
+        if isinstance(decision, Skip):
+            self._note(conn, row, claim, decision.why, now)
+            writes.settle(row.id, claim.id, "skipped", decision.why, now)
+            return "skipped"
+        command = AdvanceEnrollment(claim.enrollment_id, claim.trigger, SYSTEM_ACTOR, expected_version=row.version,
+                                    reason=decision.reason)
+        quiet = self.advancer.quiet(row, claim.trigger)
+        if not quiet:  # guards read what the batch did so far; the advancer's savepoint then undoes this one alone
+            writes.flush(conn)
+        try:
+            self.advancer.advance_in(conn, command, row=row, writes=writes, at=now)
+        except NotAllowed as gone:  # the enrollment left the timer's state without cancelling it
+            writes.settle(row.id, claim.id, "cancelled", str(gone), now)
+            return "refused"
+        except (Refused, Conflict) as refusal:  # the advancer recorded it in the enrollment's history
+            writes.settle(row.id, claim.id, "refused", str(refusal), now)
+            return "refused"
+        except Exception as error:
+            if quiet:  # no savepoint of its own: the whole batch goes again, timer by timer
+                raise
+            self._failed(conn, claim, error, now, problems)  # its savepoint is rolled back; the others go on
+            return "failed"
+        writes.settle(row.id, claim.id, "fired", decision.note, now)
+        return "fired"
+
+    def _alone(self, conn: Connection, claim: rows.Claim, now: datetime, problems: list[str]) -> str:
+        """Handle one timer in its own savepoint, its writes at once; a failure rolls back this timer alone."""
+        savepoint = DirectSavepoint(conn, "pf_timer")
+        try:
+            outcome = self._handle(conn, claim, now, savepoint)
+        except Exception as error:  # one bad enrollment must not stop the sweep: record it, go on
+            savepoint.rollback()
+            self._failed(conn, claim, error, now, problems)
+            return "failed"
+        savepoint.release()
+        return outcome
+
+    def _decide(self, conn: Connection, claim: rows.Claim, row: EnrollmentRow, now: datetime) -> Fire | Defer | Skip:
+        timer = self.catalog.get(row.workflow_id, row.workflow_version).timer(claim.timer_id)
+        return decide(claim, timer, now, self.late_after, lambda: load_calendar(
+            conn, site_id_of(conn, row.patient_id, row.household_id)).next_open(now))
 
     def _handle(self, conn: Connection, claim: rows.Claim, now: datetime, savepoint: DirectSavepoint) -> str:
         row = read_enrollment(conn, claim.enrollment_id)
-        timer = self.catalog.get(row.workflow_id, row.workflow_version).timer(claim.timer_id)
-        decision = decide(claim, timer, now, self.late_after, lambda: load_calendar(
-            conn, site_id_of(conn, row.patient_id, row.household_id)).next_open(now))
+        decision = self._decide(conn, claim, row, now)
         if isinstance(decision, Defer):
             rows.defer(conn, claim.id, decision.until, decision.why)
             return "deferred"
@@ -135,8 +201,10 @@ class Sweeper:
             row, now, SYSTEM_ACTOR, "timer_skipped", "refused", trigger=claim.trigger,
             detail=f"timer '{claim.timer_id}': {why}")])
 
-    def _failed(self, conn: Connection, claim: rows.Claim, error: Exception, now: datetime) -> None:
+    def _failed(self, conn: Connection, claim: rows.Claim, error: Exception, now: datetime,
+                problems: list[str]) -> None:
         """After its savepoint rolled back: retry later with backoff, or give up after `max_attempts`."""
         attempts, detail, retry_at = after_failure(claim, error, now, max_attempts=self.max_attempts,
                                                    retry_after=self.retry_after)
         rows.record_failure(conn, claim.id, attempts, detail, retry_at=retry_at, now=now)
+        problems.append(f"enrollment {claim.enrollment_id}, timer {claim.timer_id}: {first_line(error)}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -23,15 +24,17 @@ from engine.audit.trail import ChainMoved, ChainTip, note, note_apart, prepare, 
 from engine.credentials.prepared import PinStock
 from engine.enrollments.pin_preparation import PinPreparation
 from engine.errors import Conflict, NotAllowed, Refused
+from engine.fsm.batch_writes import BatchWrites
+from engine.fsm.choices import ChoiceMemo
 from engine.fsm.context import TransitionContext
 from engine.fsm.firing import attempt
 from engine.fsm.inputs import public_value
 from engine.fsm.judgement import candidates, not_available, verdict
 from engine.fsm.machines import MachineCache
-from engine.fsm.rows import EnrollmentRow, move, read_enrollment, stored_inputs
+from engine.fsm.rows import EnrollmentRow, move, moved, read_enrollment, stored_inputs
 from engine.fsm.services import Document, HeldMessage, Services, ShownSecret
 from engine.storage.direct import DirectSavepoint
-from engine.timers.rows import arm_state_timers, cancel_state_timers
+from engine.timers.rows import arm_state_timers, cancel_state_timers, state_arms, state_timer_ids
 from engine.versions.catalog import WorkflowCatalog
 
 _CHAIN_ATTEMPTS = 5  # judging again after a concurrent append to the same history; each append is one short write
@@ -69,6 +72,7 @@ class Advancer:
 
     def __init__(self, db: Engine, services: Services, catalog: WorkflowCatalog, machines: MachineCache) -> None:
         self.db, self.services, self.catalog, self.machines = db, services, catalog, machines
+        self.choices = ChoiceMemo()
         self._prepare_pins = PinPreparation(db, catalog, services.hasher)
 
     def __call__(self, command: AdvanceEnrollment) -> EnrollmentAdvanced:
@@ -88,17 +92,33 @@ class Advancer:
         raise AssertionError("unreachable")  # the loop returns or raises
 
     def advance_in(self, conn: Connection, command: AdvanceEnrollment, *, row: EnrollmentRow | None = None,
-                   within: DirectSavepoint | None = None) -> EnrollmentAdvanced:
+                   within: DirectSavepoint | None = None, writes: BatchWrites | None = None,
+                   at: datetime | None = None) -> EnrollmentAdvanced:
         """Advance inside the caller's transaction (the sweep, event intake), in a savepoint: its own, or the one
         the caller opened just before (`within`: the sweep's per timer, saving a savepoint per firing).
 
         A refusal or conflict undoes the savepoint's work, is recorded in the caller's transaction, and is raised;
         any other error undoes it too and propagates. Either way the savepoint is ended; on success, `within` is
         left for the caller to release. `row` is the enrollment as the caller just read it in this transaction.
+
+        With `writes` (the sweep's batch) the transition's own rows wait there for the caller's flush. A quiet
+        trigger (`quiet`: no guard, step or effect) then needs no savepoint of its own: it writes nothing before
+        that flush, and it refuses, if at all, before anything. Otherwise what waits is flushed first, so that the
+        guards read what the batch did so far and a rollback of this savepoint undoes this enrollment alone. `at`:
+        the moment the transition is recorded at (the sweep's batch shares one), instead of the clock's now.
         """
+        if writes is not None and within is None:
+            row = row or read_enrollment(conn, command.enrollment_id)
+            if self.quiet(row, command.trigger):
+                try:
+                    return self._advance(conn, command, row, writes=writes, at=at)
+                except (Refused, Conflict) as refusal:
+                    note(conn, command.enrollment_id, self._refused(command, refusal))
+                    raise
+            writes.flush(conn)
         savepoint = within or DirectSavepoint(conn, "pf_advance")
         try:
-            done = self._advance(conn, command, row)
+            done = self._advance(conn, command, row, writes=writes, at=at)
         except (Refused, Conflict) as refusal:
             savepoint.rollback()
             note(conn, command.enrollment_id, self._refused(command, refusal))
@@ -110,8 +130,14 @@ class Advancer:
             savepoint.release()
         return done
 
+    def quiet(self, row: EnrollmentRow, trigger: str) -> bool:
+        """True when `trigger` in the enrollment's state has no guard, step or effect: its firing reads and writes
+        nothing but the enrollment's own rows (the machine's choice is then remembered: `ChoiceMemo`)."""
+        return self.choices.quiet(self.catalog.get(row.workflow_id, row.workflow_version), row.state, trigger)
+
     def _advance(self, conn: Connection, command: AdvanceEnrollment,
-                 row: EnrollmentRow | None = None, stock: PinStock | None = None) -> EnrollmentAdvanced:
+                 row: EnrollmentRow | None = None, stock: PinStock | None = None,
+                 writes: BatchWrites | None = None, at: datetime | None = None) -> EnrollmentAdvanced:
         row = row or read_enrollment(conn, command.enrollment_id)
         definition = self.catalog.get(row.workflow_id, row.workflow_version)
         if command.expected_version is not None and command.expected_version != row.version:
@@ -128,23 +154,29 @@ class Advancer:
         ctx = TransitionContext(conn=conn, services=self.services, definition=definition, enrollment=row,
                                 actor=command.actor, inputs=inputs, reason=command.reason,
                                 trigger_name=command.trigger, presented=dict(command.presented), pin_stock=stock)
-        if not attempt(self.machines.machine_for(definition), ctx, command.trigger):
+        if not attempt(self.machines.machine_for(definition), ctx, command.trigger, self.choices):
             raise Refused(verdict(ctx, indices, ctx.failures).reasons)
         transition = ctx.transition
-        now = self.services.clock.now()
-        cancel_state_timers(conn, definition, row.id, row.state, now)
-        arm_state_timers(conn, definition, row.id, transition.dest, now, ctx.subject.calendar)
+        now = at or self.services.clock.now()
+        if writes is None:
+            cancel_state_timers(conn, definition, row.id, row.state, now)
+            arm_state_timers(conn, definition, row.id, transition.dest, now, ctx.subject.calendar)
         recorded = {s.id: public_value(s, ctx.inputs[s.id]) for s in transition.steps if s.id in ctx.inputs}
         entry = about_enrollment(row, now, ctx.actor, "transition", "ok", to_state=transition.dest,
                                  trigger=transition.trigger, inputs=recorded or None, reason=ctx.reason)
         audit_rows, head = prepare([entry, *ctx.extra_audit], ChainHead(row.audit_seq, row.audit_head))
-        if not move(conn, row, transition.dest, ctx.subject.selected, head.seq, head.hash, now):
+        if writes is not None:  # the same rows, written with the batch's (BatchWrites.flush checks the move)
+            writes.transition(row.id, state_timer_ids(definition, row.state), now,
+                              state_arms(definition, row.id, transition.dest, now, ctx.subject.calendar),
+                              moved(row, transition.dest, ctx.subject.selected, head.seq, head.hash, now), audit_rows)
+        elif not move(conn, row, transition.dest, ctx.subject.selected, head.seq, head.hash, now):
             current = read_enrollment(conn, row.id)
             if current.version == row.version:  # only its history grew (a refusal recorded): not a conflict
                 raise ChainMoved(row.id)
             raise Conflict(row.id, row.version, current.version, current.state,
                            definition.state(current.state).status)
-        write(conn, audit_rows)
+        else:
+            write(conn, audit_rows)
         return EnrollmentAdvanced(row.id, command.trigger, row.state, transition.dest,
                                   definition.state(transition.dest).status, row.version + 1,
                                   tuple(ctx.shown), tuple(ctx.documents), tuple(ctx.held))

@@ -7,6 +7,7 @@ machinery cost more than the database work itself (measured by bench/).
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -61,14 +62,38 @@ def _row(row: Any) -> EnrollmentRow:
                          tuple(selected or ()), seq, head)
 
 
+def read_enrollments(conn: Connection, enrollment_ids: Collection[str]) -> dict[str, EnrollmentRow]:
+    """Many enrollments in one statement (the sweep reads a batch's at once), by id; missing ids are left out."""
+    if not enrollment_ids:
+        return {}
+    found = conn.execute(_COLUMNS.where(enrollments.c.id.in_(list(enrollment_ids))))
+    return {row.id: row for row in map(_row, found)}
+
+
 def move(conn: Connection, row: EnrollmentRow, state: str, selected: tuple[str, ...], seq: int, head: str,
          now: datetime) -> bool:
     """Move the enrollment read as `row` to `state` with its new chain head; False when it changed meanwhile (its
     version, or only its chain: then reading it again shows the same version)."""
-    return _MOVE.execute(conn, {
-        "b_id": row.id, "b_version": row.version, "b_read_seq": row.audit_seq, "b_state": state,
-        "b_next": row.version + 1, "b_selected": list(selected) or None, "b_seq": seq, "b_head": head,
-        "b_now": now}) == 1
+    return _MOVE.execute(conn, moved(row, state, selected, seq, head, now)) == 1
+
+
+def moved(row: EnrollmentRow, state: str, selected: tuple[str, ...], seq: int, head: str,
+          now: datetime) -> dict[str, Any]:
+    """What `move` writes, for a caller that moves many enrollments together (`move_many`)."""
+    return {"b_id": row.id, "b_version": row.version, "b_read_seq": row.audit_seq, "b_state": state,
+            "b_next": row.version + 1, "b_selected": list(selected) or None, "b_seq": seq, "b_head": head,
+            "b_now": now}
+
+
+def move_many(conn: Connection, moves: Sequence[dict[str, Any]]) -> int:
+    """Run many `moved` rows with one executemany; how many of them moved (each move's new chain head is unique to
+    it, so the enrollments now holding those heads are exactly the ones moved)."""
+    if not moves:
+        return 0
+    _MOVE.execute_many(conn, moves)
+    heads = conn.execute(select(func.count()).select_from(enrollments).where(
+        enrollments.c.id.in_([m["b_id"] for m in moves]) & enrollments.c.audit_head.in_([m["b_head"] for m in moves])))
+    return int(heads.scalar_one())
 
 
 _MIGRATE = DirectStatement(update(enrollments).where(

@@ -3,12 +3,13 @@
 A timer is a row with a `due_at`, never an in-process thread: the sweep (`engine.background.sweep`) fires due rows
 through the engine, so time that passes while everything is down is simply still due. Arming, cancelling and
 settling run on every transition and every firing, so they are built once and run on the driver's cursor, like
-the transition's own statements.
+the transition's own statements. The sweep writes a whole batch's at once: arms as rows for one executemany
+(`state_arms`), cancellations and settlements as one statement per kind (`cancel_together`, `settle_together`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -60,19 +61,32 @@ def arm_timer(conn: Connection, enrollment_id: str, timer: Timer, now: datetime,
               calendar: Callable[[], SiteCalendar], *, earliest: datetime | None = None) -> None:
     """Arm `timer` counting from `now`; never due before `earliest` (a re-armed timer that the new rules make
     overdue is due at once, not late)."""
+    _ARM.execute(conn, _armed(enrollment_id, timer, now, calendar, earliest))
+
+
+def _armed(enrollment_id: str, timer: Timer, now: datetime, calendar: Callable[[], SiteCalendar],
+           earliest: datetime | None = None) -> dict[str, Any]:
     due, why = plan(now, timer, calendar)
     if earliest is not None and due < earliest:
         due, why = earliest, None
-    _ARM.execute(conn, {"enrollment_id": enrollment_id, "timer_id": timer.id, "trigger": timer.fire,
-                        "status": "pending", "armed_at": now, "due_at": due, "attempts": 0, "detail": why})
+    return {"enrollment_id": enrollment_id, "timer_id": timer.id, "trigger": timer.fire, "status": "pending",
+            "armed_at": now, "due_at": due, "attempts": 0, "detail": why}
 
 
 def arm_state_timers(conn: Connection, definition: WorkflowDefinition, enrollment_id: str, state: str,
                      now: datetime, calendar: Callable[[], SiteCalendar]) -> None:
     """Insert the state's timers; `calendar` is asked for the site's calendar only when a timer needs it."""
-    for timer in definition.timers:
-        if timer.state == state:
-            arm_timer(conn, enrollment_id, timer, now, calendar)
+    arm_many(conn, state_arms(definition, enrollment_id, state, now, calendar))
+
+
+def state_arms(definition: WorkflowDefinition, enrollment_id: str, state: str, now: datetime,
+               calendar: Callable[[], SiteCalendar]) -> list[dict[str, Any]]:
+    """The rows `arm_state_timers` inserts, for a caller that writes many enrollments' rows together."""
+    return [_armed(enrollment_id, timer, now, calendar) for timer in definition.timers if timer.state == state]
+
+
+def arm_many(conn: Connection, armed: list[dict[str, Any]]) -> None:
+    _ARM.execute_many(conn, armed)
 
 
 def cancel_named(conn: Connection, enrollment_id: str, timer_id: str, now: datetime) -> None:
@@ -85,6 +99,20 @@ def cancel_state_timers(conn: Connection, definition: WorkflowDefinition, enroll
     for timer in definition.timers:
         if timer.state == state:
             cancel_named(conn, enrollment_id, timer.id, now)
+
+
+def state_timer_ids(definition: WorkflowDefinition, state: str) -> frozenset[str]:
+    """The timers `cancel_state_timers` cancels on leaving `state`, for a caller that cancels many together."""
+    return frozenset(timer.id for timer in definition.timers if timer.state == state)
+
+
+def cancel_together(conn: Connection, enrollment_ids: Collection[str], timer_ids: Collection[str],
+                    now: datetime) -> None:
+    """`cancel_named` for every (enrollment, timer) pair of the two sets, in one statement."""
+    if enrollment_ids and timer_ids:
+        conn.execute(update(timers).where(
+            timers.c.enrollment_id.in_(list(enrollment_ids)) & timers.c.timer_id.in_(sorted(timer_ids))
+            & (timers.c.status == "pending")).values(status="cancelled", settled_at=now))
 
 
 def claim_due(conn: Connection, now: datetime, size: int) -> list[Claim]:
@@ -107,6 +135,14 @@ def claim_due(conn: Connection, now: datetime, size: int) -> list[Claim]:
 
 def settle(conn: Connection, timer_row: int, status: str, detail: str | None, now: datetime) -> None:
     _SETTLE.execute(conn, {"b_id": timer_row, "b_status": status, "b_detail": detail, "b_now": now})
+
+
+def settle_together(conn: Connection, timer_rows: Collection[int], status: str, detail: str | None,
+                    now: datetime) -> None:
+    """`settle` for many timers that end alike, in one statement."""
+    if timer_rows:
+        conn.execute(update(timers).where(timers.c.id.in_(list(timer_rows))).values(
+            status=status, detail=detail, settled_at=now))
 
 
 def defer(conn: Connection, timer_row: int, until: datetime, why: str) -> None:

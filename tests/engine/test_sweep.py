@@ -277,6 +277,7 @@ def test_a_timer_whose_site_closes_after_it_was_armed_waits_for_the_next_opening
 # ----- crashes and several processes ---------------------------------------------------------------------------------
 
 CHILD = textwrap.dedent("""\
+    import os
     import sys
     import time
     from datetime import datetime
@@ -288,6 +289,9 @@ CHILD = textwrap.dedent("""\
     flow = build(url, folder, clock=FakeClock(now), hash_cost=TEST_COST, secret_key=b"k" * 43 + b"=",
                  mail_folder=folder / "mail")
     pace, size = float(sys.argv[4]), int(sys.argv[5])
+    Path(f"ready-{os.getpid()}").touch()  # built: the test starts every child's sweep at once (`_go`)
+    while not Path("go").exists():
+        time.sleep(0.005)
     fired = 0
     while True:  # the sweep's own loop, paced so that a test can kill it mid-way
         outcomes = flow.sweeper.fire_batch(size)
@@ -297,6 +301,14 @@ CHILD = textwrap.dedent("""\
         time.sleep(pace)
     print(fired, flush=True)
 """)
+
+
+def _go(tmp_path: Path, children: int) -> None:
+    """Once every child is built, let them all sweep: a fast child must not finish before a slow one starts."""
+    deadline = time.monotonic() + 120
+    while len(list(tmp_path.glob("ready-*"))) < children and time.monotonic() < deadline:
+        time.sleep(0.01)
+    (tmp_path / "go").touch()
 
 
 def _spawn(tmp_path: Path, url: str, folder: Path, now: datetime, pace: float = 0.0,
@@ -316,6 +328,7 @@ def test_a_sweep_killed_mid_way_and_restarted_fires_every_timer_exactly_once(
     ids = _start_all(flow, _patients(flow, 120))
     later = clock.now() + timedelta(days=1)
     child = _spawn(tmp_path, database_url, tmp_path / "room", later, pace=0.01 * batch, batch=batch)
+    _go(tmp_path, 1)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and _timer_statuses(flow).get("fired", 0) < 10:
         time.sleep(0.02)
@@ -337,6 +350,7 @@ def test_four_processes_sweeping_one_postgresql_database_fire_every_timer_exactl
         ids = _start_all(flow, _patients(flow, 200))
         later = clock.now() + timedelta(days=1)
         children = [_spawn(tmp_path, postgres_schema_url, tmp_path / "room", later, batch=5) for _ in range(4)]
+        _go(tmp_path, len(children))
         fired = []
         for child in children:
             out, err = child.communicate(timeout=120)
