@@ -1,16 +1,18 @@
 """`make bench-sweep`: the sweep firing due expiries through the engine, beside a set-based SQL baseline.
 
-    python -m bench.sweep [--stored 1000000] [--due 100000] [--batch 100] [--processes 1 4] [--postgres URL]
-                          [--no-postgres]
+    python -m bench.sweep [--stored 1000000] [--due 100000] [--batch 1000] [--processes 4]
+                          [--layouts realistic scattered] [--postgres URL] [--no-postgres]
 
-For each database (a SQLite file; PostgreSQL at PORTALFLOW_TEST_DATABASE_URL or --postgres), untimed: fresh tables,
-`--stored` enrollments of a PIN-expiry workflow each with a pending expiry timer, `--due` of them due. Timed:
+For each database (a SQLite file; PostgreSQL at PORTALFLOW_TEST_DATABASE_URL or --postgres) and each layout of the
+rows (`bench.sweep_data`: `realistic`, due rows together in time with time-ordered keys, as the engine now stores
+them; `scattered`, random keys with every (stored/due)-th due), untimed: fresh tables, `--stored` enrollments of a
+PIN-expiry workflow each with a pending expiry timer, `--due` of them due. Timed:
 - engine: `portalflow`'s own sweep (`engine.background.sweep.Sweeper.sweep`) in 1 process (SQLite) or in each of
   `--processes` processes at once (PostgreSQL), every expiry through the state machine with its audit row;
 - baseline: the same writes set-based, one INSERT .. SELECT and UPDATEs in one transaction (`bench.sweep_data`).
-Each run prints expiries/s, the duplicates and misses it left (both must be 0), and the engine's ratio to the
-baseline of the same database in the same run. The issue's targets: SQLite >= 20,000 expiries/s through the
-engine; PostgreSQL with 4 processes >= 10,000/s.
+Each run prints expiries/s and what it left: duplicates, misses and early firings (all must be 0) and, for the
+engine, whether `audit verify` accepts every chain. The issue's targets, on the realistic layout: SQLite >= 20,000
+expiries/s through the engine; PostgreSQL with 4 processes >= 10,000/s. The last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -35,22 +37,27 @@ from typing import Any
 from sqlalchemy import create_engine, text
 
 from bench.engine_run import SECRET_KEY
-from bench.sweep_data import Outcome, baseline, outcome, seed
+from bench.memory import peak_rss_bytes
+from bench.summary import print_summary
+from bench.sweep_data import LAYOUTS, Outcome, baseline, outcome, seed
 from bench.workflow import write_expiry_workflow_folder
+from engine.audit.verify import verify
 from engine.bootstrap import build
 from engine.credentials.hashing import TEST_COST
 from engine.storage.database import make_engine
 
 POSTGRES_ENV = "PORTALFLOW_TEST_DATABASE_URL"
-TARGETS = {"sqlite": 20_000.0, "postgresql x4": 10_000.0}
+TARGETS = {"sqlite realistic": 20_000.0, "postgresql x4 realistic": 10_000.0}
 
 
 @dataclass(frozen=True)
 class Run:
-    label: str
+    label: str  # "sqlite realistic", "postgresql x4 scattered", "sqlite realistic baseline", ...
     seconds: float
     result: Outcome
     detail: str = ""
+    verifies: bool | None = None  # None: not checked (a baseline's hashes are constants)
+    rss_mib: float = 0.0  # the largest sweeping process's peak
 
     def rate(self, due: int) -> float:
         return due / self.seconds if self.seconds else 0.0
@@ -60,8 +67,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.sweep", description=__doc__.splitlines()[0])
     parser.add_argument("--stored", type=int, default=1_000_000, help="enrollments stored (default 1,000,000)")
     parser.add_argument("--due", type=int, default=100_000, help="expiries due among them (default 100,000)")
-    parser.add_argument("--batch", type=int, default=100, help="timers per sweep transaction (default 100)")
-    parser.add_argument("--processes", type=int, nargs="+", default=[1, 4], help="PostgreSQL sweepers (1 4)")
+    parser.add_argument("--batch", type=int, default=1000, help="timers per sweep transaction (default 1000)")
+    parser.add_argument("--processes", type=int, nargs="+", default=[4], help="PostgreSQL sweepers (default 4)")
+    parser.add_argument("--layouts", nargs="+", choices=LAYOUTS, default=list(LAYOUTS), help="row layouts")
     parser.add_argument("--postgres", default=os.environ.get(POSTGRES_ENV), help=f"URL (default ${POSTGRES_ENV})")
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
     args = parser.parse_args(argv)
@@ -77,12 +85,12 @@ def _sweeper(url: str, workflows: str, mail: str, batch: int, barrier: Barrier, 
     try:
         barrier.wait()
         report = flow.sweeper.sweep()
-        results.put((dict(report.counts), report.problems[:3]))
+        results.put((dict(report.counts), report.problems[:3], peak_rss_bytes() / 2**20))
     finally:
         flow.db.dispose()
 
 
-def _engine_run(url: str, workflows: Path, batch: int, processes: int) -> tuple[float, str]:
+def _engine_run(url: str, workflows: Path, batch: int, processes: int) -> tuple[float, str, float]:
     context = multiprocessing.get_context("spawn")
     barrier, results = context.Barrier(processes + 1), context.Queue()
     workers = [context.Process(target=_sweeper, args=(url, str(workflows), str(workflows / "mail"), batch,
@@ -95,10 +103,10 @@ def _engine_run(url: str, workflows: Path, batch: int, processes: int) -> tuple[
     seconds = time.perf_counter() - began
     for worker in workers:
         worker.join()
-    fired = [counts.get("fired", 0) for counts, _ in reports]
-    problems = [p for _, found in reports for p in found]
+    fired = [counts.get("fired", 0) for counts, _, _ in reports]
+    problems = [p for _, found, _ in reports for p in found]
     detail = f"fired per process {fired}" + (f"; problems: {problems}" if problems else "")
-    return seconds, detail
+    return seconds, detail, max(rss for _, _, rss in reports)
 
 
 def _baseline_run(url: str, now: datetime) -> float:
@@ -112,13 +120,13 @@ def _baseline_run(url: str, now: datetime) -> float:
         db.dispose()
 
 
-def _prepare(url: str, workflows: Path, stored: int, due: int) -> tuple[datetime, float]:
+def _prepare(url: str, workflows: Path, stored: int, due: int, layout: str) -> tuple[datetime, float]:
     """Schema, the published workflow, and the seeded rows; returns the seeding's 'now' and how long it took."""
     flow = build(url, workflows, hash_cost=TEST_COST, secret_key=SECRET_KEY, mail_folder=workflows / "mail")
     try:
         began = time.perf_counter()
         now = datetime.now(UTC)
-        seed(flow.db, stored, due, now)
+        seed(flow.db, stored, due, now, layout)
         seconds = time.perf_counter() - began
     finally:
         flow.db.dispose()
@@ -131,29 +139,35 @@ def _prepare(url: str, workflows: Path, stored: int, due: int) -> tuple[datetime
     return now, seconds
 
 
-def _check(label: str, url: str, now: datetime, seconds: float, detail: str = "") -> Run:
+def _check(label: str, url: str, now: datetime, seconds: float, detail: str = "", *, engine: bool = False,
+           rss_mib: float = 0.0) -> Run:
+    """What the run left; for the engine's runs also whether the audit verifier accepts every chain (untimed)."""
     db = make_engine(url)
     try:
-        return Run(label, seconds, outcome(db, now), detail)
+        verifies = None
+        if engine:
+            with db.connect() as conn:
+                verifies = verify(conn).ok
+        return Run(label, seconds, outcome(db, now), detail, verifies, rss_mib)
     finally:
         db.dispose()
 
 
-def _sqlite_runs(root: Path, workflows: Path, args: argparse.Namespace) -> list[Run]:
+def _sqlite_runs(root: Path, workflows: Path, args: argparse.Namespace, layout: str) -> list[Run]:
     template = root / "template.db"
-    now, seeding = _prepare(f"sqlite:///{template}", workflows, args.stored, args.due)
-    print(f"sqlite: seeded {args.stored:,} enrollments ({args.due:,} due) in {seeding:.1f} s "
+    now, seeding = _prepare(f"sqlite:///{template}", workflows, args.stored, args.due, layout)
+    print(f"sqlite {layout}: seeded {args.stored:,} enrollments ({args.due:,} due) in {seeding:.1f} s "
           f"({template.stat().st_size / 2**20:.0f} MiB), untimed")
     runs = []
-    for label in ("sqlite baseline", "sqlite"):
+    for label in (f"sqlite {layout} baseline", f"sqlite {layout}"):
         copy = root / f"{label.replace(' ', '-')}.db"
         shutil.copyfile(template, copy)
         url = f"sqlite:///{copy}"
-        if label == "sqlite":
-            seconds, detail = _engine_run(url, workflows, args.batch, 1)
+        if label.endswith("baseline"):
+            runs.append(_check(label, url, now, _baseline_run(url, now), "one transaction, set-based"))
         else:
-            seconds, detail = _baseline_run(url, now), "one transaction, set-based"
-        runs.append(_check(label, url, now, seconds, detail))
+            seconds, detail, rss = _engine_run(url, workflows, args.batch, 1)
+            runs.append(_check(label, url, now, seconds, detail, engine=True, rss_mib=rss))
         _print(runs[-1], args.due)
         copy.unlink()
     template.unlink()
@@ -175,59 +189,76 @@ def _schema(url: str) -> Iterator[str]:
         admin.dispose()
 
 
-def _postgres_runs(url: str, workflows: Path, args: argparse.Namespace) -> list[Run]:
+def _postgres_runs(url: str, workflows: Path, args: argparse.Namespace, layout: str) -> list[Run]:
     runs = []
-    for label, processes in [("postgresql baseline", 0), *((f"postgresql x{n}", n) for n in args.processes)]:
+    plan = [(f"postgresql {layout} baseline", 0), *((f"postgresql x{n} {layout}", n) for n in args.processes)]
+    for label, processes in plan:
         with _schema(url) as scoped:
-            now, seeding = _prepare(scoped, workflows, args.stored, args.due)
+            now, seeding = _prepare(scoped, workflows, args.stored, args.due, layout)
             print(f"{label}: seeded {args.stored:,} enrollments ({args.due:,} due) in {seeding:.1f} s, untimed")
             if processes:
-                seconds, detail = _engine_run(scoped, workflows, args.batch, processes)
+                seconds, detail, rss = _engine_run(scoped, workflows, args.batch, processes)
+                runs.append(_check(label, scoped, now, seconds, detail, engine=True, rss_mib=rss))
             else:
-                seconds, detail = _baseline_run(scoped, now), "one transaction, set-based"
-            runs.append(_check(label, scoped, now, seconds, detail))
+                runs.append(_check(label, scoped, now, _baseline_run(scoped, now), "one transaction, set-based"))
             _print(runs[-1], args.due)
     return runs
 
 
 def _print(run: Run, due: int) -> None:
-    print(f"  {run.label:<20} {run.rate(due):9.0f} expiries/s  ({due:,} in {run.seconds:7.2f} s)  {run.result}"
-          + (f"  [{run.detail}]" if run.detail else ""))
+    verified = "" if run.verifies is None else f", audit verifies: {'yes' if run.verifies else 'NO'}"
+    print(f"  {run.label:<30} {run.rate(due):9.0f} expiries/s  ({due:,} in {run.seconds:7.2f} s)  {run.result}"
+          f"{verified}" + (f"  [{run.detail}]" if run.detail else ""))
 
 
-def _summary(runs: list[Run], due: int) -> bool:
+def _summary(runs: list[Run], due: int) -> tuple[bool, dict[str, Any]]:
+    """Print the comparison; True when every run did exactly the work once and every engine run's audit verifies."""
     by_label = {r.label: r for r in runs}
-    exact = True
+    exact = all(run.result.exact(due) and run.verifies is not False for run in runs)
+    figures: dict[str, Any] = {}
     print("\nsummary:")
     for run in runs:
-        exact &= run.result.exact(due)
         if run.label.endswith("baseline"):
             continue
-        base = by_label.get(f"{run.label.split(' ')[0]} baseline")
+        database, *rest = run.label.split(" ")
+        base = by_label.get(f"{database} {rest[-1]} baseline")  # "postgresql x4 realistic": "postgresql realistic .."
         ratio = run.rate(due) / base.rate(due) if base else 0.0
         target = TARGETS.get(run.label)
         verdict = "" if target is None else (f"; target >= {target:,.0f}/s: "
                                              f"{'met' if run.rate(due) >= target else 'NOT met'}")
-        print(f"  {run.label:<16} {run.rate(due):9.0f} expiries/s, {ratio:.3f}x its set-based baseline "
+        print(f"  {run.label:<26} {run.rate(due):9.0f} expiries/s, {ratio:.3f}x its set-based baseline "
               f"({base.rate(due) if base else 0:,.0f}/s); duplicates {run.result.duplicates}, "
-              f"missed {run.result.missed}{verdict}")
-    print(f"  exactly once in every run: {'yes' if exact else 'NO'}")
-    return exact
+              f"missed {run.result.missed}, early {run.result.early}{verdict}")
+        key = "_".join([database.replace("postgresql", "postgres"), *rest[:-1]])  # sqlite, postgres_x4
+        figures.setdefault(rest[-1], {})[key] = {"expiries_per_s": run.rate(due),
+                                                 "baseline_per_s": base.rate(due) if base else None}
+    print(f"  exactly once, and every chain verifies, in every run: {'yes' if exact else 'NO'}")
+    figures = {**figures.get("realistic", {}), "scattered": figures.get("scattered", {}),
+               "duplicates": sum(r.result.duplicates for r in runs), "missed": sum(r.result.missed for r in runs),
+               "early": sum(r.result.early for r in runs),
+               "audit_verifies": all(r.verifies is not False for r in runs),
+               "rss_mib": max((r.rss_mib for r in runs), default=0.0)}
+    return exact, figures
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     print(f"PortalFlow sweep bench: {args.stored:,} stored, {args.due:,} due, batch {args.batch}; "
           f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, {os.cpu_count()} CPUs")
+    runs: list[Run] = []
     with tempfile.TemporaryDirectory(prefix="portalflow-sweep-bench-") as tmp:
         root = Path(tmp)
         workflows = write_expiry_workflow_folder(root / "workflows")
-        runs = _sqlite_runs(root, workflows, args)
+        for layout in args.layouts:
+            runs += _sqlite_runs(root, workflows, args, layout)
         if args.postgres and not args.no_postgres:
-            runs += _postgres_runs(args.postgres, workflows, args)
+            for layout in args.layouts:
+                runs += _postgres_runs(args.postgres, workflows, args, layout)
         elif not args.no_postgres:
             print(f"postgresql: skipped (set {POSTGRES_ENV} or pass --postgres URL)")
-    return 0 if _summary(runs, args.due) else 1
+    exact, figures = _summary(runs, args.due)
+    print_summary("sweep", {**figures, "stored": args.stored, "due": args.due, "batch": args.batch})
+    return 0 if exact else 1
 
 
 if __name__ == "__main__":
