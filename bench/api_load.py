@@ -102,6 +102,7 @@ class Measured:
     phases: list[Phase]  # the timed ones first (no-op, advancing, ...), then the warm-ups
     rss_start: dict[int, float]  # MiB per worker after the warm-up
     rss_end: dict[int, float]  # and after the last phase (the soak's, when there is one)
+    rss_peak: dict[int, float]  # the most each worker held at any moment (VmHWM), read at the end
     soak: api_load_soak.Soak | None = None
 
 
@@ -152,7 +153,7 @@ def _measure(args: argparse.Namespace, folder: Path, url: str, seeded: Seeded) -
                           f"({stream.acts} actions)", cpus)
         soaked = (api_load_soak.soak(args.soak, url, port, pid, token, args.clients, server_cpu)
                   if args.soak else None)
-        return Measured(phases + warm, rss_start, worker_rss_mib(pid), soaked)
+        return Measured(phases + warm, rss_start, worker_rss_mib(pid), worker_rss_mib(pid, "VmHWM"), soaked)
 
 
 def _check_writes(url: str, advanced: int, pinned: int) -> tuple[bool, str]:
@@ -215,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {'':<10} the client alone drives {ceiling.rate / max(noop.rate, 1):.1f}x the no-op rate; during "
               f"the no-op phase it used {100 * noop.client_cpu / (cpus * noop.seconds):.0f}% of the machine")
         figures: dict[str, object] = {**api_load_report.verdicts(noop, advancing, phases, args.clients)}
-        figures |= api_load_report.memory(measured.rss_start, measured.rss_end)
+        figures |= api_load_report.memory(measured.rss_start, measured.rss_end, measured.rss_peak)
     timed = [p for p in phases if not p.label.startswith("warm-up")]
     figures |= {p.label: api_load_report.figures(p) for p in [*timed, ceiling]}
     broken = [p.label for p in timed if p.server_errors or p.errors or p.non_2xx]

@@ -166,9 +166,10 @@ def connections_by_process(port: int) -> dict[int, int]:
     return found
 
 
-def worker_rss_mib(pid: int) -> dict[int, float]:
-    """Resident memory (VmRSS, MiB) of each uvicorn worker under the supervisor `pid`: its descendants started by
-    multiprocessing's spawn (not the resource tracker, not the supervisor itself); empty without /proc."""
+def worker_rss_mib(pid: int, field: str = "VmRSS") -> dict[int, float]:
+    """Resident memory (MiB) of each uvicorn worker under the supervisor `pid`: its descendants started by
+    multiprocessing's spawn (not the resource tracker, not the supervisor itself); empty without /proc.
+    `field` VmRSS is now; VmHWM is the most the worker has held since it started (a peak between two readings)."""
     found: dict[int, float] = {}
     for each in _descendants(pid):
         with contextlib.suppress(OSError, ValueError, StopIteration):  # a process may end while it is read
@@ -176,7 +177,7 @@ def worker_rss_mib(pid: int) -> dict[int, float]:
                 if b"spawn_main" not in cmdline.read():
                     continue
             with open(f"/proc/{each}/status", encoding="ascii") as status:
-                kib = next(line.split()[1] for line in status if line.startswith("VmRSS:"))
+                kib = next(line.split()[1] for line in status if line.startswith(f"{field}:"))
             found[each] = int(kib) / 1024
     return found
 
