@@ -36,9 +36,12 @@ def ensure_venv() -> Path:
     if python.exists() and marker.exists():
         return python
     print(f"making the peer's environment in {VENV} (once): SpiffWorkflow=={VERSION}", flush=True)
-    subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                    f"SpiffWorkflow=={VERSION}"], check=True)
+    try:
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                        f"SpiffWorkflow=={VERSION}"], check=True)
+    except (OSError, subprocess.CalledProcessError) as error:
+        raise SystemExit(f"could not make the peer's environment in {VENV} ({error}); run without --spiff") from error
     marker.write_text(f"SpiffWorkflow=={VERSION}\n", encoding="utf-8")
     return python
 
