@@ -87,3 +87,9 @@ async def expected_version(if_match: Annotated[str | None, Header(description=_I
 
 
 IfMatch = Annotated[int | None, Depends(expected_version)]
+
+
+def client_address(request: Request) -> str | None:
+    """The caller's network address as the service saw it: behind a proxy on this host, the client's (uvicorn
+    trusts X-Forwarded-For from 127.0.0.1; FORWARDED_ALLOW_IPS names a proxy elsewhere)."""
+    return request.client.host if request.client else None

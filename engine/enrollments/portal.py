@@ -20,9 +20,10 @@ from sqlalchemy import Connection, Engine, Select, select, update
 from definitions.model import Actor
 from engine.actors import PORTAL_ACTOR, ActorRef
 from engine.audit.entry import about_enrollment
-from engine.audit.trail import note, note_apart
+from engine.audit.trail import note
 from engine.clock import as_utc
 from engine.credentials.pins import MAX_PIN_FAILURES, normalise_pin
+from engine.credentials.refusal_counts import count_refusal
 from engine.credentials.tokens import same_digest, token_digest
 from engine.enrollments.advance import AdvanceEnrollment, Advancer, EnrollmentAdvanced
 from engine.errors import Conflict, CredentialRefused, NotAllowed, Refused
@@ -67,9 +68,8 @@ def present_pin(advancer: Advancer, command: PresentPin) -> EnrollmentAdvanced:
            else "locked" if match.locked_at is not None
            else "expired" if as_utc(match.expires_at) <= now else None)
     if why is not None:
-        note_apart(advancer.db, match.enrollment_id, lambda tip: about_enrollment(
-            tip, now, PORTAL_ACTOR, "credential_refused", "refused",
-            detail=f"{_PIN_STATES[why]} PIN of {match.patient_id} was presented"))
+        _refused(advancer.db, "pin", now, match.enrollment_id,
+                 f"{_PIN_STATES[why]} PIN of {match.patient_id} was presented")
         raise CredentialRefused(why, REFUSED)
     return _advance_with(advancer, match.enrollment_id, "pin_and_birth_date_match", command.trigger,
                          {"pin_patient_id": match.patient_id, "pin_credential_id": match.id},
@@ -89,6 +89,7 @@ def _count_failure(db: Engine, birth_date: date, now: datetime) -> None:
     """A wrong PIN counts against every open PIN of that birth date (which one was meant cannot be known), in one
     statement; the 100th failure in a row locks that PIN, said on its enrollment's history."""
     with db.begin() as conn:
+        count_refusal(conn, "pin", now)
         counted = conn.execute(update(credentials).where(
             (credentials.c.kind == "pin") & credentials.c.used_at.is_(None) & credentials.c.revoked_at.is_(None)
             & credentials.c.patient_id.in_(select(patients.c.id).where(patients.c.birth_date == birth_date)))
@@ -109,18 +110,26 @@ def present_link(advancer: Advancer, token: str, trigger: str | None = None) -> 
         match = conn.execute(select(credentials).where(
             (credentials.c.kind == "link") & (credentials.c.lookup == digest))).first()
     if match is None or not same_digest(match.secret_hash, digest):
+        _refused(advancer.db, "link", now)
         raise CredentialRefused("unknown", REFUSED)
     why = ("used" if match.used_at is not None or match.revoked_at is not None
            else "expired" if as_utc(match.expires_at) <= now else None)
     if why is not None:
-        note_apart(advancer.db, match.enrollment_id, lambda tip: about_enrollment(
-            tip, now, PORTAL_ACTOR, "credential_refused", "refused",
-            detail=f"{'a used or replaced' if why == 'used' else 'an expired'} link of {match.patient_id} was "
-                   "presented"))
+        _refused(advancer.db, "link", now, match.enrollment_id,
+                 f"{'a used or replaced' if why == 'used' else 'an expired'} link of {match.patient_id} was presented")
         raise CredentialRefused(why, REFUSED)
     return _advance_with(advancer, match.enrollment_id, "link_token_valid", trigger,
                          {"link_patient_id": match.patient_id, "link_credential_id": match.id},
                          "this link cannot be used right now")
+
+
+def _refused(db: Engine, door: str, now: datetime, enrollment_id: str | None = None, detail: str = "") -> None:
+    """Every refusal is one short write: the day's count and, when the credential is known, why on its
+    enrollment's history. Known or not, the caller waits the same."""
+    with db.begin() as conn:
+        count_refusal(conn, door, now)
+        if enrollment_id is not None:
+            _refused_on(conn, enrollment_id, now, detail)
 
 
 def _refused_on(conn: Connection, enrollment_id: str, now: datetime, detail: str) -> None:
@@ -142,15 +151,16 @@ def _advance_with(advancer: Advancer, enrollment_id: str, guard: str, wanted: st
     triggers = [t.trigger for t in definition.transitions_from(row.state)
                 if t.by is Actor.PORTAL and any(g.name == guard for g in t.guards)]
     chosen = wanted if wanted in triggers else (triggers[0] if triggers else None)
+    door = "pin" if "pin_patient_id" in presented else "link"
+    now = advancer.services.clock.now()
     if chosen is None:
-        now = advancer.services.clock.now()
-        note_apart(advancer.db, enrollment_id, lambda tip: about_enrollment(
-            tip, now, PORTAL_ACTOR, "credential_refused", "refused", detail=f"{unusable} (state '{row.state}')"))
+        _refused(advancer.db, door, now, enrollment_id, f"{unusable} (state '{row.state}')")
         raise CredentialRefused("not_now", REFUSED)
     try:
         return advancer(AdvanceEnrollment(enrollment_id=row.id, trigger=chosen, actor=PORTAL_ACTOR,
                                           presented=presented))
     except Refused:
+        _refused(advancer.db, door, now)  # the advancer wrote why on the enrollment's history
         raise CredentialRefused("refused", REFUSED) from None
 
 

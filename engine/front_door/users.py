@@ -13,6 +13,7 @@ from engine.errors import AuthenticationFailed
 from engine.front_door.base import Door
 from engine.people import identity
 from engine.people.identity import IssuedToken, User
+from engine.people.sign_in_addresses import address_paused, record_address_failure
 
 
 class Users(Door):
@@ -26,15 +27,20 @@ class Users(Door):
             return identity.authenticate(conn, self.clock.now(), token)
 
     def log_in(self, user_id: str, password: str, *, label: str = "login",
-               valid_for: timedelta = timedelta(hours=12)) -> tuple[User, IssuedToken]:
+               valid_for: timedelta = timedelta(hours=12), address: str | None = None) -> tuple[User, IssuedToken]:
         """A password for a token. The Argon2 check runs on the read side, outside any write transaction; then
-        one short write counts a failure or issues the token. Every failure raises the same words."""
+        one short write counts a failure (for the user and for the caller's `address`) or issues the token. Every
+        failure raises the same words. An address paused for too many failures is refused without a check."""
         now = self.clock.now()
         with self.reader.connect() as conn:
-            check = identity.check_sign_in(conn, now, self.hasher, user_id, password)
+            blocked = address_paused(conn, address, now)
+            check = identity.SignInCheck(None, False, False) if blocked else identity.check_sign_in(
+                conn, now, self.hasher, user_id, password)
         with self.db.begin() as conn:
-            identity.record_sign_in(conn, now, user_id, check)
+            if not blocked:
+                identity.record_sign_in(conn, now, user_id, check)
             if check.user is None:
+                record_address_failure(conn, address, now)
                 issued = None
             else:
                 issued = check.user, identity.issue_token(conn, now, check.user.actor, check.user.id, label,

@@ -24,6 +24,8 @@ from sqlalchemy import (
     text,
 )
 
+from engine.storage.attempt_tables import portal_refusals as portal_refusals  # every table is known from here
+from engine.storage.attempt_tables import sign_in_addresses as sign_in_addresses
 from engine.storage.schema import metadata as metadata  # re-exported: migrations and tests know it from here
 from engine.storage.schema import utc_time
 

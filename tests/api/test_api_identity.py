@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from engine.storage.tables import api_tokens, audit_events, staff_users
+from engine.people.sign_in_addresses import ADDRESS_FAILURES
+from engine.storage.tables import api_tokens, audit_events, sign_in_addresses, staff_users
 
 
 def _error(response: Any) -> dict[str, Any]:
@@ -129,6 +130,17 @@ def test_login_with_a_password_an_admin_set_requires_changing_it_first(api: Any,
     assert "my own secret" not in stored
     assert "correct horse" not in details
     assert "my own secret" not in details
+
+
+def test_login_failures_are_counted_for_the_callers_address_which_pauses_after_twenty(api: Any, flow: Any) -> None:
+    assert api.client.put("/users/bob/password", headers=api.as_("root"), json={
+        "password": "correct horse 1", "reason": "new hire, handed over in person"}).status_code == 204
+    for n in range(ADDRESS_FAILURES):
+        assert api.client.post("/auth/login", json={"user_id": f"guess-{n}", "password": "x" * 12}).status_code == 401
+    paused = api.client.post("/auth/login", json={"user_id": "bob", "password": "correct horse 1"})
+    assert paused.status_code == 401  # the right password too, from this address, for a while
+    with flow.db.connect() as conn:
+        assert conn.execute(select(sign_in_addresses.c.address)).scalars().all() == ["testclient"]
 
 
 @pytest.mark.parametrize("path", ["/users", "/workflows", "/me"])

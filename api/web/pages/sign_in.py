@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
 
-from api.deps import Flow
+from api.deps import Flow, client_address
 from api.web.responses import PageRoute, go, render
 from api.web.session import (
     LIFETIME,
@@ -50,7 +50,8 @@ def sign_in(request: Request, flow: Flow, user_id: Text = "", password: Text = "
         return _form(request, 422, next_path=next, user_id=user_id,
                      error="Enter your user name and your password.")
     try:
-        user, token = flow.users.log_in(user_id.strip(), password, label=SESSION_LABEL, valid_for=LIFETIME)
+        user, token = flow.users.log_in(user_id.strip(), password, label=SESSION_LABEL, valid_for=LIFETIME,
+                                        address=client_address(request))
     except AuthenticationFailed as failure:
         return _form(request, 401, next_path=next, user_id=user_id, error=str(failure).capitalize() + ".")
     response = go(request, "/app/password" if user.must_change_password else safe_next(next))
