@@ -190,6 +190,7 @@ step_completions = Table(
     Index("ix_step_completions_enrollment", "enrollment_id", "enrollment_version"),
 )
 
+_OPEN = text("used_at IS NULL AND revoked_at IS NULL AND locked_at IS NULL")  # a credential still usable
 credentials = Table(
     "credentials", metadata,
     Column("id", String(64), primary_key=True),
@@ -207,7 +208,7 @@ credentials = Table(
     utc_time("revoked_at", nullable=True),
     utc_time("locked_at", nullable=True),
     Index("ix_credentials_patient_kind", "patient_id", "kind"), Index("ix_credentials_enrollment", "enrollment_id"),
-    Index("ix_credentials_open", "kind", "used_at", "revoked_at", "locked_at", "expires_at"),  # soonest expiry first
+    Index("ix_credentials_open", "kind", "expires_at", sqlite_where=_OPEN, postgresql_where=_OPEN),  # the worklist
 )
 
 timers = Table(
@@ -223,8 +224,7 @@ timers = Table(
     Column("attempts", Integer, nullable=False, default=0, server_default=text("0")),  # firings retried after errors
     Column("detail", Text, nullable=True),  # why it waits (opening hours), was skipped, refused or failed
     Index("ix_timers_due", "status", "due_at"),
-    # Its due_at: else SQLite takes ix_timers_due for an enrollment's pending timers, and reads every pending one.
-    Index("ix_timers_enrollment", "enrollment_id", "status", "due_at"),
+    Index("ix_timers_enrollment", "enrollment_id", "status", "due_at"),  # soonest first; why due_at: revision 0009
 )
 
 outbox = Table(
@@ -285,9 +285,9 @@ audit_events = Table(
     Column("reason", Text, nullable=True),
     Column("outcome", String(16), nullable=False),  # ok | refused | failed
     Column("detail", Text, nullable=True),
-    UniqueConstraint("chain", "seq", name="uq_audit_events_chain_seq"),
+    UniqueConstraint("chain", "seq", name="uq_audit_events_chain_seq"), Index("ix_audit_events_at", "at"),
     Index("ix_audit_events_subject", "subject_type", "subject_id"),
-    Index("ix_audit_events_actor", "actor_id", "at"), Index("ix_audit_events_at", "at"),
+    Index("ix_audit_events_actor", "actor_id", "at"), Index("ix_audit_events_actor_id", "actor_id", "id"),
 )
 
 audit_anchors = Table(

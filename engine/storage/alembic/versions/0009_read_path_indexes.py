@@ -4,7 +4,7 @@ An enrollment's pending timers are found by (enrollment_id, status, due_at): wit
 SQLite preferred ix_timers_due for its order and read every pending timer of the practice (~1 s at 100,000).
 The others serve an enrollment's messages and credentials, a household's enrollments, a patient's households,
 the worklists (longest waiting first, soonest expiry first), the newest enrollments, searches by site, birth date
-and name prefix (any case), signing in by username (any case) and the history's time range.
+and name prefix (any case), signing in by username (any case) and the history's time range and a staff user's history in order.
 Building them on a large database takes a while, once; `engine.storage.migrations` then refreshes the planner's
 statistics.
 
@@ -36,10 +36,11 @@ NEW: tuple[tuple[str, str, list[str | sa.TextClause]], ...] = (
     ("ix_enrollments_started", "enrollments", ["started_at"]),
     ("ix_enrollments_waiting", "enrollments", ["workflow_id", "workflow_version", "state", "updated_at"]),
     ("ix_credentials_enrollment", "credentials", ["enrollment_id"]),
-    ("ix_credentials_open", "credentials", ["kind", "used_at", "revoked_at", "locked_at", "expires_at"]),
     ("ix_outbox_enrollment", "outbox", ["enrollment_id"]),
     ("ix_audit_events_at", "audit_events", ["at"]),
+    ("ix_audit_events_actor_id", "audit_events", ["actor_id", "id"]),
 )
+OPEN = sa.text("used_at IS NULL AND revoked_at IS NULL AND locked_at IS NULL")
 # (name, table, columns before, columns after): the same name, one column more.
 WIDER = (
     ("ix_timers_enrollment", "timers", ["enrollment_id", "status"], ["enrollment_id", "status", "due_at"]),
@@ -53,9 +54,14 @@ def upgrade() -> None:
         op.create_index(name, table, after)
     for name, table, columns in NEW:
         op.create_index(name, table, columns)
+    # Only the credentials still usable: the PINs-expiring worklist walks them by expiry, and no other query can
+    # mistake it for the (patient_id, kind) index.
+    op.create_index("ix_credentials_open", "credentials", ["kind", "expires_at"], sqlite_where=OPEN,
+                    postgresql_where=OPEN)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_credentials_open", table_name="credentials")
     for name, table, _ in reversed(NEW):
         op.drop_index(name, table_name=table)
     for name, table, before, _ in WIDER:
