@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, false, func, or_, select
+from sqlalchemy import Connection, func, select
 
 from definitions.model import Carries, WorkflowDefinition
 from engine.clock import as_utc
@@ -22,6 +22,7 @@ from engine.fsm.guards import OPEN_STATUSES
 from engine.storage.tables import credentials, enrollments, outbox, patients
 from engine.timers.rows import next_due
 from engine.versions.catalog import WorkflowCatalog
+from engine.views.ordered import first_rows
 from engine.views.worklists import DEFAULT_LIMIT, display_name, status_of
 
 _Sends = tuple[int, datetime | None, datetime | None]  # invites in the window, last queued, last sent
@@ -55,17 +56,18 @@ def invite_states(definition: WorkflowDefinition) -> tuple[str, ...]:
 
 def invites_waiting(conn: Connection, now: datetime, catalog: WorkflowCatalog, *, window_days: int = 30,
                     site_id: str | None = None, limit: int = DEFAULT_LIMIT) -> list[WaitingInvite]:
-    waiting = [and_(enrollments.c.workflow_id == d.id, enrollments.c.workflow_version == d.version,
-                    enrollments.c.state.in_(states))
-               for d in catalog.all() if (states := invite_states(d))]
     query = (select(enrollments.c.id, enrollments.c.workflow_id, enrollments.c.workflow_version,
                     enrollments.c.state, enrollments.c.updated_at, patients.c.id.label("patient_id"),
                     patients.c.given_name, patients.c.family_name, patients.c.email, patients.c.site_id)
              .join(patients, patients.c.id == enrollments.c.patient_id)
-             .where(or_(false(), *waiting)).order_by(enrollments.c.updated_at, enrollments.c.id).limit(limit))
+             .order_by(enrollments.c.updated_at, enrollments.c.id))
     if site_id is not None:
         query = query.where(patients.c.site_id == site_id)
-    rows = conn.execute(query).all()
+    # One branch per waiting state of each loaded version, each read in ix_enrollments_waiting's order.
+    branches = [query.where((enrollments.c.workflow_id == d.id) & (enrollments.c.workflow_version == d.version)
+                            & (enrollments.c.state == state))
+                for d in catalog.all() for state in invite_states(d)]
+    rows = first_rows(conn, branches, lambda r: (r.updated_at, r.id), limit)
     ids = [r.id for r in rows]
     sends = _invite_sends(conn, catalog, rows, now - timedelta(days=window_days))
     links = _soonest(conn, ids, select(credentials.c.enrollment_id, func.max(credentials.c.expires_at)).where(

@@ -23,10 +23,12 @@ from typing import Any
 
 from sqlalchemy import Connection, exists, func, select
 
+from definitions.model import Subject
 from engine.clock import as_utc
 from engine.errors import NotFound
 from engine.storage.tables import credentials, enrollments, household_members, households, outbox, patients
 from engine.versions.catalog import WorkflowCatalog
+from engine.views.ordered import first_rows
 
 DEFAULT_LIMIT = 200
 FAILED_STATUSES = ("failed", "review", "held")  # what the failed-messages worklist lists
@@ -120,6 +122,31 @@ def pins_expiring(conn: Connection, now: datetime, catalog: WorkflowCatalog, wit
 def households_part_registered(conn: Connection, now: datetime, catalog: WorkflowCatalog, *,
                                site_id: str | None = None, limit: int = DEFAULT_LIMIT
                                ) -> list[PartRegisteredHousehold]:
+    found: list[PartRegisteredHousehold] = []
+    after: tuple[datetime, str] | None = None
+    while len(found) < limit:  # a page at a time: the selection (JSON) can still rule a household out, below
+        page = _part_registered_page(conn, catalog, site_id, after, limit)
+        children = _children_of(conn, [r.household_id for r in page])
+        for r in page:
+            registered, pending = _split(children.get(r.household_id, []), tuple(r.selected_children or ()))
+            if registered and pending and len(found) < limit:
+                since = as_utc(r.updated_at)
+                found.append(PartRegisteredHousehold(
+                    enrollment_id=r.id, workflow_id=r.workflow_id, household_id=r.household_id,
+                    guardian_name=display_name(r.guardian_given_name, r.guardian_family_name, r.household_id),
+                    site_id=r.site_id, state=r.state,
+                    status=status_of(catalog, r.workflow_id, r.workflow_version, r.state), registered=registered,
+                    pending=pending, waiting_since=since, days_waiting=(now - since).days))
+        if len(page) < limit:
+            break
+        after = (page[-1].updated_at, page[-1].id)
+    return found
+
+
+def _part_registered_page(conn: Connection, catalog: WorkflowCatalog, site_id: str | None,
+                          after: tuple[datetime, str] | None, limit: int) -> list[Any]:
+    """Household enrollments in a state that is not final, with registered and unregistered children, oldest
+    move first, after `after` (updated_at, id): one branch per such state, each in ix_enrollments_waiting's order."""
     member = household_members.alias("member")
     child = patients.alias("child")
 
@@ -128,7 +155,6 @@ def households_part_registered(conn: Connection, now: datetime, catalog: Workflo
         return exists().where((member.c.household_id == enrollments.c.household_id)
                               & (child.c.id == member.c.patient_id) & account)
 
-    # The SQL narrows to households with both kinds of children; the selection (JSON) is applied below.
     query = (select(enrollments.c.id, enrollments.c.workflow_id, enrollments.c.workflow_version,
                     enrollments.c.state, enrollments.c.selected_children, enrollments.c.updated_at,
                     households.c.id.label("household_id"), households.c.guardian_given_name,
@@ -137,30 +163,30 @@ def households_part_registered(conn: Connection, now: datetime, catalog: Workflo
              .where(some_child(True) & some_child(False)).order_by(enrollments.c.updated_at, enrollments.c.id))
     if site_id is not None:
         query = query.where(households.c.site_id == site_id)
-    found: list[PartRegisteredHousehold] = []
-    for r in conn.execute(query).all():
-        if len(found) >= limit:
-            break
-        if _is_final(catalog, r.workflow_id, r.workflow_version, r.state):
-            continue
-        registered, pending = _children_of(conn, r.household_id, tuple(r.selected_children or ()))
-        if registered and pending:
-            since = as_utc(r.updated_at)
-            found.append(PartRegisteredHousehold(
-                enrollment_id=r.id, workflow_id=r.workflow_id, household_id=r.household_id,
-                guardian_name=display_name(r.guardian_given_name, r.guardian_family_name, r.household_id),
-                site_id=r.site_id, state=r.state, status=status_of(catalog, r.workflow_id, r.workflow_version, r.state),
-                registered=registered, pending=pending, waiting_since=since, days_waiting=(now - since).days))
-    return found
+    if after is not None:
+        query = query.where((enrollments.c.updated_at > after[0])
+                            | ((enrollments.c.updated_at == after[0]) & (enrollments.c.id > after[1])))
+    branches = [query.where((enrollments.c.workflow_id == d.id) & (enrollments.c.workflow_version == d.version)
+                            & (enrollments.c.state == s.id))
+                for d in catalog.all() if d.subject is Subject.HOUSEHOLD for s in d.states if not s.final]
+    return first_rows(conn, branches, lambda r: (r.updated_at, r.id), limit)
 
 
-def _children_of(conn: Connection, household_id: str, selected: tuple[str, ...]
-                 ) -> tuple[tuple[Child, ...], tuple[Child, ...]]:
-    rows = conn.execute(select(patients.c.id, patients.c.given_name, patients.c.family_name,
-                               patients.c.portal_account_id)
-                        .join(household_members, household_members.c.patient_id == patients.c.id)
-                        .where(household_members.c.household_id == household_id)
-                        .order_by(household_members.c.position)).all()
+def _children_of(conn: Connection, household_ids: list[str]) -> dict[str, list[Any]]:
+    """Each household's children, in order, in one query for the whole page."""
+    children: dict[str, list[Any]] = {}
+    if household_ids:
+        for r in conn.execute(select(household_members.c.household_id, patients.c.id, patients.c.given_name,
+                                     patients.c.family_name, patients.c.portal_account_id)
+                              .join(household_members, household_members.c.patient_id == patients.c.id)
+                              .where(household_members.c.household_id.in_(household_ids))
+                              .order_by(household_members.c.household_id, household_members.c.position)):
+            children.setdefault(r.household_id, []).append(r)
+    return children
+
+
+def _split(rows: list[Any], selected: tuple[str, ...]) -> tuple[tuple[Child, ...], tuple[Child, ...]]:
+    """The selected children (all when none were selected): those with a portal account, those without."""
     chosen = [r for r in rows if not selected or r.id in selected]
     children = [(Child(r.id, display_name(r.given_name, r.family_name, r.id)), r.portal_account_id) for r in chosen]
     registered = tuple(child for child, account in children if account)
@@ -179,17 +205,19 @@ def messages_failed(conn: Connection, now: datetime, *, within_days: int | None 
              .join(enrollments, enrollments.c.id == outbox.c.enrollment_id)
              .outerjoin(patients, patients.c.id == enrollments.c.patient_id)
              .outerjoin(households, households.c.id == enrollments.c.household_id)
-             .where(outbox.c.status.in_(FAILED_STATUSES))
-             .order_by(outbox.c.created_at.desc(), outbox.c.id.desc()).limit(limit))
+             .order_by(outbox.c.created_at.desc(), outbox.c.id.desc()))
     if within_days is not None:
         query = query.where(outbox.c.created_at >= now - timedelta(days=within_days))
     if site_id is not None:
         query = query.where(site == site_id)
+    # One branch per status, each read backwards along ix_outbox_status (status, created_at).
+    rows = first_rows(conn, [query.where(outbox.c.status == status) for status in FAILED_STATUSES],
+                      lambda r: (r.created_at, r.id), limit, reverse=True)
     return [FailedMessage(
         outbox_id=r.id, enrollment_id=r.enrollment_id, workflow_id=r.workflow_id, patient_id=r.patient_id,
         household_id=r.household_id, site_id=r.site_id, message_id=r.message_id, channel=r.channel,
         recipient=r.recipient, subject=r.subject, status=r.status, detail=r.detail, attempts=r.attempts,
-        created_at=as_utc(r.created_at)) for r in conn.execute(query)]
+        created_at=as_utc(r.created_at)) for r in rows]
 
 
 def display_name(given: str | None, family: str | None, fallback: str) -> str:
@@ -203,9 +231,3 @@ def status_of(catalog: WorkflowCatalog, workflow_id: str, version: int, state: s
     except (NotFound, KeyError):
         return state
 
-
-def _is_final(catalog: WorkflowCatalog, workflow_id: str, version: int, state: str) -> bool:
-    try:
-        return catalog.get(workflow_id, version).state(state).final
-    except (NotFound, KeyError):
-        return False
