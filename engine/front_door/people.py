@@ -24,7 +24,7 @@ from engine.people.demographics import COLUMNS, check_changes
 from engine.people.practice_fields import check_practice_fields, update_practice_fields
 from engine.people.subjects import Household, load_household, load_patient
 from engine.versions.catalog import WorkflowCatalog
-from engine.views.people import PatientRecord, patient_record
+from engine.views.people import PatientRecord, patient_record, patient_records
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +55,7 @@ class People(Door):
         with self.reader.connect() as conn:
             ids = finding.find_patients(conn, site_id=site_id, family_name=family_name, given_name=given_name,
                                         birth_date=birth_date, limit=limit, after=after)
-            return [patient_record(conn, self.catalog, i) for i in ids]
+            return patient_records(conn, self.catalog, ids)
 
     def update_patient(self, actor: ActorRef, patient_id: str, changes: Mapping[str, Any], *,
                        where: str = "") -> PatientUpdated:

@@ -1,12 +1,23 @@
-"""Find patients and households for staff: by site, name prefix (any case) and birth date, a page at a time."""
+"""Find patients and households for staff: by site, name prefix (any case) and birth date, a page at a time.
+
+Every filter is answered by an index (engine.storage.tables): site and id, birth date, lower(name). A name prefix is
+a LIKE on the lowered name; on SQLite, which compares text byte by byte, it is also the range [prefix, next
+prefix), which the lower(name) index answers directly (SQLite uses no index for a LIKE on an expression).
+PostgreSQL orders text by the database's collation, where that range is not always the prefix: there the LIKE
+alone decides.
+"""
 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy import Connection, func, select
+from sqlalchemy.sql.elements import ColumnElement
 
-from engine.storage.tables import household_members, households, patients
+from engine.storage.tables import households, patients
+
+_LAST = chr(0x10FFFF)
 
 
 def find_patients(conn: Connection, *, site_id: str | None = None, family_name: str | None = None,
@@ -14,12 +25,14 @@ def find_patients(conn: Connection, *, site_id: str | None = None, family_name: 
                   after: str | None = None) -> list[str]:
     """Patient ids matching every filter given (names case-insensitively, by prefix), in id order."""
     query = select(patients.c.id).order_by(patients.c.id).limit(limit)
+    bytewise = conn.dialect.name == "sqlite"
     if site_id:
         query = query.where(patients.c.site_id == site_id)
     if family_name:
-        query = query.where(func.lower(patients.c.family_name).startswith(family_name.lower(), autoescape=True))
-    if given_name:
-        query = query.where(func.lower(patients.c.given_name).startswith(given_name.lower(), autoescape=True))
+        query = query.where(*_starts_with(func.lower(patients.c.family_name), family_name.lower(), bytewise))
+    if given_name:  # with a family name too, that one's range is the index to walk (given names repeat more)
+        query = query.where(*_starts_with(func.lower(patients.c.given_name), given_name.lower(),
+                                          bytewise and not family_name))
     if birth_date:
         query = query.where(patients.c.birth_date == birth_date)
     if after:
@@ -27,9 +40,13 @@ def find_patients(conn: Connection, *, site_id: str | None = None, family_name: 
     return list(conn.execute(query).scalars())
 
 
-def households_of(conn: Connection, patient_id: str) -> list[str]:
-    return list(conn.execute(select(household_members.c.household_id).where(
-        household_members.c.patient_id == patient_id).order_by(household_members.c.household_id)).scalars())
+def _starts_with(lowered: Any, prefix: str, bytewise: bool) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [lowered.startswith(prefix, autoescape=True)]
+    if bytewise:
+        conditions.append(lowered >= prefix)
+        if prefix[-1] != _LAST:
+            conditions.append(lowered < prefix[:-1] + chr(ord(prefix[-1]) + 1))
+    return conditions
 
 
 def list_households(conn: Connection, *, site_id: str | None = None, limit: int = 50,
