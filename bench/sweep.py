@@ -58,6 +58,7 @@ class Run:
     detail: str = ""
     verifies: bool | None = None  # None: not checked (a baseline's hashes are constants)
     rss_mib: float = 0.0  # the largest sweeping process's peak
+    cpu_seconds: float = 0.0  # the sweeping processes' own CPU time, together (not the database server's)
 
     def rate(self, due: int) -> float:
         return due / self.seconds if self.seconds else 0.0
@@ -84,13 +85,15 @@ def _sweeper(url: str, workflows: str, mail: str, batch: int, barrier: Barrier, 
     flow.sweeper.batch = batch
     try:
         barrier.wait()
+        cpu = time.process_time()
         report = flow.sweeper.sweep()
-        results.put((dict(report.counts), report.problems[:3], peak_rss_bytes() / 2**20))
+        cpu = time.process_time() - cpu
+        results.put((dict(report.counts), report.problems[:3], peak_rss_bytes() / 2**20, cpu))
     finally:
         flow.db.dispose()
 
 
-def _engine_run(url: str, workflows: Path, batch: int, processes: int) -> tuple[float, str, float]:
+def _engine_run(url: str, workflows: Path, batch: int, processes: int) -> tuple[float, str, float, float]:
     context = multiprocessing.get_context("spawn")
     barrier, results = context.Barrier(processes + 1), context.Queue()
     workers = [context.Process(target=_sweeper, args=(url, str(workflows), str(workflows / "mail"), batch,
@@ -103,10 +106,10 @@ def _engine_run(url: str, workflows: Path, batch: int, processes: int) -> tuple[
     seconds = time.perf_counter() - began
     for worker in workers:
         worker.join()
-    fired = [counts.get("fired", 0) for counts, _, _ in reports]
-    problems = [p for _, found, _ in reports for p in found]
+    fired = [counts.get("fired", 0) for counts, _, _, _ in reports]
+    problems = [p for _, found, _, _ in reports for p in found]
     detail = f"fired per process {fired}" + (f"; problems: {problems}" if problems else "")
-    return seconds, detail, max(rss for _, _, rss in reports)
+    return seconds, detail, max(rss for _, _, rss, _ in reports), sum(cpu for _, _, _, cpu in reports)
 
 
 def _baseline_run(url: str, now: datetime) -> float:
@@ -140,7 +143,7 @@ def _prepare(url: str, workflows: Path, stored: int, due: int, layout: str) -> t
 
 
 def _check(label: str, url: str, now: datetime, seconds: float, detail: str = "", *, engine: bool = False,
-           rss_mib: float = 0.0) -> Run:
+           rss_mib: float = 0.0, cpu_seconds: float = 0.0) -> Run:
     """What the run left; for the engine's runs also whether the audit verifier accepts every chain (untimed)."""
     db = make_engine(url)
     try:
@@ -148,7 +151,7 @@ def _check(label: str, url: str, now: datetime, seconds: float, detail: str = ""
         if engine:
             with db.connect() as conn:
                 verifies = verify(conn).ok
-        return Run(label, seconds, outcome(db, now), detail, verifies, rss_mib)
+        return Run(label, seconds, outcome(db, now), detail, verifies, rss_mib, cpu_seconds)
     finally:
         db.dispose()
 
@@ -166,8 +169,8 @@ def _sqlite_runs(root: Path, workflows: Path, args: argparse.Namespace, layout: 
         if label.endswith("baseline"):
             runs.append(_check(label, url, now, _baseline_run(url, now), "one transaction, set-based"))
         else:
-            seconds, detail, rss = _engine_run(url, workflows, args.batch, 1)
-            runs.append(_check(label, url, now, seconds, detail, engine=True, rss_mib=rss))
+            seconds, detail, rss, cpu = _engine_run(url, workflows, args.batch, 1)
+            runs.append(_check(label, url, now, seconds, detail, engine=True, rss_mib=rss, cpu_seconds=cpu))
         _print(runs[-1], args.due)
         copy.unlink()
     template.unlink()
@@ -197,8 +200,8 @@ def _postgres_runs(url: str, workflows: Path, args: argparse.Namespace, layout: 
             now, seeding = _prepare(scoped, workflows, args.stored, args.due, layout)
             print(f"{label}: seeded {args.stored:,} enrollments ({args.due:,} due) in {seeding:.1f} s, untimed")
             if processes:
-                seconds, detail, rss = _engine_run(scoped, workflows, args.batch, processes)
-                runs.append(_check(label, scoped, now, seconds, detail, engine=True, rss_mib=rss))
+                seconds, detail, rss, cpu = _engine_run(scoped, workflows, args.batch, processes)
+                runs.append(_check(label, scoped, now, seconds, detail, engine=True, rss_mib=rss, cpu_seconds=cpu))
             else:
                 runs.append(_check(label, scoped, now, _baseline_run(scoped, now), "one transaction, set-based"))
             _print(runs[-1], args.due)
@@ -206,7 +209,8 @@ def _postgres_runs(url: str, workflows: Path, args: argparse.Namespace, layout: 
 
 
 def _print(run: Run, due: int) -> None:
-    verified = "" if run.verifies is None else f", audit verifies: {'yes' if run.verifies else 'NO'}"
+    verified = "" if run.verifies is None else (f", audit verifies: {'yes' if run.verifies else 'NO'}, sweeper CPU "
+                                                f"{1e6 * run.cpu_seconds / due:.0f} us per expiry")
     print(f"  {run.label:<30} {run.rate(due):9.0f} expiries/s  ({due:,} in {run.seconds:7.2f} s)  {run.result}"
           f"{verified}" + (f"  [{run.detail}]" if run.detail else ""))
 
@@ -231,7 +235,8 @@ def _summary(runs: list[Run], due: int) -> tuple[bool, dict[str, Any]]:
               f"missed {run.result.missed}, early {run.result.early}{verdict}")
         key = "_".join([database.replace("postgresql", "postgres"), *rest[:-1]])  # sqlite, postgres_x4
         figures.setdefault(rest[-1], {})[key] = {"expiries_per_s": run.rate(due),
-                                                 "baseline_per_s": base.rate(due) if base else None}
+                                                 "baseline_per_s": base.rate(due) if base else None,
+                                                 "sweeper_cpu_us_per_expiry": 1e6 * run.cpu_seconds / due}
     print(f"  exactly once, and every chain verifies, in every run: {'yes' if exact else 'NO'}")
     figures = {**figures.get("realistic", {}), "scattered": figures.get("scattered", {}),
                "duplicates": sum(r.result.duplicates for r in runs), "missed": sum(r.result.missed for r in runs),
