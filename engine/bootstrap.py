@@ -38,7 +38,8 @@ from engine.messaging.channels import ChannelAdapter, FolderChannel
 from engine.messaging.delivery import DeliveryWorker
 from engine.messaging.rendering import VersionRenderers
 from engine.messaging.sealing import FernetSealer, KeyFileSealer, Sealer
-from engine.storage.database import make_engine
+from engine.storage.database import is_sqlite, make_engine
+from engine.storage.group_commit import GroupCommit
 from engine.storage.migrations import upgrade
 from engine.versions.loading import load
 
@@ -76,7 +77,8 @@ def build(database_url: str, workflows_dir: Path | None, *, clock: Clock | None 
     hasher = SecretHasher(hash_cost)
     services = Services(clock=clock, hasher=hasher, renderer=renderer, sealer=sealer, vocabulary=vocabulary,
                         pin_lookup=pin_lookup)
-    advancer = Advancer(engine, services, catalog, MachineCache())
+    group = GroupCommit(engine) if is_sqlite(str(engine.url)) else None  # one flush for concurrent advances
+    advancer = Advancer(engine, services, catalog, MachineCache(), group)
     adapters = channels or folder_channels(mail_folder or Path("var") / "mail", clock)
     delivery = DeliveryWorker(engine, clock, sealer, adapters, default_sender=default_sender)
     intake = EventIntake(engine, advancer, catalog)

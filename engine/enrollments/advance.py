@@ -34,6 +34,7 @@ from engine.fsm.machines import MachineCache
 from engine.fsm.rows import EnrollmentRow, move, moved, read_enrollment, stored_inputs
 from engine.fsm.services import Document, HeldMessage, Services, ShownSecret
 from engine.storage.direct import DirectSavepoint
+from engine.storage.group_commit import GroupCommit
 from engine.timers.rows import arm_state_timers, cancel_state_timers, state_arms, state_timer_ids
 from engine.versions.catalog import WorkflowCatalog
 
@@ -70,13 +71,20 @@ class EnrollmentAdvanced:
 class Advancer:
     """Runs `AdvanceEnrollment` commands against one database."""
 
-    def __init__(self, db: Engine, services: Services, catalog: WorkflowCatalog, machines: MachineCache) -> None:
+    def __init__(self, db: Engine, services: Services, catalog: WorkflowCatalog, machines: MachineCache,
+                 group: GroupCommit | None = None) -> None:
         self.db, self.services, self.catalog, self.machines = db, services, catalog, machines
+        self.group = group  # on SQLite: concurrent advances share one transaction and one flush
         self.choices = ChoiceMemo()
         self._prepare_pins = PinPreparation(db, catalog, services.hasher)
 
     def __call__(self, command: AdvanceEnrollment) -> EnrollmentAdvanced:
         stock = self._prepare_pins(command.enrollment_id, command.trigger)  # Argon2 before the write lock
+        if self.group is not None:
+            outcome = self.group.run(lambda conn: self._grouped(conn, command, stock))
+            if isinstance(outcome, Refused | Conflict):
+                raise outcome  # recorded on the enrollment's history in the same commit
+            return outcome
         for attempt_left in reversed(range(_CHAIN_ATTEMPTS)):
             try:
                 with self.db.begin() as conn:
@@ -91,9 +99,18 @@ class Advancer:
                 raise
         raise AssertionError("unreachable")  # the loop returns or raises
 
+    def _grouped(self, conn: Connection, command: AdvanceEnrollment,
+                 stock: PinStock | None) -> EnrollmentAdvanced | Refused | Conflict:
+        """One request's part of a group commit: a refusal is returned, not raised, so that its note on the
+        history is committed with the group (a raise would roll the request's savepoint back, note included)."""
+        try:
+            return self.advance_in(conn, command, stock=stock)
+        except (Refused, Conflict) as refusal:
+            return refusal
+
     def advance_in(self, conn: Connection, command: AdvanceEnrollment, *, row: EnrollmentRow | None = None,
                    within: DirectSavepoint | None = None, writes: BatchWrites | None = None,
-                   at: datetime | None = None) -> EnrollmentAdvanced:
+                   at: datetime | None = None, stock: PinStock | None = None) -> EnrollmentAdvanced:
         """Advance inside the caller's transaction (the sweep, event intake), in a savepoint: its own, or the one
         the caller opened just before (`within`: the sweep's per timer, saving a savepoint per firing).
 
@@ -118,7 +135,7 @@ class Advancer:
             writes.flush(conn)
         savepoint = within or DirectSavepoint(conn, "pf_advance")
         try:
-            done = self._advance(conn, command, row, writes=writes, at=at)
+            done = self._advance(conn, command, row, stock=stock, writes=writes, at=at)
         except (Refused, Conflict) as refusal:
             savepoint.rollback()
             note(conn, command.enrollment_id, self._refused(command, refusal))
