@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint bench bench-sweep bench-api clean
+.PHONY: run test lint bench bench-sweep bench-api bench-reads clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,9 @@ bench-sweep: $(STAMP)
 
 bench-api: $(STAMP)
 	$(BIN)/python -m bench.api_load
+
+bench-reads: $(STAMP)
+	$(BIN)/python -m bench.reads
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -24,6 +24,7 @@ OP, SIBLINGS = "op-generate-pin-easy-button", "intellichart-pins-for-siblings"
 FINAL = ("registered", "activated", "account_set_up")
 WAITING = ("invited", "pending_registration", "partially_registered")
 FIRST = ("not_invited", "not_enrolled", "access_disabled", "not_registered")
+OURS = "id BETWEEN 'se0000000' AND 'se9999999'"  # not the few a caller may have started through the engine
 
 
 def at(seconds: str) -> str:
@@ -120,28 +121,30 @@ def _around_enrollments(db: sqlite3.Connection) -> None:
     db.execute(
         'INSERT INTO timers (enrollment_id, timer_id, "trigger", status, armed_at, due_at, settled_at, attempts) '
         f"SELECT id, 'timer', 'fire', CASE WHEN state IN {waiting} THEN 'pending' ELSE 'fired' END, started_at, "
-        f"CASE WHEN state IN {waiting} THEN {at('86400 * (rowid % 40) - 864000')} ELSE started_at END, "
+        f"CASE WHEN state IN {waiting} THEN {at('(rowid * 7919) % 3456000 - 864000')} ELSE started_at END, "
         f"CASE WHEN state IN {waiting} THEN NULL ELSE started_at END, 0 FROM enrollments "
-        f"WHERE state IN {waiting} OR rowid % 5 = 0")
+        f"WHERE {OURS} AND (state IN {waiting} OR rowid % 5 = 0)")
     first = "('" + "', '".join(FIRST) + "')"
     final = "('" + "', '".join(FINAL) + "')"
-    db.execute(  # a PIN for each PIN enrollment, a link for each invitation; open ones expire around now
+    db.execute(  # a PIN for each PIN enrollment, a link for each invitation; open ones expire within 40 days of now
         "INSERT INTO credentials (id, kind, purpose, enrollment_id, patient_id, secret_hash, lookup, do_not_send, "
         "failures, created_at, expires_at, used_at) "
         f"SELECT 'sc' || substr(id, 3), CASE WHEN workflow_id = '{REGENERATE}' THEN 'pin' ELSE 'link' END, "
         f"'registration', id, patient_id, 'x', CASE WHEN workflow_id = '{REGENERATE}' THEN NULL ELSE id END, 0, 0, "
-        f"started_at, CASE WHEN state IN {final} THEN started_at ELSE {at('86400 * (rowid % 40) - 864000')} END, "
+        f"started_at, CASE WHEN state IN {final} THEN started_at ELSE {at('(rowid * 7919) % 3456000 - 864000')} END, "
         f"CASE WHEN state IN {final} THEN updated_at END FROM enrollments "
-        f"WHERE patient_id IS NOT NULL AND state NOT IN {first} AND (state NOT IN {final} OR rowid % 10 = 1)")
+        f"WHERE {OURS} AND patient_id IS NOT NULL AND state NOT IN {first} "
+        f"AND (state NOT IN {final} OR rowid % 10 = 1)")
     db.execute(  # the invitations, one in a hundred failed or held
         "INSERT INTO outbox (enrollment_id, message_id, channel, recipient, subject, body, status, created_at, "
         "opening_hours, attempts, sent_at) SELECT e.id, 'invitation', 'email', p.email, 'Your portal', '', "
         "CASE WHEN e.rowid % 199 = 0 THEN 'failed' WHEN e.rowid % 199 = 100 THEN 'held' ELSE 'sent' END, "
         f"e.started_at, 0, 1, e.started_at FROM enrollments e JOIN patients p ON p.id = e.patient_id "
-        f"WHERE e.workflow_id = '{PXP}' AND e.state != 'not_invited' AND (e.state != 'activated' OR e.rowid % 4 = 0)")
+        f"WHERE e.{OURS} AND e.workflow_id = '{PXP}' AND e.state != 'not_invited' "
+        "AND (e.state != 'activated' OR e.rowid % 4 = 0)")
     db.execute(  # each enrollment's start, by one of three actors
         "INSERT INTO audit_events (chain, seq, prev_hash, hash, at, actor_id, actor_role, action, subject_type, "
         'subject_id, enrollment_id, to_state, outcome) SELECT id, 1, \'genesis\', \'hash\', started_at, '
         "CASE rowid % 3 WHEN 0 THEN 'ana' WHEN 1 THEN 'bob' ELSE 'system' END, 'staff', 'started', "
         "CASE WHEN patient_id IS NULL THEN 'household' ELSE 'patient' END, coalesce(patient_id, household_id), id, "
-        "state, 'ok' FROM enrollments WHERE rowid % 4 = 0 OR household_id IS NOT NULL")
+        f"state, 'ok' FROM enrollments WHERE {OURS} AND (rowid % 4 = 0 OR household_id IS NOT NULL)")
