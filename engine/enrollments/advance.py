@@ -182,21 +182,23 @@ class Advancer:
         entry = about_enrollment(row, now, ctx.actor, "transition", "ok", to_state=transition.dest,
                                  trigger=transition.trigger, inputs=recorded or None, reason=ctx.reason)
         audit_rows, head = prepare([entry, *ctx.extra_audit], ChainHead(row.audit_seq, row.audit_head))
-        if writes is not None:  # the same rows, written with the batch's (BatchWrites.flush checks the move)
+        done = EnrollmentAdvanced(row.id, command.trigger, row.state, transition.dest,
+                                  definition.state(transition.dest).status, row.version + 1,
+                                  tuple(ctx.shown), tuple(ctx.documents), tuple(ctx.held))
+        if writes is not None:  # the same rows, written with the batch's (BatchWrites.flush checks the move); last,
+            # so that nothing of a transition that failed before this line waits there
             writes.transition(row.id, state_timer_ids(definition, row.state), now,
                               state_arms(definition, row.id, transition.dest, now, ctx.subject.calendar),
                               moved(row, transition.dest, ctx.subject.selected, head.seq, head.hash, now), audit_rows)
-        elif not move(conn, row, transition.dest, ctx.subject.selected, head.seq, head.hash, now):
+            return done
+        if not move(conn, row, transition.dest, ctx.subject.selected, head.seq, head.hash, now):
             current = read_enrollment(conn, row.id)
             if current.version == row.version:  # only its history grew (a refusal recorded): not a conflict
                 raise ChainMoved(row.id)
             raise Conflict(row.id, row.version, current.version, current.state,
                            definition.state(current.state).status)
-        else:
-            write(conn, audit_rows)
-        return EnrollmentAdvanced(row.id, command.trigger, row.state, transition.dest,
-                                  definition.state(transition.dest).status, row.version + 1,
-                                  tuple(ctx.shown), tuple(ctx.documents), tuple(ctx.held))
+        write(conn, audit_rows)
+        return done
 
     def _refused(self, command: AdvanceEnrollment, refusal: Exception) -> Callable[[ChainTip], AuditEntry]:
         """The history entry of a refused attempt, built on the enrollment's chain as it is when recorded."""
