@@ -8,8 +8,11 @@ machines); the tmpfs one under /dev/shm, when that is a tmpfs.
 
 from __future__ import annotations
 
+import os
+import statistics
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,3 +61,21 @@ def places(wanted: list[str], disk_dir: str | None = None) -> tuple[list[Place],
 def scratch(place: Place, prefix: str) -> tempfile.TemporaryDirectory[str]:
     """A temporary folder in `place`, removed afterwards."""
     return tempfile.TemporaryDirectory(prefix=prefix, dir=place.parent)
+
+
+def flush_us(folder: Path, count: int = 100) -> float:
+    """Median microseconds of one 4 KiB append and its fdatasync in `folder`: what one durable commit (a WAL frame
+    synced, as synchronous=FULL asks) cannot go below there, whatever the engine does."""
+    path = folder / "flush-probe"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        times = []
+        for _ in range(count):
+            began = time.perf_counter()
+            os.write(fd, b"\0" * 4096)
+            os.fdatasync(fd)
+            times.append(time.perf_counter() - began)
+    finally:
+        os.close(fd)
+        path.unlink()
+    return 1e6 * statistics.median(times)

@@ -4,7 +4,8 @@ Each round builds fresh SQLite files (untimed) and times one pass of each side i
 order turns over every round (E B C, then C B E; disk first, then tmpfs first) so that a noisy neighbour on the
 shared cores hurts every side alike. A ratio is only ever taken between passes of one place in one run.
 An optional peer (SpiffWorkflow) gets one run per round, before the places on even rounds and after them on odd
-ones, so that it alternates with PortalFlow's durable advance too.
+ones, so that it alternates with PortalFlow's durable advance too. Each round also times a 4 KiB append and its
+fdatasync in each place: on a disk shared with other benches that flush, not the engine, sets the durable rate.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 from bench.baseline import BaselineSetup
 from bench.engine_run import EngineSetup, Pass
 from bench.memory import mib, rss_bytes
-from bench.places import Place
+from bench.places import Place, flush_us
 
 Sides = ("engine", "baseline", "core")
 
@@ -29,6 +30,7 @@ class PlaceRuns:
     place: Place
     passes: dict[str, list[Pass]] = field(default_factory=lambda: {side: [] for side in Sides})
     start_rates: list[float] = field(default_factory=list)
+    flushes: list[float] = field(default_factory=list)  # us for a 4 KiB append + fdatasync, once per round
 
     def best(self, side: str) -> float:
         return max(p.rate for p in self.passes[side])
@@ -91,6 +93,9 @@ def run_rounds(roots: dict[str, Path], places: list[Place], workflows: Path, n: 
             peer()
         ordered = results if r % 2 == 0 else results[::-1]
         for runs in ordered:
+            runs.flushes.append(flush_us(roots[runs.place.label]))
+            print(f"  {runs.place.label + ' flush':<15} {runs.flushes[-1]:8.0f} us median for a 4 KiB append and its "
+                  "fdatasync (the floor of one durable commit there)", flush=True)
             for side in (Sides if r % 2 == 0 else Sides[::-1]):
                 _one_side(side, runs, roots[runs.place.label] / f"round{r}-{side}", workflows, n)
         if peer is not None and r % 2 == 1:
@@ -112,11 +117,14 @@ def report(runs: PlaceRuns, target: float) -> dict[str, object]:
           f"(target >= {target}x: {'met' if met else 'NOT met'})")
     print(f"  cost per transition ~{1e6 / engine:.0f} us vs baseline ~{1e6 / baseline:.0f} us "
           f"(engine overhead ~{1e6 / engine - 1e6 / baseline:.0f} us)")
+    flush = statistics.median(runs.flushes)
+    print(f"  flush (4 KiB append + fdatasync): median {flush:.0f} us over the rounds, so at most ~{1e6 / flush:.0f} "
+          "durable commits/s there, whatever the engine does")
     growth = [p.memory.growth for p in runs.passes["engine"]]
     print(f"  RSS growth after 1/4 -> after all, engine passes: {', '.join(f'{g / 1024:+.0f} KiB' for g in growth)}")
     return {"filesystem": runs.place.filesystem, "engine_per_s": engine, "engine_median_per_s": runs.median("engine"),
             "baseline_per_s": baseline, "baseline_median_per_s": runs.median("baseline"), "core_per_s": core,
             "ratio": runs.ratio, "ratio_median": runs.median_ratio, "target": target, "met": met,
             "engine_us": 1e6 / engine, "baseline_us": 1e6 / baseline,
-            "starts_per_s": statistics.median(runs.start_rates),
+            "starts_per_s": statistics.median(runs.start_rates), "flush_us": flush,
             "rss_growth_kib": [round(g / 1024, 1) for g in growth]}
