@@ -35,6 +35,8 @@ from bench.api_load_server import HOST, WORKFLOWS, cpu_by_process, free_port, se
 from bench.summary import print_summary
 from engine.bootstrap import build
 from engine.credentials.hashing import TEST_COST
+from engine.storage.database import make_engine
+from engine.storage.migrations import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime.fromisoformat("2026-03-02T14:00:00+00:00")  # tests/practice.py START: the data's "now"
@@ -104,6 +106,9 @@ def _one_run(args: argparse.Namespace, folder: Path) -> Run:
     path = folder / "reads.db"
     url = f"sqlite:///{path}"
     began = time.perf_counter()
+    db = make_engine(url)
+    upgrade(db)  # the CLI's `user create` (in seed) asks for an existing database
+    db.dispose()
     seeded = seed(folder, url, onboarding=2, pin=2)
     _practice_at_scale(path)
     seed_seconds = time.perf_counter() - began

@@ -81,7 +81,7 @@ def _people(db: sqlite3.Connection) -> None:
     db.execute(
         "INSERT INTO patients (id, site_id, given_name, family_name, name_is_placeholder, birth_date, birth_sex, zip, "
         "email, email_confirmed_personal, pcp_id, responsible_provider_id, portal_access_enabled, portal_account_id) "
-        f"SELECT {patient('i')}, CASE WHEN i = 999 THEN 'rare' WHEN i % 10 = 7 THEN 'north' ELSE 'main' END, "
+        f"SELECT {patient('i')}, CASE WHEN i = 999 THEN 'rare' WHEN (i / 10) % 10 = 7 THEN 'north' ELSE 'main' END, "
         f"{given}, 'Fam' || (i % 20000), 0, date('1940-01-01', (i % 30000) || ' days'), 'F', '02139', "
         f"printf('sp%07d@example.test', i), 1, 'dr-pcp', 'dr-pcp', 1, "
         f"CASE WHEN {account} THEN printf('sa%07d', i) END FROM n WHERE i < {PATIENTS}")
