@@ -1,7 +1,10 @@
 """Staff worklists, what needs doing today: PINs expiring, invites waiting, households part-registered, messages
-that failed. Each a read at the clock's now."""
+that failed; and the operator's counts behind /metrics (timers due, the outbox, transitions). Each a read at the
+clock's now."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from sqlalchemy import Engine
 
@@ -10,6 +13,7 @@ from engine.front_door.base import Door
 from engine.versions.catalog import WorkflowCatalog
 from engine.views import worklists
 from engine.views.invites_waiting import WaitingInvite, invites_waiting
+from engine.views.operations import OperationCounts, TransitionTally, operation_counts, tally_transitions
 from engine.views.worklists import ExpiringPin, FailedMessage, PartRegisteredHousehold
 
 
@@ -41,3 +45,15 @@ class Worklists(Door):
         with self.reader.connect() as conn:
             return worklists.messages_failed(conn, self.clock.now(), within_days=within_days, site_id=site_id,
                                              limit=limit)
+
+    # ----- the operator's counts (metrics) ---------------------------------------------------------------------
+
+    def operation_counts(self, overdue_after: timedelta) -> OperationCounts:
+        """Timers due and overdue, the oldest due, and the outbox per open status, as the database holds them now."""
+        with self.reader.connect() as conn:
+            return operation_counts(conn, self.clock.now(), overdue_after)
+
+    def tally_transitions(self, tally: TransitionTally) -> TransitionTally:
+        """`tally` (start from an empty one) brought up to date: transitions per workflow and outcome, all time."""
+        with self.reader.connect() as conn:
+            return tally_transitions(conn, tally)
