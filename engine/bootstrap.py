@@ -5,7 +5,9 @@ clock and a cheap hash cost. Workflows run as published (`engine.versions.loadin
 published, and a file that cannot be taken is left out and logged — or, with `skip_invalid_workflows=False`
 (simulations, tests), refused. With `publish_workflows=False` (the CLI's commands) the published versions run and
 the folder is not looked at for new ones. The outbox key file is read (or made) only when a message is sealed or
-opened; the PIN lookup key file beside it, only when a PIN is issued or presented.
+opened; the PIN lookup key file beside it, only when a PIN is issued or presented; the audit anchor key beside
+them when an anchor is sealed or checked, and the anchor log (`anchor_log`, by default beside them too; none when
+`secret_key` is given, unless named).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy import Engine
 
 from definitions.errors import DefinitionInvalid
 from definitions.vocabulary import standard_vocabulary
+from engine.audit.keeping import ANCHOR_KEY_FILE, AnchorKeeper, anchor_log_for
 from engine.background.sweep import Sweeper
 from engine.clock import Clock, SystemClock
 from engine.credentials.hashing import HashCost, SecretHasher
@@ -59,7 +62,8 @@ def build(database_url: str, workflows_dir: Path | None, *, clock: Clock | None 
           hash_cost: HashCost | None = None, secret_key: bytes | None = None, key_file: Path | None = None,
           db: Engine | None = None, channels: Mapping[str, ChannelAdapter] | None = None,
           mail_folder: Path | None = None, default_sender: str = DEFAULT_SENDER,
-          skip_invalid_workflows: bool = False, publish_workflows: bool = True) -> PortalFlow:
+          skip_invalid_workflows: bool = False, publish_workflows: bool = True,
+          anchor_log: Path | None = None) -> PortalFlow:
     clock = clock or SystemClock()
     engine = db or make_engine(database_url)
     upgrade(engine)
@@ -73,6 +77,8 @@ def build(database_url: str, workflows_dir: Path | None, *, clock: Clock | None 
     sealer: Sealer = FernetSealer(secret_key) if secret_key else KeyFileSealer(key_path)
     pin_lookup: PinLookup = (derived_lookup(secret_key) if secret_key
                              else KeyFilePinLookup(key_path.with_name(PIN_KEY_FILE)))
+    keeper = (AnchorKeeper.derived(secret_key, anchor_log) if secret_key else AnchorKeeper.with_key_file(
+        key_path.with_name(ANCHOR_KEY_FILE), anchor_log or anchor_log_for(engine, key_path.parent)))
     renderer = VersionRenderers()
     hasher = SecretHasher(hash_cost)
     services = Services(clock=clock, hasher=hasher, renderer=renderer, sealer=sealer, vocabulary=vocabulary,
@@ -86,6 +92,6 @@ def build(database_url: str, workflows_dir: Path | None, *, clock: Clock | None 
         db=engine, services=services, catalog=catalog, advancer=advancer,
         sweeper=Sweeper(engine, advancer, catalog, clock), delivery=delivery, intake=intake,
         people=People(engine, clock, catalog, intake), practice=Practice(engine, clock, catalog),
-        users=Users(engine, clock, hasher), histories=Histories(engine, clock),
+        users=Users(engine, clock, hasher), histories=Histories(engine, clock, keeper),
         worklists=Worklists(engine, clock, catalog), imports=Imports(engine, clock),
         versions=Versions(engine, clock, catalog, vocabulary, workflows_dir))

@@ -8,35 +8,54 @@ anchor, and `engine.audit.verify` recomputes those heads.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, func, insert, select, text
 from sqlalchemy.sql.elements import ColumnElement
 
 from engine.audit.entry import GENESIS, canonical_json, chain_hash, utc_text
+from engine.audit.keeping import AnchorRecord
 from engine.storage.tables import audit_anchors, audit_events
 
 _PAGE = 500  # rows per fetch when streaming heads
 
 
-def anchor(conn: Connection, at: datetime) -> int:
-    """Bind the heads of all chains as of the newest event in a new anchor row; returns its id.
+def anchor(conn: Connection, at: datetime, seal: Callable[[str], str] | None = None) -> AnchorRecord:
+    """Bind the heads of all chains as of the newest event in a new anchor row, sealed with `seal` (the keeper's
+    keyed MAC of its hash); returns it.
 
     Run it in its own READ COMMITTED transaction (the periodic sweep), not inside a transaction that appends.
     """
+    made = _anchor(conn, at, seal, only_if_new=False)
+    assert made is not None
+    return made
+
+
+def anchor_if_new(conn: Connection, at: datetime, seal: Callable[[str], str] | None = None) -> AnchorRecord | None:
+    """`anchor`, unless no event was recorded since the last anchor (then None): the background round's."""
+    return _anchor(conn, at, seal, only_if_new=True)
+
+
+def _anchor(conn: Connection, at: datetime, seal: Callable[[str], str] | None, *,
+            only_if_new: bool) -> AnchorRecord | None:
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError("anchor time must be timezone-aware")
     upto = _settled_upto(conn)
+    last = conn.execute(select(audit_anchors.c.hash, audit_anchors.c.upto_event_id)
+                        .order_by(audit_anchors.c.id.desc()).limit(1)).first()
+    if only_if_new and last is not None and last.upto_event_id >= upto:
+        return None
     chains, digest = _digest_heads(_heads_as_of(conn, upto))
-    prev_hash = conn.execute(
-        select(audit_anchors.c.hash).order_by(audit_anchors.c.id.desc()).limit(1)
-    ).scalar_one_or_none() or GENESIS
-    at = at.astimezone(UTC)
-    new_hash = chain_hash(prev_hash, anchor_content(utc_text(at), chains, digest, upto))
-    return int(conn.execute(insert(audit_anchors).values(
-        at=at, upto_event_id=upto, chains=chains, heads_digest=digest, prev_hash=prev_hash, hash=new_hash,
+    prev_hash = last.hash if last is not None else GENESIS
+    at_text = utc_text(at.astimezone(UTC))
+    new_hash = chain_hash(prev_hash, anchor_content(at_text, chains, digest, upto))
+    sealed = seal(new_hash) if seal is not None else None
+    anchor_id = int(conn.execute(insert(audit_anchors).values(
+        at=at.astimezone(UTC), upto_event_id=upto, chains=chains, heads_digest=digest, prev_hash=prev_hash,
+        hash=new_hash, seal=sealed,
     ).returning(audit_anchors.c.id)).scalar_one())
+    return AnchorRecord(anchor_id, at_text, upto, chains, digest, new_hash, sealed)
 
 
 def anchor_content(at_text: str, chains: object, heads_digest: object, upto: object) -> bytes:

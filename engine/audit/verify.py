@@ -18,7 +18,9 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.sql.elements import ColumnElement
 
 from engine.audit.anchors import anchor_content, chain_order, head_line
+from engine.audit.cross_checks import heads_problem, log_problem, seal_problem
 from engine.audit.entry import GENESIS, AuditEntry, canonical_json, chain_hash, stored_time, utc_text
+from engine.audit.keeping import AnchorKeeper
 from engine.storage.tables import audit_anchors, audit_events
 
 _PAGE = 500  # rows per fetch when streaming: the verifier never holds the table in memory
@@ -35,11 +37,12 @@ class VerifyReport:
     first_problem: str | None
 
 
-def verify(conn: Connection) -> VerifyReport:
+def verify(conn: Connection, keeper: AnchorKeeper | None = None) -> VerifyReport:
     """Recompute every chain and anchor from the stored rows; name the first problem found.
 
     Events are streamed in (chain, seq) order; one pass both checks each chain and rebuilds every anchor's
-    heads digest. Event problems come first (lowest event id), then anchors in id order.
+    heads digest. Event problems come first (lowest event id), then each enrollment's recorded head, then anchors
+    in id order; with the `keeper`, then the anchors' seals and the anchor log (`engine.audit.cross_checks`).
     """
     anchors = conn.execute(
         select(*_readable_columns(conn, audit_anchors)).order_by(audit_anchors.c.id)
@@ -59,8 +62,9 @@ def verify(conn: Connection) -> VerifyReport:
         heads.see(row["chain"], row["id"], row["seq"], row["hash"])
         previous = row
     heads.finish()
-    anchor_problem = _anchor_problem(anchors, heads)
-    problem = first[1] if first is not None else anchor_problem
+    problem = first[1] if first is not None else heads_problem(conn) or _anchor_problem(anchors, heads)
+    if problem is None and keeper is not None:
+        problem = seal_problem(anchors, keeper) or log_problem(anchors, keeper)
     return VerifyReport(problem is None, events, chains, len(anchors), problem)
 
 

@@ -124,8 +124,11 @@ class PortalFlow:
     # ----- the service itself ---------------------------------------------------------------------------------
 
     def background_round(self) -> str:
-        """Fire what is due, then send what may go: one line of counts (never content)."""
-        return one_round(self.sweeper, self.delivery)
+        """Fire what is due, send what may go, then anchor the history if it grew: one line of counts (never
+        content). Anchoring every round keeps the stretch of history no anchor protects to one round's worth."""
+        done = one_round(self.sweeper, self.delivery)
+        anchored = self.histories.anchor(only_if_new=True)
+        return f"{done}; anchor: {anchored if anchored is not None else 'none needed'}"
 
     def background_jobs(self, interval_seconds: float) -> BackgroundJobs:
         return BackgroundJobs(self.background_round, interval_seconds)

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from sqlalchemy import Engine
+
 from engine.audit import anchors
 from engine.audit.export import FORMATS
+from engine.audit.keeping import AnchorKeeper
 from engine.audit.reading import AuditRecord, HistoryQuery, find_history, stream_history
 from engine.audit.verify import VerifyReport, verify
+from engine.clock import Clock
 from engine.front_door.base import Door
 
 
@@ -27,12 +31,25 @@ class Histories(Door):
         render, media_type = FORMATS[format_name]
         return render(stream_history(self.reader, query)), media_type
 
-    def verify(self) -> VerifyReport:
-        """Recompute every hash chain and anchor; name the first altered row."""
-        with self.reader.connect() as conn:
-            return verify(conn)
+    def __init__(self, db: Engine, clock: Clock, keeper: AnchorKeeper | None = None) -> None:
+        super().__init__(db, clock)
+        self.keeper = keeper
 
-    def anchor(self) -> int:
-        """Bind the heads of all chains in a new anchor row; its id."""
+    def verify(self) -> VerifyReport:
+        """Recompute every hash chain and anchor, check each enrollment's head, the anchors' seals and the anchor
+        log; name the first problem."""
+        with self.reader.connect() as conn:
+            return verify(conn, self.keeper)
+
+    def anchor(self, *, only_if_new: bool = False) -> int | None:
+        """Bind the heads of all chains in a new sealed anchor row, then append it to the anchor log; its id (None
+        when `only_if_new` and nothing was recorded since the last anchor)."""
+        seal = self.keeper.seal if self.keeper is not None else None
         with self.db.begin() as conn:
-            return anchors.anchor(conn, self.clock.now())
+            now = self.clock.now()
+            made = anchors.anchor_if_new(conn, now, seal) if only_if_new else anchors.anchor(conn, now, seal)
+        if made is None:
+            return None
+        if self.keeper is not None:
+            self.keeper.record(made)  # after the commit: the log never holds an anchor the database lacks
+        return made.id

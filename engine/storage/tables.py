@@ -299,4 +299,5 @@ audit_anchors = Table(
     Column("heads_digest", String(64), nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    Column("seal", String(64), nullable=True),  # HMAC of hash under a key outside the database (engine.audit.keeping)
 )

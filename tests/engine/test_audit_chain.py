@@ -224,7 +224,7 @@ def test_deleting_the_tail_of_a_chain_after_an_anchor_is_found_by_the_anchor(sql
     with sqlite_engine.begin() as conn:
         write_chain(conn, "e-1", 5)
         write_chain(conn, "e-2", 2)
-        anchor_id = anchor(conn, T0 + timedelta(hours=1))
+        anchor_id = anchor(conn, T0 + timedelta(hours=1)).id
         newest = max(ids_of(conn, "e-1") + ids_of(conn, "e-2"))
     with sqlite_engine.connect() as conn:
         assert verify(conn).ok
@@ -240,9 +240,9 @@ def test_a_whole_chain_deleted_after_an_anchor_is_found(sqlite_engine: Engine) -
     with sqlite_engine.begin() as conn:
         write_chain(conn, "e-1", 3)
         write_chain(conn, "e-2", 3)
-        first = anchor(conn, T0 + timedelta(hours=1))
+        first = anchor(conn, T0 + timedelta(hours=1)).id
         write_chain(conn, "e-3", 1)
-        second = anchor(conn, T0 + timedelta(hours=2))
+        second = anchor(conn, T0 + timedelta(hours=2)).id
         conn.execute(text("DELETE FROM audit_events WHERE chain = 'e-2'"))
     with sqlite_engine.connect() as conn:
         report = verify(conn)
@@ -293,7 +293,7 @@ def test_an_altered_or_removed_anchor_is_found(sqlite_engine: Engine) -> None:
         anchors = []
         for n in range(3):
             write_chain(conn, f"e-{n}", 2)
-            anchors.append(anchor(conn, T0 + timedelta(hours=n)))
+            anchors.append(anchor(conn, T0 + timedelta(hours=n)).id)
     with sqlite_engine.begin() as conn:
         conn.execute(text("UPDATE audit_anchors SET chains = 7 WHERE id = :id"), {"id": anchors[0]})
     with sqlite_engine.connect() as conn:
