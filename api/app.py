@@ -1,7 +1,8 @@
 """The FastAPI application factory. No global engine: each app owns the resources its settings name.
 
 `create_app(settings)` builds the engine (`api.runtime.build_flow`); tests pass a `flow` built with a fake clock.
-Every answer carries the headers of `api.headers` (`Cache-Control: no-store` among them).
+Every answer carries the headers of `api.headers` (`Cache-Control: no-store` among them) and an `X-Request-ID`;
+every process logs JSON lines (`api.observability.logs`) and serves `/metrics` (`api.observability.metrics`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from pydantic import BaseModel, Field
 
 from api import errors
 from api.headers import StandardHeaders
+from api.observability import logs, metrics
+from api.observability.requests import RequestObservation
 from api.routes import audit, enrollments, imports, integration, people, practice, users, workflows, worklists
 from api.runtime import build_flow
 from api.settings import Settings
@@ -56,11 +59,13 @@ class Health(BaseModel):
 
 
 def create_app(settings: Settings | None = None, flow: PortalFlow | None = None) -> FastAPI:
+    logs.configure()  # first: building the flow logs the workflows it leaves out
     settings = settings or Settings.from_env()
     flow = flow or build_flow(settings)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        logs.log_startup(flow)
         jobs = None
         if settings.background:  # every process sweeps; the database claims keep each firing single
             jobs = flow.background_jobs(settings.sweep_seconds)
@@ -70,6 +75,7 @@ def create_app(settings: Settings | None = None, flow: PortalFlow | None = None)
         finally:
             if jobs is not None:
                 jobs.shutdown()
+            observed.database.audit.wait(timeout=60)  # a verification under way reads the database being closed
             flow.close()
 
     app = FastAPI(title="PortalFlow", version="0.1.0", lifespan=lifespan, description=DESCRIPTION,
@@ -79,6 +85,9 @@ def create_app(settings: Settings | None = None, flow: PortalFlow | None = None)
     web.install(app)
 
     app.add_middleware(StandardHeaders)
+    observed = metrics.install(app, flow, settings.sweep_seconds)
+    app.add_middleware(RequestObservation, metrics=observed)  # outermost: its id is on every line of the request
+
     @app.get("/health", response_model=Health, tags=["operations"])
     def health() -> dict[str, Any]:
         """Liveness and readiness: the database answers; "degraded", naming each file and why, when a workflow
