@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import traceback
 from contextvars import ContextVar
 from typing import Any
 
@@ -46,9 +47,23 @@ class _Stderr(logging.Handler):
             self.handleError(record)
 
 
+class _JsonLines(JsonFormatter):
+    """An exception is logged as its frames and its type, never its message: a message can quote a value from the
+    request (`invalid literal for int(): 'mrn-1003'`), and the frames are enough to find the fault."""
+
+    def formatException(self, ei: Any) -> str:  # noqa: N802 (logging's name)
+        _, error, _ = ei
+        parts: list[str] = []
+        while error is not None and len(parts) < 10:  # a chain of causes, oldest first, never a cycle for ever
+            frames = "".join(traceback.format_tb(error.__traceback__))
+            parts.insert(0, f"Traceback (most recent call last):\n{frames}{type(error).__qualname__}: (left out)")
+            error = error.__cause__ or error.__context__
+        return "\n\nwhich led to\n\n".join(parts)
+
+
 def json_handler() -> logging.Handler:
     handler = _Stderr()
-    handler.setFormatter(JsonFormatter(_FIELDS, style="{", rename_fields=_RENAMED, timestamp="time",
+    handler.setFormatter(_JsonLines(_FIELDS, style="{", rename_fields=_RENAMED, timestamp="time",
                                        reserved_attrs=_LEFT_OUT))
     handler.addFilter(_RequestId())
     return handler

@@ -65,10 +65,17 @@ class RequestObservation:
 
         try:
             await self.app(scope, receive, send_with_id)
-        finally:
-            seconds = time.perf_counter() - started
-            route, method = route_of(scope), scope["method"]
-            self.metrics.observe(method, route, status, seconds)
-            log.info("%s %s %d", method, route, status, extra={
-                "method": method, "path": route, "status": status, "duration_ms": round(seconds * 1000, 2)})
-            request_id.reset(token)
+        except BaseException:
+            # Left set: the error middleware outside logs the incident in this same task, and it should carry
+            # the id too (each request is a task of its own, so nothing else sees it).
+            self._finish(scope, status, started)
+            raise
+        self._finish(scope, status, started)
+        request_id.reset(token)
+
+    def _finish(self, scope: Scope, status: int, started: float) -> None:
+        seconds = time.perf_counter() - started
+        route, method = route_of(scope), scope["method"]
+        self.metrics.observe(method, route, status, seconds)
+        log.info("%s %s %d", method, route, status, extra={
+            "method": method, "path": route, "status": status, "duration_ms": round(seconds * 1000, 2)})
