@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import ARRAY, Connection, String, any_, bindparam, func, insert, select, update
 
 from definitions.model import WorkflowDefinition
 from engine.actors import ActorRef
@@ -86,13 +86,23 @@ def moved(row: EnrollmentRow, state: str, selected: tuple[str, ...], seq: int, h
 
 
 def move_many(conn: Connection, moves: Sequence[dict[str, Any]]) -> int:
-    """Run many `moved` rows with one executemany; how many of them moved (each move's new chain head is unique to
-    it, so the enrollments now holding those heads are exactly the ones moved)."""
+    """Run many `moved` rows with one executemany; how many of them moved.
+
+    SQLite counts the rows a connection changed (`total_changes`: no statement needed). Elsewhere each move's new
+    chain head is unique to it, so the enrollments now holding those heads are exactly the ones moved (one SELECT
+    with two array parameters, not one parameter per row)."""
     if not moves:
         return 0
+    driver = conn.connection.driver_connection
+    if conn.dialect.name == "sqlite":
+        before = driver.total_changes  # type: ignore[union-attr]
+        _MOVE.execute_many(conn, moves)
+        return int(driver.total_changes - before)  # type: ignore[union-attr]
     _MOVE.execute_many(conn, moves)
     heads = conn.execute(select(func.count()).select_from(enrollments).where(
-        enrollments.c.id.in_([m["b_id"] for m in moves]) & enrollments.c.audit_head.in_([m["b_head"] for m in moves])))
+        (enrollments.c.id == any_(bindparam("b_ids", type_=ARRAY(String))))
+        & (enrollments.c.audit_head == any_(bindparam("b_heads", type_=ARRAY(String))))),
+        {"b_ids": [m["b_id"] for m in moves], "b_heads": [m["b_head"] for m in moves]})
     return int(heads.scalar_one())
 
 
