@@ -23,7 +23,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import ClassVar
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
 from bench.api_load_server import WORKFLOWS, insert_practice
 from bench.summary import print_summary
@@ -35,7 +35,7 @@ from engine.enrollments.portal import PresentPin
 from engine.enrollments.start import StartEnrollment
 from engine.errors import AuthenticationFailed, CredentialRefused
 from engine.front_door.flow import PortalFlow
-from engine.storage.tables import credentials, staff_users
+from engine.storage.tables import credentials, sign_in_addresses, staff_users
 
 BORN = date(1980, 1, 1)  # every bench patient's birth date (bench.api_load_server.insert_practice)
 NOBODY_BORN = date(1911, 11, 11)
@@ -97,14 +97,15 @@ class Seeded:
         return shown.value.rsplit("/", 1)[-1]
 
     def reset(self) -> None:
-        """Between rounds, untimed: the wrong-password user is not yet paused, the paused one still is, and the
-        open PIN is far from its 100-failure lock."""
+        """Between rounds, untimed: the wrong-password user is not yet paused, the paused one still is, the open
+        PIN is far from its 100-failure lock, and the bench's address is not paused."""
         far = datetime(2100, 1, 1)
         with self.flow.db.begin() as conn:
             conn.execute(update(staff_users).where(staff_users.c.id == "wrong-pw").values(
                 failed_sign_ins=0, sign_in_paused_until=None))
             conn.execute(update(staff_users).where(staff_users.c.id == "paused").values(sign_in_paused_until=far))
             conn.execute(update(credentials).where(credentials.c.kind == "pin").values(failures=0))
+            conn.execute(delete(sign_in_addresses))  # else the bench's own address pauses after 20 failures
 
     def paths(self) -> dict[str, tuple[str, Callable[[], None]]]:
         flow = self.flow

@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from engine.credentials.key_files import key_from_file
+from engine.storage.key_files import key_from_file
 
 ANCHOR_KEY_FILE = "audit-anchor.key"
 ANCHOR_LOG_SUFFIX = "-anchors.jsonl"

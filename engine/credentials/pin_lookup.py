@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import Protocol
 
-from engine.credentials.key_files import key_from_file
+from engine.storage.key_files import key_from_file
 
 KEY_BYTES = 32
 PIN_KEY_FILE = "pin-lookup.key"  # beside the outbox key

@@ -16,7 +16,7 @@ from typing import Protocol
 from cryptography.fernet import Fernet, InvalidToken
 
 from definitions.errors import RuntimeFailure
-from engine.credentials.key_files import key_from_file
+from engine.storage.key_files import key_from_file
 
 
 class Sealer(Protocol):

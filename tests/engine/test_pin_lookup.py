@@ -19,7 +19,7 @@ from definitions.model import Actor
 from engine.actors import ActorRef
 from engine.bootstrap import build
 from engine.credentials.hashing import TEST_COST, SecretHasher
-from engine.credentials.key_files import key_from_file
+from engine.storage.key_files import key_from_file
 from engine.credentials.pin_lookup import PIN_KEY_FILE, derived_lookup
 from engine.credentials.pins import normalise_pin
 from engine.enrollments.advance import AdvanceEnrollment
