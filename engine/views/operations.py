@@ -3,7 +3,7 @@ lag), the outbox's depth and failures, and the transitions recorded per workflow
 
 Counts only, never a row's content. Each count walks an index: `ix_timers_due` (status, due_at) for the timers,
 `ix_outbox_status` (status, created_at) for the outbox, and the audit table's primary key from a mark onwards for
-the transitions, so a metrics scrape costs the same at a million enrollments as at ten.
+the transitions. The first tally reads the whole audit trail once; every later one only the rows added since.
 """
 
 from __future__ import annotations
