@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -78,3 +79,11 @@ def test_the_audit_verification_result_shows_once_it_has_run(api: Any) -> None:
     figures = scrape(api)
     assert figures[("portalflow_audit_verify_ok", ())] == 1
     assert figures[("portalflow_audit_verify_events", ())] >= 0
+
+
+def test_without_a_shared_folder_each_request_figure_names_the_worker_that_counted_it(api: Any) -> None:
+    api.client.get("/health")
+    answer = api.client.get("/metrics", headers=api.as_("root"))
+    workers = {sample.labels.get("worker") for family in text_string_to_metric_families(answer.text)
+               for sample in family.samples if sample.name == "portalflow_http_requests_total"}
+    assert workers == {str(os.getpid())}
