@@ -19,7 +19,13 @@ from engine.actors import ActorRef
 GENESIS: Final = "0" * 64
 OUTCOMES: Final = frozenset({"ok", "refused", "failed"})
 REDACTED: Final = "[redacted]"
-SECRET_FRAGMENTS: Final = ("password", "pin", "token", "secret")
+# The keys that hold secrets wherever they appear, compared without case, "_" or "-" (DESIGN.md's Decisions: an
+# explicit list, never a substring, so a field such as `pinned_note` or `spinal_level` stays readable). Typed step
+# inputs are redacted by their type before they get here (`engine.fsm.inputs.public_value`); this is the net.
+SECRET_KEYS: Final = frozenset({
+    "pin", "pins", "password", "newpassword", "currentpassword", "temporarypassword", "token", "accesstoken",
+    "resettoken", "linktoken", "link", "secret", "clientsecret", "apikey",
+})
 GLOBAL_CHAIN: Final = "global"
 
 Outcome = Literal["ok", "refused", "failed"]
@@ -140,18 +146,15 @@ def chain_hash(prev_hash: str, canonical_bytes: bytes) -> str:
 def redact(inputs: Mapping[str, object], secret_keys: Collection[str] = ()) -> dict[str, object]:
     """A copy of `inputs`, nested values included, with every secret replaced by "[redacted]".
 
-    A key is secret when it is in `secret_keys` or contains "password", "pin", "token" or "secret" (any case).
-    The match is deliberately broad: a false positive costs a readable value, a false negative leaks a secret.
-    Booleans and None under such keys are kept: they cannot carry a secret, and flags like `do_not_send_pin`
-    are part of what happened.
+    A key is secret when it is in `secret_keys` or in `SECRET_KEYS`, compared without case, "_" or "-".
+    Booleans and None under such keys are kept: they cannot carry a secret.
     """
-    named = {key.casefold() for key in secret_keys}
+    named = {_folded(key) for key in secret_keys} | SECRET_KEYS
     return {str(key): _redact_value(key, value, named) for key, value in inputs.items()}
 
 
 def _redact_value(key: object, value: object, named: set[str]) -> object:
-    folded = str(key).casefold()
-    secret = folded in named or any(fragment in folded for fragment in SECRET_FRAGMENTS)
+    secret = _folded(key) in named
     if secret and value is not None and not isinstance(value, bool):
         return REDACTED
     if isinstance(value, Mapping):
@@ -159,6 +162,10 @@ def _redact_value(key: object, value: object, named: set[str]) -> object:
     if isinstance(value, list | tuple):
         return [_redact_value(key, item, named) for item in value]
     return value
+
+
+def _folded(key: object) -> str:
+    return str(key).casefold().replace("_", "").replace("-", "")
 
 
 _CANONICAL_ENCODER: Final = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,

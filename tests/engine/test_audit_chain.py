@@ -311,13 +311,13 @@ def test_redact_removes_secrets_and_they_are_nowhere_in_the_stored_row(sqlite_en
     inputs: dict[str, object] = {
         "pin": secrets[0], "New_Password": secrets[1], "access_token": secrets[2], "clientSecret": secrets[3],
         "dob_check": secrets[4], "siblings": [{"given_name": "Ana", "pin": secrets[0]}],
-        "do_not_send_pin": True, "provider": "dr-1",
+        "do_not_send_pin": True, "provider": "dr-1", "pinned_note": "call after 5", "spinal_level": "L4",
     }
     redacted = redact(inputs, {"DOB_check"})
-    assert redacted == {
+    assert redacted == {  # an explicit list of keys, never a substring: `pinned_note` and `spinal_level` stay
         "pin": REDACTED, "New_Password": REDACTED, "access_token": REDACTED, "clientSecret": REDACTED,
         "dob_check": REDACTED, "siblings": [{"given_name": "Ana", "pin": REDACTED}],
-        "do_not_send_pin": True, "provider": "dr-1",
+        "do_not_send_pin": True, "provider": "dr-1", "pinned_note": "call after 5", "spinal_level": "L4",
     }
     assert inputs["pin"] == secrets[0]  # a copy: the caller's inputs are untouched
     with sqlite_engine.begin() as conn:
