@@ -30,8 +30,9 @@ def server(tmp_path: Path) -> Iterator[dict[str, str]]:
     port = free_port()
     env = {**os.environ, "PORTALFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'guide.db'}",
            "PORTALFLOW_MAIL_FOLDER": str(tmp_path / "mail"), "PORTALFLOW_BACKGROUND": "0"}
+    log = (tmp_path / "service.log").open("wb")  # a file, not a pipe nobody reads: a full pipe would stall it
     process = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port)], cwd=ROOT, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                               stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):
@@ -46,6 +47,7 @@ def server(tmp_path: Path) -> Iterator[dict[str, str]]:
     finally:
         process.terminate()
         process.wait(timeout=30)
+        log.close()
 
 
 def test_every_guide_has_runnable_blocks() -> None:
