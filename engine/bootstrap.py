@@ -43,7 +43,7 @@ from engine.messaging.rendering import VersionRenderers
 from engine.messaging.sealing import FernetSealer, KeyFileSealer, Sealer
 from engine.storage.database import is_sqlite, make_engine
 from engine.storage.group_commit import GroupCommit
-from engine.storage.migrations import upgrade
+from engine.storage.migrations import require_current, upgrade
 from engine.versions.loading import load
 
 # A reserved, undeliverable domain: fine for the mail folder; set PORTALFLOW_MAIL_FROM (or a site's from_address)
@@ -63,10 +63,13 @@ def build(database_url: str, workflows_dir: Path | None, *, clock: Clock | None 
           db: Engine | None = None, channels: Mapping[str, ChannelAdapter] | None = None,
           mail_folder: Path | None = None, default_sender: str = DEFAULT_SENDER,
           skip_invalid_workflows: bool = False, publish_workflows: bool = True,
-          anchor_log: Path | None = None) -> PortalFlow:
+          anchor_log: Path | None = None, migrate: bool = True) -> PortalFlow:
     clock = clock or SystemClock()
     engine = db or make_engine(database_url)
-    upgrade(engine)
+    if migrate:
+        upgrade(engine)
+    else:  # the schema is upgraded apart, by its owner role (`portalflow db upgrade`): an old one is refused plainly
+        require_current(engine)
     vocabulary = standard_vocabulary()
     catalog, check = load(engine, workflows_dir, vocabulary, clock.now(), publish_new=publish_workflows)
     if check.problems and not skip_invalid_workflows:
