@@ -17,4 +17,5 @@ def build_flow(settings: Settings, *, workflows: bool = True) -> PortalFlow:
     if settings.smtp is not None:
         channels["email"] = SmtpChannel(settings.smtp, clock=clock)
     return build(settings.database_url, settings.workflows_dir, clock=clock, channels=channels,
-                 default_sender=settings.mail_from, skip_invalid_workflows=True, publish_workflows=workflows)
+                 default_sender=settings.mail_from, skip_invalid_workflows=True, publish_workflows=workflows,
+                 key_file=settings.key_file, migrate=settings.migrate)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
+from api.environment import default_home, read_environment
 from definitions import (
     AuthoringError,
     DefinitionInvalid,
@@ -21,7 +21,9 @@ from engine.messaging.template_checks import check_templates
 
 
 def _workflows_dir() -> Path:
-    return Path(os.environ.get("PORTALFLOW_WORKFLOWS", "workflows"))
+    """PORTALFLOW_WORKFLOWS inside PORTALFLOW_HOME, as the service finds it, whatever the working folder."""
+    home = default_home()
+    return home / read_environment(home).workflows
 
 
 def validate(args: argparse.Namespace) -> int:

@@ -16,7 +16,7 @@ from api.cli.opening import open_flow, settings_for
 
 def serve(args: argparse.Namespace) -> int:
     if args.database_url:  # the app factory reads its settings from the environment, in every worker process
-        os.environ["PORTALFLOW_DATABASE_URL"] = args.database_url
+        os.environ["PORTALFLOW_DATABASE_URL"] = settings_for(args).database_url  # a relative file made absolute
     if args.workers <= 1:
         uvicorn.run("api.app:create_app", factory=True, host=args.host, port=args.port)
         return 0

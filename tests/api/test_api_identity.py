@@ -153,6 +153,9 @@ def test_the_cli_creates_the_first_admin_and_prints_its_token_once(tmp_path: Any
     import sys
 
     url = f"sqlite:///{tmp_path / 'first.db'}"
+    made = subprocess.run([sys.executable, "-m", "api.cli", "db", "upgrade", "--database-url", url],
+                          capture_output=True, text=True, check=False)  # as `make run` would have made it
+    assert made.returncode == 0, made.stderr
     done = subprocess.run([sys.executable, "-m", "api.cli", "user", "create", "admin", "--name", "First Admin",
                            "--role", "admin", "--database-url", url], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr

@@ -22,6 +22,13 @@ ANA = ActorRef("ana", "staff", Actor.STAFF)
 PXP = "nextgen-pxp-portal-invites"
 
 
+@pytest.fixture(autouse=True)
+def _database_made(database_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """The database exists, as after `portalflow serve` or `db upgrade`: other commands make none."""
+    assert main(["db", "upgrade", "--database-url", database_url]) == 0
+    capsys.readouterr()
+
+
 @pytest.fixture
 def room(tmp_path: Path, workflows_dir: Path) -> Path:
     copy = tmp_path / "workflows"

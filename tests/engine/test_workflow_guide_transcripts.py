@@ -89,7 +89,8 @@ def checkout(tmp_path: Path, database_url: str, clock: FakeClock) -> Path:
 
 
 def test_every_transcript_in_the_workflow_guide_runs_as_written(checkout: Path, database_url: str) -> None:
-    env = {**os.environ, "PORTALFLOW_DATABASE_URL": database_url, "PORTALFLOW_WORKFLOWS": "workflows"}
+    env = {**os.environ, "PORTALFLOW_DATABASE_URL": database_url, "PORTALFLOW_WORKFLOWS": "workflows",
+           "PORTALFLOW_HOME": str(checkout)}  # the designer's own checkout, whose workflows/ was edited
     env.pop("PORTALFLOW_TEST_DATABASE_URL", None)
     shown = transcripts(GUIDE.read_text(encoding="utf-8"))
     assert len(shown) >= 10
