@@ -16,6 +16,7 @@ from pathlib import Path
 from api.runtime import build_flow
 from api.settings import HOME_VARIABLE, Settings, resolve_database_url
 from engine.front_door.flow import PortalFlow
+from engine.front_door.maintenance import SchemaBehind
 
 
 def settings_for(args: argparse.Namespace) -> Settings:
@@ -44,7 +45,10 @@ def open_flow(args: argparse.Namespace, *, workflows: bool = False) -> Iterator[
     also publishes the folder's new versions first, as the service does when it starts."""
     settings = settings_for(args)
     require_database(settings)
-    flow = build_flow(settings, workflows=workflows)
+    try:
+        flow = build_flow(settings, workflows=workflows)
+    except SchemaBehind as behind:  # PORTALFLOW_MIGRATE=0 and an older schema: say what to run
+        raise SystemExit(f"error: {behind}") from None
     try:
         yield flow
     finally:

@@ -16,8 +16,10 @@ from pathlib import Path
 
 from engine.storage.backup import copy_database, sqlite_file
 from engine.storage.database import make_engine
-from engine.storage.migrations import upgrade
+from engine.storage.migrations import SchemaBehind, upgrade
 from engine.storage.roles import RoleReport, set_up_roles
+
+__all__ = ["Copied", "NotSqlite", "SchemaBehind", "backup", "kept_files", "restore", "roles", "upgrade_schema"]
 
 DATABASE_COPY = "portalflow.db"
 _KEPT = ("*.key",)  # from the keys folder, beside the database in a backup
