@@ -106,3 +106,16 @@ def test_a_restored_backup_goes_on_where_it_stopped(backed_up: tuple[Path, str, 
         assert flow.histories.verify().ok
     finally:
         flow.close()
+
+
+def test_on_postgresql_backup_points_to_pg_dump_and_lists_the_key_files(
+        postgres_schema_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "var").mkdir()
+    (tmp_path / "var" / "outbox.key").write_text("k", encoding="utf-8")
+    monkeypatch.setenv("PORTALFLOW_HOME", str(tmp_path))
+    assert main(["backup", str(tmp_path / "backup"), "--database-url", postgres_schema_url]) == 2
+    err = capsys.readouterr().err
+    assert "back it up with pg_dump" in err
+    assert str(tmp_path / "var" / "outbox.key") in err
+    assert not (tmp_path / "backup").exists()
