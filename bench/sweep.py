@@ -1,7 +1,7 @@
 """`make bench-sweep`: the sweep firing due expiries through the engine, beside a set-based SQL baseline.
 
     python -m bench.sweep [--stored 1000000] [--due 100000] [--batch 1000] [--processes 4]
-                          [--layouts realistic scattered] [--postgres URL] [--no-postgres]
+                          [--layouts realistic scattered] [--postgres URL] [--no-postgres] [--no-sqlite]
 
 For each database (a SQLite file; PostgreSQL at PORTALFLOW_TEST_DATABASE_URL or --postgres) and each layout of the
 rows (`bench.sweep_data`: `realistic`, due rows together in time with time-ordered keys, as the engine now stores
@@ -73,6 +73,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--layouts", nargs="+", choices=LAYOUTS, default=list(LAYOUTS), help="row layouts")
     parser.add_argument("--postgres", default=os.environ.get(POSTGRES_ENV), help=f"URL (default ${POSTGRES_ENV})")
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     args = parser.parse_args(argv)
     if args.due < 1 or args.stored < args.due or args.batch < 1 or min(args.processes) < 1:
         parser.error("need 1 <= --due <= --stored, --batch >= 1 and --processes >= 1")
@@ -254,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="portalflow-sweep-bench-") as tmp:
         root = Path(tmp)
         workflows = write_expiry_workflow_folder(root / "workflows")
-        for layout in args.layouts:
+        for layout in [] if args.no_sqlite else args.layouts:
             runs += _sqlite_runs(root, workflows, args, layout)
         if args.postgres and not args.no_postgres:
             for layout in args.layouts:
