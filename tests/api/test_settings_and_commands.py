@@ -40,6 +40,14 @@ def test_relative_paths_are_inside_the_home_whatever_the_working_folder(home: Pa
     assert (settings.background, settings.migrate, settings.sweep_seconds) == (True, True, 30.0)
 
 
+def test_without_a_home_set_it_is_the_checkout_make_run_serves_from(home: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PORTALFLOW_HOME")
+    checkout = Path(__file__).resolve().parents[2]
+    settings = Settings.from_env()  # the working folder is elsewhere: it does not matter
+    assert (settings.home, settings.database_url) == (checkout, f"sqlite:///{checkout / 'var' / 'portalflow.db'}")
+
+
 def test_a_dot_env_file_in_the_home_sets_what_the_environment_does_not(home: Path,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     (home / ".env").write_text("PORTALFLOW_SWEEP_SECONDS=5\nPORTALFLOW_MIGRATE=0\nPORTALFLOW_BACKGROUND=0\n"
