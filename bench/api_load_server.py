@@ -77,14 +77,23 @@ def insert_practice(db: Engine, patient_ids: list[str]) -> None:
              "name_is_placeholder": False, "portal_access_enabled": False} for i, pid in enumerate(patient_ids)])
 
 
+def _cli(folder: Path, url: str, *arguments: str) -> str:
+    """Run a `portalflow` command on the bench's database; its output, or exit with what it said."""
+    done = subprocess.run([sys.executable, "-m", "api.cli", *arguments], cwd=folder, env=_environment(folder, url),
+                          capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise SystemExit(f"portalflow {' '.join(arguments[:2])} failed ({done.returncode}): {done.stderr[-2000:]}")
+    return done.stdout.strip()
+
+
 def seed(folder: Path, url: str, onboarding: int, pin: int, clerks: tuple[str, ...] = (),
          password: str = "") -> Seeded:
     began = time.perf_counter()
-    created = subprocess.run(  # the first staff user and its token, as README tells an operator to
-        [sys.executable, "-m", "api.cli", "user", "create", USER, "--name", "Bench Staff", "--role", "staff",
-         "--linked", "--label", "bench"], cwd=folder, env=_environment(folder, url), capture_output=True, text=True,
-        check=True)
-    token = created.stdout.strip()
+    # The database, then the first staff user and its token, as an operator makes them (commands other than
+    # `db upgrade` and `serve` refuse to make an empty database).
+    _cli(folder, url, "db", "upgrade")
+    token = _cli(folder, url, "user", "create", USER, "--name", "Bench Staff", "--role", "staff", "--linked",
+                 "--label", "bench")
     flow = build(url, WORKFLOWS, hash_cost=TEST_COST, key_file=folder / "var" / "outbox.key",
                  mail_folder=folder / "var" / "mail")
     actor_cli = ActorRef("cli", "admin", Actor.STAFF)
