@@ -12,15 +12,18 @@ import uvicorn
 from uvicorn.supervisors import Multiprocess
 
 from api.cli.opening import open_flow, settings_for
+from api.observability.logs import UVICORN_LOG_CONFIG, configure
 
 
 def serve(args: argparse.Namespace) -> int:
     if args.database_url:  # the app factory reads its settings from the environment, in every worker process
         os.environ["PORTALFLOW_DATABASE_URL"] = settings_for(args).database_url  # a relative file made absolute
     if args.workers <= 1:
-        uvicorn.run("api.app:create_app", factory=True, host=args.host, port=args.port)
+        uvicorn.run("api.app:create_app", factory=True, host=args.host, port=args.port,
+                    log_config=UVICORN_LOG_CONFIG)
         return 0
-    config = uvicorn.Config("api.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers)
+    config = uvicorn.Config("api.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
+                            log_config=UVICORN_LOG_CONFIG)  # the supervisor's own lines are JSON too
     listener = config.bind_socket()
     # uvicorn makes its shared listener without naming IPPROTO_TCP, so asyncio in the workers leaves Nagle's
     # algorithm on for every connection, and each small answer waits ~40 ms for the client's delayed ACK (uvicorn
@@ -34,6 +37,7 @@ def serve(args: argparse.Namespace) -> int:
 def worker(args: argparse.Namespace) -> int:
     """Sweep timers and send messages without serving HTTP: `--once` runs one round and prints what it did."""
     settings = settings_for(args)
+    configure()  # JSON lines, each round's counts included
     with open_flow(args, workflows=True) as flow:
         if args.once:
             print(flow.background_round())

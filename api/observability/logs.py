@@ -88,8 +88,6 @@ def configure() -> None:
         portalflow.addHandler(json_handler())
     if portalflow.level == logging.NOTSET or portalflow.level > logging.INFO:
         portalflow.setLevel(logging.INFO)
-    # The engine reports each background round's counts at DEBUG; an operator wants them in the log.
-    logging.getLogger("portalflow.background").setLevel(logging.DEBUG)
     server = logging.getLogger("uvicorn")
     server.handlers = [json_handler()]
     server.propagate = False

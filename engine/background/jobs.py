@@ -39,7 +39,7 @@ class BackgroundJobs:
         except Exception:  # the next round tries again; the log says what broke (no message content is logged)
             log.exception("background round failed")
             return
-        log.debug("background round: %s", summary)
+        log.info("background round: %s", summary)  # counts only: what an operator watches
 
     def start(self, *, run_now: bool = True) -> None:
         """Start the interval job; `run_now` runs a first round at once (timers that fell due while down).
