@@ -11,11 +11,12 @@ import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, func, insert, select, text
+from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from engine.audit.entry import GENESIS, canonical_json, chain_hash, utc_text
 from engine.audit.keeping import AnchorRecord
+from engine.storage.audit_locks import lock_audit_table
 from engine.storage.tables import audit_anchors, audit_events
 
 _PAGE = 500  # rows per fetch when streaming heads
@@ -72,14 +73,14 @@ def _settled_upto(conn: Connection) -> int:
     if conn.dialect.name != "postgresql":
         # SQLite has one writer at a time and numbers a row when it writes it: lower ids are already committed.
         return int(conn.execute(newest).scalar_one())
-    quote = conn.dialect.identifier_preparer.format_table
-    # Anchors are a chain too: one writer at a time until commit. This blocks only other anchors.
-    conn.execute(text(f"LOCK TABLE {quote(audit_anchors)} IN SHARE ROW EXCLUSIVE MODE"))
+    # Anchors are a chain too: one writer at a time until commit. This blocks only other anchors. (The locks go
+    # through the owner's function: the application role may not lock these tables itself.)
+    lock_audit_table(conn, "audit_anchors")
     barrier = conn.begin_nested()
     try:
         # Ids come from a sequence before commit, so a slower transaction could still commit an id below max(id),
         # and the anchor would later look wrong. This lock waits for every transaction inserting events to end.
-        conn.execute(text(f"LOCK TABLE {quote(audit_events)} IN SHARE ROW EXCLUSIVE MODE"))
+        lock_audit_table(conn, "audit_events")
         return int(conn.execute(newest).scalar_one())
     finally:
         barrier.rollback()  # releases that lock now: appends wait for one max(id) lookup, not the whole anchor

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from engine.storage.key_files import key_from_file
 
@@ -30,12 +30,16 @@ ANCHOR_LOG_SUFFIX = "-anchors.jsonl"
 
 
 def anchor_log_for(db: Engine, var: Path) -> Path:
-    """Each database has its own log: beside a SQLite file (`portalflow.db-anchors.jsonl`), else in `var` named
-    after the PostgreSQL database."""
+    """Each history has its own log: beside a SQLite file (`portalflow.db-anchors.jsonl`), else in `var` named
+    after the PostgreSQL server, database and schema."""
     url = db.url
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        return Path(url.database).with_name(Path(url.database).name + ANCHOR_LOG_SUFFIX)
-    return var / f"{url.host or 'local'}-{url.database or 'postgres'}{ANCHOR_LOG_SUFFIX}"
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            return Path(url.database).with_name(Path(url.database).name + ANCHOR_LOG_SUFFIX)
+        return var / f"memory{ANCHOR_LOG_SUFFIX}"
+    with db.connect() as conn:
+        database, schema = conn.execute(text("SELECT current_database(), current_schema()")).one()
+    return var / f"{url.host or 'local'}-{database}-{schema}{ANCHOR_LOG_SUFFIX}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,9 @@ one part of the schema that is append-only (`engine.storage.audit_protection`) a
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, Index, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import DDL, JSON, Column, Index, Integer, String, Table, Text, UniqueConstraint, event
 
+from engine.storage.audit_locks import LOCK_FUNCTION_DDL
 from engine.storage.schema import metadata, utc_time
 
 audit_events = Table(
@@ -48,3 +49,7 @@ audit_anchors = Table(
     Column("hash", String(64), nullable=False),
     Column("seal", String(64), nullable=True),  # HMAC of hash under a key outside the database (engine.audit.keeping)
 )
+
+# Tables made straight from the metadata (tests) get the anchors' lock function too; migrations make it in 0012.
+event.listen(audit_events, "after_create",
+             DDL(LOCK_FUNCTION_DDL).execute_if(dialect="postgresql"))  # type: ignore[no-untyped-call]
