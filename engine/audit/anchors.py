@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from engine.audit.entry import GENESIS, canonical_json, chain_hash, utc_text
+from engine.audit.entry import GENESIS, canonical_json, chain_hash, stored_time, utc_text
 from engine.audit.keeping import AnchorRecord
 from engine.storage.audit_locks import lock_audit_table
 from engine.storage.tables import audit_anchors, audit_events
@@ -57,6 +57,11 @@ def _anchor(conn: Connection, at: datetime, seal: Callable[[str], str] | None, *
         hash=new_hash, seal=sealed,
     ).returning(audit_anchors.c.id)).scalar_one())
     return AnchorRecord(anchor_id, at_text, upto, chains, digest, new_hash, sealed)
+
+
+def newest_anchor_at(conn: Connection) -> datetime | None:
+    at = conn.execute(select(func.max(audit_anchors.c.at))).scalar()
+    return None if at is None else stored_time(at)
 
 
 def anchor_content(at_text: str, chains: object, heads_digest: object, upto: object) -> bytes:

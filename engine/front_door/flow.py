@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import Engine, text
 
@@ -37,6 +37,7 @@ from engine.views.enrollment import EnrollmentView, describe_enrollment
 from engine.views.people import EnrollmentSummary, find_enrollments
 from engine.views.preview import MessagePreview, PreviewMessage, preview_message
 
+ANCHOR_EVERY = timedelta(hours=1)  # the longest stretch of a patient's or user's history no anchor yet binds
 
 @dataclass
 class PortalFlow:
@@ -124,10 +125,10 @@ class PortalFlow:
     # ----- the service itself ---------------------------------------------------------------------------------
 
     def background_round(self) -> str:
-        """Fire what is due, send what may go, then anchor the history if it grew: one line of counts (never
-        content). Anchoring every round keeps the stretch of history no anchor protects to one round's worth."""
+        """Fire what is due, send what may go, then anchor the history if it grew and the last anchor is an hour
+        old: one line of counts (never content)."""
         done = one_round(self.sweeper, self.delivery)
-        anchored = self.histories.anchor(only_if_new=True)
+        anchored = self.histories.anchor_if_due(ANCHOR_EVERY)
         return f"{done}; anchor: {anchored if anchored is not None else 'none needed'}"
 
     def background_jobs(self, interval_seconds: float) -> BackgroundJobs:

@@ -7,6 +7,7 @@ never holds up the front desk.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 from sqlalchemy import Engine
 
@@ -40,6 +41,17 @@ class Histories(Door):
         log; name the first problem."""
         with self.reader.connect() as conn:
             return verify(conn, self.keeper)
+
+    def anchor_if_due(self, every: timedelta) -> int | None:
+        """The background round's anchor: when the last is `every` old or more and the history grew since.
+
+        An anchor reads the head of every chain (seconds at millions of rows, holding SQLite's write lock), so it
+        is not made every round; between anchors an enrollment's newest rows are still covered by its head."""
+        with self.reader.connect() as conn:
+            last = anchors.newest_anchor_at(conn)
+        if last is not None and last > self.clock.now() - every:
+            return None
+        return self.anchor(only_if_new=True)
 
     def anchor(self, *, only_if_new: bool = False) -> int | None:
         """Bind the heads of all chains in a new sealed anchor row, then append it to the anchor log; its id (None

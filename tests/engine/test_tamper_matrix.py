@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -196,3 +197,13 @@ def test_portalflow_audit_verify_names_the_problem_and_fails(history: History) -
                           check=False, env={**os.environ, "PORTALFLOW_HOME": str(history.folder)})
     assert done.returncode == 1
     assert done.stdout.startswith("ALTERED: anchors went down: anchor 2 ")
+
+
+def test_the_background_round_anchors_when_the_last_anchor_is_an_hour_old_and_the_history_grew(
+        history: History, clock: Any) -> None:
+    assert history.flow.background_round().endswith("anchor: none needed")  # the fixture's anchor is new
+    clock.advance(timedelta(minutes=61))
+    assert history.flow.background_round().endswith("anchor: 3")  # the tail enrollment came after anchor 2
+    clock.advance(timedelta(minutes=61))
+    assert history.flow.background_round().endswith("anchor: none needed")  # nothing new since
+    assert history.flow.histories.verify().ok
