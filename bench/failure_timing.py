@@ -8,7 +8,8 @@ directly (a PIN expired, one locked, one used; a link used, one expired; a user 
 Timed: every failure path once per round, in a shuffled order, through the engine's front door (the same calls
 the API makes); each path's median over the rounds. The paths are grouped by what the caller presents (a PIN and
 birth date; a link; a user name and password): within a group the slowest median must be within 10 % of the
-fastest (issue 15, defect 4). Last line: one JSON object (`bench.summary`).
+fastest (issue 15, defect 4). Each path's longest hold of SQLite's write lock is printed too (issue 14: a wrong
+PIN holds it under 5 ms). Last line: one JSON object (`bench.summary`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from engine.enrollments.start import StartEnrollment
 from engine.errors import AuthenticationFailed, CredentialRefused
 from engine.front_door.flow import PortalFlow
 from engine.storage.tables import credentials, sign_in_addresses, staff_users
+from engine.storage.write_queue import WriterQueue
 
 BORN = date(1980, 1, 1)  # every bench patient's birth date (bench.api_load_server.insert_practice)
 NOBODY_BORN = date(1911, 11, 11)
@@ -155,21 +157,49 @@ def main() -> int:
             seeded = Seeded(flow)
             paths = seeded.paths()
             times: dict[str, list[float]] = {name: [] for name in paths}
+            holds: dict[str, list[float]] = {name: [] for name in paths}
             order = list(paths)
-            for _ in range(args.rounds):
-                random.shuffle(order)
-                for name in order:
-                    began = time.perf_counter()
-                    paths[name][1]()
-                    times[name].append(time.perf_counter() - began)
-                seeded.reset()
+            with LockHolds() as held:
+                for _ in range(args.rounds):
+                    random.shuffle(order)
+                    for name in order:
+                        held.clear()
+                        began = time.perf_counter()
+                        paths[name][1]()
+                        times[name].append(time.perf_counter() - began)
+                        holds[name].append(max(held, default=0.0))
+                    seeded.reset()
         finally:
             flow.close()
-    return _report(paths, times)
+    return _report(paths, times, holds)
 
 
-def _report(paths: dict[str, tuple[str, Callable[[], None]]], times: dict[str, list[float]]) -> int:
+class LockHolds(list[float]):
+    """How long each write transaction held SQLite's write lock (the writer queue's turn), while in use."""
+
+    def __enter__(self) -> LockHolds:
+        self._enter, self._leave = WriterQueue.enter, WriterQueue.leave
+        started: dict[int, float] = {}
+
+        def enter(queue: WriterQueue) -> None:
+            self._enter(queue)
+            started[id(queue)] = time.perf_counter()
+
+        def leave(queue: WriterQueue) -> None:
+            self.append(time.perf_counter() - started.pop(id(queue), time.perf_counter()))
+            self._leave(queue)
+
+        WriterQueue.enter, WriterQueue.leave = enter, leave  # type: ignore[method-assign, assignment]
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        WriterQueue.enter, WriterQueue.leave = self._enter, self._leave  # type: ignore[method-assign]
+
+
+def _report(paths: dict[str, tuple[str, Callable[[], None]]], times: dict[str, list[float]],
+            holds: dict[str, list[float]]) -> int:
     medians = {name: statistics.median(values) for name, values in times.items()}
+    longest = {name: max(values) for name, values in holds.items()}
     groups: dict[str, dict[str, float]] = {}
     for name, (group, _) in paths.items():
         groups.setdefault(group, {})[name] = medians[name]
@@ -180,8 +210,12 @@ def _report(paths: dict[str, tuple[str, Callable[[], None]]], times: dict[str, l
         print(f"{group}: slowest / fastest median {spreads[group]:.3f}x "
               f"({'within' if spreads[group] <= TARGET else 'NOT within'} 10 %)")
         for name, median in sorted(members.items(), key=lambda item: item[1]):
-            print(f"  {name:<32} {1000 * median:8.1f} ms  ({median / fastest:.3f}x)")
+            print(f"  {name:<36} {1000 * median:8.1f} ms  ({median / fastest:.3f}x)  "
+                  f"write lock held at most {1000 * longest[name]:.1f} ms")
+    wrong_pin_hold = max(longest[n] for n, (group, _) in paths.items() if group == "PIN")
+    print(f"a PIN failure held the write lock at most {1000 * wrong_pin_hold:.1f} ms (target < 5 ms)")
     print_summary("failure_timing", {"spread": spreads, "median_ms": {n: 1000 * m for n, m in medians.items()},
+                                     "pin_failure_lock_ms": 1000 * wrong_pin_hold,
                                      "within_10_percent": all(s <= TARGET for s in spreads.values())})
     return 0
 
