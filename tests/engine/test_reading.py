@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
+import threading
 import time
 from pathlib import Path
 
-import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import OperationalError
 
 from engine.storage.database import make_engine, reading
 
@@ -34,12 +32,22 @@ def test_a_writer_still_waits_for_another_writer(tmp_path: Path) -> None:
     db = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
     with db.begin() as conn:
         conn.execute(text("CREATE TABLE t (n INTEGER)"))
+    waited: list[float] = []
+
+    def second_writer() -> None:
+        started = time.monotonic()
+        with db.begin() as second:  # queues behind the first (engine.storage.write_queue)
+            waited.append(time.monotonic() - started)
+            second.execute(text("INSERT INTO t VALUES (2)"))
+
     with db.begin() as first:
         first.execute(text("INSERT INTO t VALUES (1)"))
-        started = time.monotonic()
-        with db.connect() as second:
-            second.connection.driver_connection.execute("PRAGMA busy_timeout=200")  # wait 0.2 s, not 30
-            with pytest.raises((OperationalError, sqlite3.OperationalError), match="locked"), second.begin():
-                second.execute(text("SELECT 1"))
-        assert time.monotonic() - started >= 0.15
+        other = threading.Thread(target=second_writer)
+        other.start()
+        time.sleep(0.2)
+        assert waited == []  # still waiting while the first holds the lock
+    other.join(10)
+    assert waited[0] >= 0.15
+    with reading(db).connect() as conn:
+        assert conn.execute(text("SELECT n FROM t ORDER BY n")).scalars().all() == [1, 2]
     db.dispose()
