@@ -19,13 +19,13 @@ from definitions.model import Actor
 from engine.actors import ActorRef
 from engine.bootstrap import build
 from engine.credentials.hashing import TEST_COST, SecretHasher
-from engine.storage.key_files import key_from_file
 from engine.credentials.pin_lookup import PIN_KEY_FILE, derived_lookup
 from engine.credentials.pins import normalise_pin
 from engine.enrollments.advance import AdvanceEnrollment
 from engine.enrollments.portal import REFUSED, PresentPin
 from engine.enrollments.start import StartEnrollment
 from engine.errors import CredentialRefused
+from engine.storage.key_files import key_from_file
 from engine.storage.tables import credentials
 
 ANA = ActorRef("ana", "staff", Actor.STAFF)
