@@ -249,3 +249,12 @@ def test_the_admin_users_page_sets_a_users_sites_and_none_ticked_means_every_sit
     assert "North Clinic" in _page(api, flow, "root", "/app/admin/users").text
     api.client.post("/app/admin/users/ana/sites", data={"csrf_token": csrf_of(session)}, cookies={COOKIE: session})
     assert flow.users.get("ana").sites is None
+
+
+def test_a_designer_kept_to_a_site_previews_a_message_for_no_patient_of_another(api: Any, flow: Any) -> None:
+    _north(flow)
+    assert _call(api, "PUT", "/users/dee/sites", "root", json={"sites": ["main"]}).status_code == 200
+    path = "/workflows/nextgen-pxp-portal-invites/messages/manual_invite/preview"
+    assert _call(api, "GET", path, "dee", params={"site": "main", "patient": "p-jane"}).status_code == 200
+    assert _call(api, "GET", path, "dee", params={"site": "north", "patient": "p-north"}).status_code == 404
+    assert _call(api, "GET", path, "root", params={"site": "north", "patient": "p-north"}).status_code == 200
