@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, text, update
 
+from api.cli import main
 from api.cli.users import CLI_ACTOR
 from api.web.session import COOKIE, csrf_of
 from engine.people.identity import SESSION_LABEL
@@ -258,3 +259,16 @@ def test_a_designer_kept_to_a_site_previews_a_message_for_no_patient_of_another(
     assert _call(api, "GET", path, "dee", params={"site": "main", "patient": "p-jane"}).status_code == 200
     assert _call(api, "GET", path, "dee", params={"site": "north", "patient": "p-north"}).status_code == 404
     assert _call(api, "GET", path, "root", params={"site": "north", "patient": "p-north"}).status_code == 200
+
+
+def test_the_command_shows_and_sets_the_sites_a_user_works_at(flow: Any, database_url: str,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    _north(flow)
+    assert main(["user", "sites", "bob", "--database-url", database_url]) == 0
+    assert capsys.readouterr().out == "bob works at: every site\n"
+    assert main(["user", "sites", "bob", "north", "main", "--database-url", database_url]) == 0
+    assert capsys.readouterr().out == "bob works at: main, north\n"
+    assert main(["user", "sites", "bob", "nowhere", "--database-url", database_url]) == 2
+    assert "no site 'nowhere'" in capsys.readouterr().err
+    assert main(["user", "sites", "bob", "--every", "--database-url", database_url]) == 0
+    assert capsys.readouterr().out == "bob works at: every site\n"
