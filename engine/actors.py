@@ -9,11 +9,13 @@ from definitions.model import Actor as ActorKind
 
 @dataclass(frozen=True, slots=True)
 class ActorRef:
-    """The one named user (or system) an action traces to."""
+    """The one named user (or system) an action traces to. `sites`: the sites a staff user works at, who sees and
+    acts only there (`engine.people.walls`); None: every site (and always for systems and integrations)."""
 
     id: str
     role: str
     kind: ActorKind
+    sites: frozenset[str] | None = None
 
 
 SYSTEM_ACTOR = ActorRef("system", "system", ActorKind.SYSTEM)

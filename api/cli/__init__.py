@@ -143,6 +143,11 @@ def _users(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     password.add_argument("id", help="the user name")
     password.add_argument("--reason", required=True, help="why, for the history (e.g. 'the first admin')")
     password.set_defaults(run=_command("users", "password"))
+    sites = user_sub.add_parser("sites", help="show or set the sites a user works at, and alone sees and acts at")
+    sites.add_argument("id", help="the user name")
+    sites.add_argument("sites", nargs="*", metavar="SITE", help="the sites (none given: show them)")
+    sites.add_argument("--every", action="store_true", help="every site again (the default)")
+    sites.set_defaults(run=_command("users", "sites"))
 
 
 def add_import_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

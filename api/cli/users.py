@@ -1,4 +1,5 @@
-"""`portalflow user ...`: create users and integrations and issue their tokens from the server's shell.
+"""`portalflow user ...`: create users and integrations, issue their tokens, set the sites they work at, from the
+server's shell.
 
 This is how the first admin comes to exist: whoever can run commands on the server is trusted to. Each command is
 audited with the actor `cli`. A token is printed once, on stdout alone, so it can be captured in a variable.
@@ -79,4 +80,18 @@ def password(args: argparse.Namespace) -> int:
     if _refusing(args, set_it) is None:
         return 2
     print(f"password of {args.id} set; they choose their own at their next sign-in")
+    return 0
+
+
+def sites(args: argparse.Namespace) -> int:
+    """Show the sites a user works at, set them (`SITE ...`), or give every site back (`--every`)."""
+    def work(users: Users) -> frozenset[str] | None:
+        if args.every or args.sites:
+            return users.set_sites(CLI_ACTOR, args.id, None if args.every else args.sites).sites
+        return users.get(args.id).sites
+
+    shown = _refusing(args, lambda users: (work(users),))
+    if shown is None:
+        return 2
+    print(f"{args.id} works at: {', '.join(sorted(shown[0])) if shown[0] is not None else 'every site'}")
     return 0

@@ -38,9 +38,10 @@ Query_ = Annotated[HistoryQuery, Depends(history_query)]
 
 
 @router.get("/audit/events", response_model=HistoryPage)
-def find_events(query: Query_, _: Auditor, flow: Flow) -> HistoryPage:
-    """The history matching every filter, oldest first, a page at a time."""
-    found = flow.histories.find(query)
+def find_events(query: Query_, user: Auditor, flow: Flow) -> HistoryPage:
+    """The history matching every filter, oldest first, a page at a time (for a reader kept to some sites, only
+    the rows about their patients, households, enrollments and sites)."""
+    found = flow.histories.find(query, viewer=user.actor)
     last = found[-1].id if len(found) == query.limit else None
     return HistoryPage(events=[AuditEventOut.model_validate(r) for r in found], next_after_id=last)
 
@@ -48,12 +49,13 @@ def find_events(query: Query_, _: Auditor, flow: Flow) -> HistoryPage:
 @router.get("/audit/export", response_class=StreamingResponse, responses={200: {"content": {
     "text/csv": {}, "application/x-ndjson": {}, "application/fhir+ndjson": {}},
     "description": "Every matching row (the limit is ignored), streamed"}})
-def export(query: Query_, _: Auditor, flow: Flow,
+def export(query: Query_, user: Auditor, flow: Flow,
            format: Annotated[Literal["csv", "jsonl", "fhir"], Query(description="csv, jsonl or fhir")] = "jsonl",
            ) -> StreamingResponse:
     """Export the whole matching history: CSV, JSON lines (every hashed field, to re-check the chains), or FHIR R4
     AuditEvent resources as NDJSON."""
-    lines, media_type = flow.histories.export(query, format)  # a bad query is a 422 now, not a broken stream
+    # A bad query is a 422 now, not a broken stream.
+    lines, media_type = flow.histories.export(query, format, viewer=user.actor)
     extension = {"csv": "csv", "jsonl": "jsonl", "fhir": "ndjson"}[format]
     return StreamingResponse(lines, media_type=media_type, headers={
         "Content-Disposition": f'attachment; filename="portalflow-audit.{extension}"'})

@@ -67,12 +67,12 @@ def fire_trigger(enrollment_id: str, trigger: str, body: TriggerIn, user: Staff,
 
 
 @router.get("/enrollments", response_model=list[EnrollmentSummaryOut])
-def find_enrollments(_: Reader, flow: Flow, patient_id: str | None = None, household_id: str | None = None,
+def find_enrollments(user: Reader, flow: Flow, patient_id: str | None = None, household_id: str | None = None,
                      workflow_id: str | None = None, state: str | None = None,
                      limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[EnrollmentSummaryOut]:
     """Enrollments matching every filter, newest first (a patient's include their households')."""
     found = flow.find_enrollments(patient_id=patient_id, household_id=household_id, workflow_id=workflow_id,
-                                  state=state, limit=limit)
+                                  state=state, limit=limit, viewer=user.actor)
     return [EnrollmentSummaryOut.of(e) for e in found]
 
 

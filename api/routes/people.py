@@ -36,20 +36,20 @@ def create_patient(body: PatientIn, user: Staff, flow: Flow) -> PatientOut:
 
 
 @router.get("/patients", response_model=list[PatientOut])
-def find_patients(_: Reader, flow: Flow, site_id: str | None = None, family_name: str | None = None,
+def find_patients(user: Reader, flow: Flow, site_id: str | None = None, family_name: str | None = None,
                   given_name: str | None = None, birth_date: QueryDate | None = None,
                   after: Annotated[str | None, Query(description="the last id of the previous page")] = None,
                   limit: Limit = 50) -> list[PatientOut]:
     """Patients matching every filter given (names by prefix, any case), in id order, a page at a time."""
     found = flow.people.find_patients(site_id=site_id, family_name=family_name, given_name=given_name,
-                                      birth_date=birth_date, after=after, limit=limit)
+                                      birth_date=birth_date, after=after, limit=limit, viewer=user.actor)
     return [PatientOut.of(record) for record in found]
 
 
 @router.get("/patients/{patient_id}", response_model=PatientOut, responses=responses(404))
-def read_patient(patient_id: str, _: Reader, flow: Flow) -> PatientOut:
+def read_patient(patient_id: str, user: Reader, flow: Flow) -> PatientOut:
     """The patient, the households they belong to, and their enrollments (newest first)."""
-    return PatientOut.of(flow.people.read_patient(patient_id))
+    return PatientOut.of(flow.people.read_patient(patient_id, viewer=user.actor))
 
 
 @router.patch("/patients/{patient_id}", response_model=PatientUpdated, responses=responses(404, 422))
@@ -68,14 +68,15 @@ def create_household(body: HouseholdIn, user: Staff, flow: Flow) -> HouseholdOut
 
 
 @router.get("/households", response_model=list[HouseholdOut])
-def list_households(_: Reader, flow: Flow, site_id: str | None = None, after: str | None = None,
+def list_households(user: Reader, flow: Flow, site_id: str | None = None, after: str | None = None,
                     limit: Limit = 50) -> list[HouseholdOut]:
-    return [HouseholdOut.of(h) for h in flow.people.list_households(site_id=site_id, after=after, limit=limit)]
+    return [HouseholdOut.of(h) for h in flow.people.list_households(site_id=site_id, after=after, limit=limit,
+                                                                    viewer=user.actor)]
 
 
 @router.get("/households/{household_id}", response_model=HouseholdOut, responses=responses(404))
-def read_household(household_id: str, _: Reader, flow: Flow) -> HouseholdOut:
-    return HouseholdOut.of(flow.people.read_household(household_id))
+def read_household(household_id: str, user: Reader, flow: Flow) -> HouseholdOut:
+    return HouseholdOut.of(flow.people.read_household(household_id, viewer=user.actor))
 
 
 @router.patch("/households/{household_id}", response_model=HouseholdOut, responses=responses(404, 422))

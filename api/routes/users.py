@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, status
 
 from api.deps import Admin, AnyUser, BearerToken, Flow, client_address
 from api.errors import responses
-from api.schemas.users import LoginIn, LoginOut, NewToken, NewUser, PasswordIn, Revoked, TokenOut, UserOut
+from api.schemas.users import LoginIn, LoginOut, NewToken, NewUser, PasswordIn, Revoked, SitesIn, TokenOut, UserOut
 
 router = APIRouter(tags=["users"])
 
@@ -45,6 +45,13 @@ def create_user(body: NewUser, admin: Admin, flow: Flow) -> UserOut:
     user, _ = flow.users.create(admin.actor, body.id, body.name, body.role,
                                 linked_to_staff_record=body.linked_to_staff_record)
     return UserOut.of(user)
+
+
+@router.put("/users/{user_id}/sites", response_model=UserOut, responses=responses(401, 403, 404, 422))
+def set_sites(user_id: str, body: SitesIn, admin: Admin, flow: Flow) -> UserOut:
+    """The sites a user works at: they see and act only there (a patient elsewhere is not found); null or []:
+    every site. Audited on the user's history."""
+    return UserOut.of(flow.users.set_sites(admin.actor, user_id, body.sites))
 
 
 @router.post("/users/{user_id}/tokens", response_model=TokenOut, status_code=status.HTTP_201_CREATED,

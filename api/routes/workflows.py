@@ -73,9 +73,9 @@ def migrate(workflow_id: str, body: MigrationIn, designer: Designer, flow: Flow)
 
 @router.get("/workflows/{workflow_id}/messages/{message_id}/preview", response_model=MessagePreviewOut,
             responses=responses(404, 422))
-def preview(workflow_id: str, message_id: str, site: str, _: Designer, flow: Flow, version: int | None = None,
+def preview(workflow_id: str, message_id: str, site: str, user: Designer, flow: Flow, version: int | None = None,
             patient: str | None = None, household: str | None = None) -> MessagePreviewOut:
     """The message as it would be written now for `site` and a real `patient` or `household` (default: a sample
     one), with [PIN] or [one-time link] where the secret goes; `held` says why it would not be sent instead."""
     return MessagePreviewOut.of(flow.preview(PreviewMessage(message_id, site, workflow_id, version, patient,
-                                                            household)))
+                                                            household), user.actor))

@@ -26,35 +26,38 @@ Limit = Annotated[int, Query(ge=1, le=1000)]
 
 
 @router.get("/worklists/pins-expiring", response_model=list[ExpiringPinOut])
-def pins_expiring(_: Reader, flow: Flow, within_days: Annotated[int, Query(ge=0, le=365)] = 7,
+def pins_expiring(user: Reader, flow: Flow, within_days: Annotated[int, Query(ge=0, le=365)] = 7,
                   include_expired: QueryBool = True, site_id: str | None = None,
                   limit: Limit = 200) -> list[ExpiringPinOut]:
     """Open PINs expiring within N days (and those already expired), soonest first: regenerate them."""
-    found = flow.worklists.pins_expiring(within_days, include_expired=include_expired, site_id=site_id, limit=limit)
+    found = flow.worklists.pins_expiring(within_days, include_expired=include_expired, site_id=site_id, limit=limit,
+                                         viewer=user.actor)
     return [ExpiringPinOut.model_validate(f) for f in found]
 
 
 @router.get("/worklists/invites-waiting", response_model=list[WaitingInviteOut])
-def invites_waiting(_: Reader, flow: Flow, window_days: Annotated[int, Query(ge=1, le=365)] = 30,
+def invites_waiting(user: Reader, flow: Flow, window_days: Annotated[int, Query(ge=1, le=365)] = 30,
                     site_id: str | None = None, limit: Limit = 200) -> list[WaitingInviteOut]:
     """Patients invited who have not activated yet, longest waiting first, with how many invites went out."""
-    found = flow.worklists.invites_waiting(window_days=window_days, site_id=site_id, limit=limit)
+    found = flow.worklists.invites_waiting(window_days=window_days, site_id=site_id, limit=limit,
+                                           viewer=user.actor)
     return [WaitingInviteOut.model_validate(f) for f in found]
 
 
 @router.get("/worklists/households-part-registered", response_model=list[PartRegisteredOut])
-def households_part_registered(_: Reader, flow: Flow, site_id: str | None = None,
+def households_part_registered(user: Reader, flow: Flow, site_id: str | None = None,
                                limit: Limit = 200) -> list[PartRegisteredOut]:
     """Households where the guardian registered some children but not all."""
-    found = flow.worklists.households_part_registered(site_id=site_id, limit=limit)
+    found = flow.worklists.households_part_registered(site_id=site_id, limit=limit, viewer=user.actor)
     return [PartRegisteredOut.model_validate(f) for f in found]
 
 
 @router.get("/worklists/messages-failed", response_model=list[FailedMessageOut])
-def messages_failed(_: Reader, flow: Flow, within_days: Annotated[int | None, Query(ge=1, le=3650)] = None,
+def messages_failed(user: Reader, flow: Flow, within_days: Annotated[int | None, Query(ge=1, le=3650)] = None,
                     site_id: str | None = None, limit: Limit = 200) -> list[FailedMessageOut]:
     """Messages that failed, were held (an empty field) or wait for review, newest first."""
-    found = flow.worklists.messages_failed(within_days=within_days, site_id=site_id, limit=limit)
+    found = flow.worklists.messages_failed(within_days=within_days, site_id=site_id, limit=limit,
+                                           viewer=user.actor)
     return [FailedMessageOut.model_validate(f) for f in found]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,12 +17,21 @@ class UserOut(BaseModel):
     active: bool
     linked_to_staff_record: bool
     must_change_password: bool
+    sites: list[str] | None = Field(description="the sites they work at, and alone see and act at; null: every site",
+                                    examples=[["main"]])
 
     @classmethod
     def of(cls, user: User) -> UserOut:
         return cls(id=user.id, name=user.name, role=user.role, active=user.active,
                    linked_to_staff_record=user.linked_to_staff_record,
-                   must_change_password=user.must_change_password)
+                   must_change_password=user.must_change_password,
+                   sites=sorted(user.sites) if user.sites is not None else None)
+
+
+class SitesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sites: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+        max_length=1000, description="the sites the user works at; null or []: every site", examples=[["main"]])
 
 
 class NewUser(BaseModel):

@@ -32,7 +32,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from engine.audit.entry import OUTCOMES
 from engine.clock import as_utc
 from engine.errors import InvalidInput
-from engine.storage.tables import audit_events, enrollments, household_members
+from engine.storage.tables import audit_events, enrollments, household_members, households, patients
 
 MAX_LIMIT: Final = 1000
 DEFAULT_LIMIT: Final = 100
@@ -57,6 +57,7 @@ class HistoryQuery:
     until: datetime | None = None
     after_id: int = 0
     limit: int = DEFAULT_LIMIT
+    sites: frozenset[str] | None = None  # the reader's walls: only rows about subjects at these sites
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +178,24 @@ def _about(query: HistoryQuery) -> list[ColumnElement[bool]]:
         conditions.append(_concerning_households([query.household_id]))
     if query.actor_id is not None:
         conditions.append(audit_events.c.actor_id == query.actor_id)
+    if query.sites is not None:
+        conditions.append(_at_sites(sorted(query.sites)))
     return conditions
+
+
+def _at_sites(site_ids: list[str]) -> ColumnElement[bool]:
+    """Rows about a patient, household or site at these sites, and rows of their enrollments: nothing else (not
+    the staff users' own chains, nor the global one), so a reader kept to some sites learns nothing beyond them."""
+    at_patients = select(patients.c.id).where(patients.c.site_id.in_(site_ids))
+    at_households = select(households.c.id).where(households.c.site_id.in_(site_ids))
+    their_enrollments = select(enrollments.c.id).where(
+        enrollments.c.patient_id.in_(at_patients) | enrollments.c.household_id.in_(at_households))
+    return or_(
+        and_(audit_events.c.subject_type == "patient", audit_events.c.subject_id.in_(at_patients)),
+        and_(audit_events.c.subject_type == "household", audit_events.c.subject_id.in_(at_households)),
+        and_(audit_events.c.subject_type == "site", audit_events.c.subject_id.in_(site_ids)),
+        audit_events.c.chain.in_(their_enrollments),
+    )
 
 
 def _what_and_when(query: HistoryQuery) -> list[ColumnElement[bool]]:

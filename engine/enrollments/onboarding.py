@@ -21,6 +21,7 @@ from engine.enrollments.start import EnrollmentStarted, StartEnrollment
 from engine.errors import Conflict, InvalidInput, NotAllowed, NotFound, Refused
 from engine.fsm.rows import read_enrollment, running_for
 from engine.fsm.services import ShownSecret
+from engine.people.walls import see_patient
 from engine.versions.catalog import WorkflowCatalog
 
 MAX_SELECTION = 500
@@ -65,8 +66,12 @@ class Onboarding:
 
     def _one(self, command: Onboard, patient_id: str) -> Onboarded:
         definition = self.catalog.latest(command.workflow_id)
-        with self.db.connect() as conn:
-            found = running_for(conn, definition, patient_id=patient_id)
+        try:
+            with self.db.connect() as conn:
+                see_patient(conn, command.actor, patient_id)  # beyond the user's walls: not found, like no one
+                found = running_for(conn, definition, patient_id=patient_id)
+        except NotFound as missing:
+            return Onboarded(patient_id, "not_found", None, None, (str(missing),))
         running = found[0] if found else None
         try:
             if running is None:

@@ -31,6 +31,7 @@ from engine.front_door.versions import Versions
 from engine.front_door.worklists import Worklists
 from engine.fsm.services import Services
 from engine.messaging.delivery import DeliveryWorker
+from engine.people import walls
 from engine.storage.database import reading
 from engine.versions.catalog import WorkflowCatalog
 from engine.views.enrollment import EnrollmentView, describe_enrollment
@@ -66,34 +67,59 @@ class PortalFlow:
 
     # ----- enrollments --------------------------------------------------------------------------------------
 
+    # Beyond the acting user's walls (engine.people.walls) a subject or an enrollment is not found: each command
+    # and read here looks first, on the read side, and only when the actor is kept to some sites.
+
     def start(self, command: StartEnrollment) -> EnrollmentStarted:
+        self._see(command.actor, patient_id=command.patient_id, household_id=command.household_id)
         return start_enrollment(self.db, self.services, self.catalog, command)
 
     def advance(self, command: AdvanceEnrollment) -> EnrollmentAdvanced:
+        self._see(command.actor, enrollment_id=command.enrollment_id)
         return self.advancer(command)
 
     def complete_step(self, command: CompleteStep) -> int:
+        self._see(command.actor, enrollment_id=command.enrollment_id)
         return complete_step(self.db, self.services, self.catalog, command)
 
     def describe(self, enrollment_id: str, actor: ActorRef) -> EnrollmentView:
         """The enrollment as `actor` sees it now: next actions with every reason they are blocked, guided steps,
         timers waiting and why, messages. Writes nothing."""
+        self._see(actor, enrollment_id=enrollment_id)
         return describe_enrollment(self.reader, self.services, self.catalog, enrollment_id, actor)
 
-    def preview(self, query: PreviewMessage) -> MessagePreview:
+    def _see(self, actor: ActorRef, *, patient_id: str | None = None, household_id: str | None = None,
+             enrollment_id: str | None = None) -> None:
+        if walls.walls_of(actor) is None:
+            return
+        with self.reader.connect() as conn:
+            if patient_id is not None:
+                walls.see_patient(conn, actor, patient_id)
+            if household_id is not None:
+                walls.see_household(conn, actor, household_id)
+            if enrollment_id is not None:
+                walls.see_enrollment(conn, actor, enrollment_id)
+
+    def preview(self, query: PreviewMessage, viewer: ActorRef | None = None) -> MessagePreview:
         """A workflow's message as it would be written now for a site and a patient (or a sample one), with
-        placeholders for its PIN or link, or the reason it would be held. Writes nothing."""
+        placeholders for its PIN or link, or the reason it would be held. Writes nothing. A real patient or
+        household must be within the `viewer`'s walls."""
+        if viewer is not None:
+            self._see(viewer, patient_id=query.patient_id, household_id=query.household_id)
         with self.reader.connect() as conn:
             return preview_message(conn, self.services.renderer, self.catalog, query,
                                    self.services.clock.now().date())
 
     def find_enrollments(self, *, patient_id: str | None = None, household_id: str | None = None,
                          workflow_id: str | None = None, state: str | None = None,
-                         ids: Sequence[str] | None = None, limit: int = 50) -> list[EnrollmentSummary]:
-        """Enrollments matching every filter, newest first (a patient's include their households')."""
+                         ids: Sequence[str] | None = None, limit: int = 50,
+                         viewer: ActorRef | None = None) -> list[EnrollmentSummary]:
+        """Enrollments matching every filter, newest first (a patient's include their households'); only those
+        within the `viewer`'s walls."""
         with self.reader.connect() as conn:
             return find_enrollments(conn, self.catalog, patient_id=patient_id, household_id=household_id,
-                                    workflow_id=workflow_id, state=state, ids=ids, limit=limit)
+                                    workflow_id=workflow_id, state=state, ids=ids, limit=limit,
+                                    sites=walls.walls_of(viewer))
 
     def onboard(self, command: Onboard) -> list[Onboarded]:
         """One action for many patients, each handled alone; the answer says, per patient, what happened."""

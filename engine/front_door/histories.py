@@ -7,10 +7,12 @@ never holds up the front desk.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy import Engine
 
+from engine.actors import ActorRef
 from engine.audit import anchors
 from engine.audit.export import FORMATS
 from engine.audit.keeping import AnchorKeeper
@@ -18,19 +20,27 @@ from engine.audit.reading import AuditRecord, HistoryQuery, find_history, stream
 from engine.audit.verify import VerifyReport, verify
 from engine.clock import Clock
 from engine.front_door.base import Door
+from engine.people.walls import walls_of
+
+
+def _walled(query: HistoryQuery, viewer: ActorRef | None) -> HistoryQuery:
+    sites = walls_of(viewer)
+    return query if sites is None else replace(query, sites=sites)
 
 
 class Histories(Door):
-    def find(self, query: HistoryQuery) -> list[AuditRecord]:
-        """The history matching every filter, oldest first, a page at a time."""
+    def find(self, query: HistoryQuery, *, viewer: ActorRef | None = None) -> list[AuditRecord]:
+        """The history matching every filter, oldest first, a page at a time; a `viewer` kept to some sites reads
+        only the rows about them (engine.people.walls)."""
         with self.reader.connect() as conn:
-            return find_history(conn, query)
+            return find_history(conn, _walled(query, viewer))
 
-    def export(self, query: HistoryQuery, format_name: str) -> tuple[Iterator[str], str]:
+    def export(self, query: HistoryQuery, format_name: str, *, viewer: ActorRef | None = None
+               ) -> tuple[Iterator[str], str]:
         """Every matching row as CSV, JSON lines or FHIR AuditEvent NDJSON, and its media type. The query is
         checked now, so a bad one fails here rather than half-way through a download."""
         render, media_type = FORMATS[format_name]
-        return render(stream_history(self.reader, query)), media_type
+        return render(stream_history(self.reader, _walled(query, viewer))), media_type
 
     def __init__(self, db: Engine, clock: Clock, keeper: AnchorKeeper | None = None) -> None:
         super().__init__(db, clock)

@@ -19,7 +19,7 @@ from engine.clock import Clock
 from engine.enrollments.intake import EventIntake, IntakeEvent
 from engine.front_door.base import Door
 from engine.ids import new_id
-from engine.people import finding, patients
+from engine.people import finding, patients, walls
 from engine.people.demographics import COLUMNS, check_changes
 from engine.people.practice_fields import check_practice_fields, update_practice_fields
 from engine.people.subjects import Household, load_household, load_patient
@@ -39,22 +39,28 @@ class People(Door):
         super().__init__(db, clock)
         self.catalog, self.intake = catalog, intake
 
+    # Every read takes its `viewer` and every write its actor: beyond their walls (engine.people.walls) a patient
+    # or household is not found. No viewer: the server's own read (the CLI on the host), every site.
+
     def create_patient(self, actor: ActorRef, new: patients.NewPatient, *, where: str = "") -> PatientRecord:
+        walls.see_site(actor, new.site_id, "site", new.site_id)
         with self.db.begin() as conn:
             patients.create_patient(conn, self.clock.now(), actor, new, where=where)
         return self.read_patient(new.id)
 
-    def read_patient(self, patient_id: str) -> PatientRecord:
+    def read_patient(self, patient_id: str, *, viewer: ActorRef | None = None) -> PatientRecord:
         with self.reader.connect() as conn:
+            walls.see_patient(conn, viewer, patient_id)
             return patient_record(conn, self.catalog, patient_id)
 
     def find_patients(self, *, site_id: str | None = None, family_name: str | None = None,
                       given_name: str | None = None, birth_date: date | None = None, after: str | None = None,
-                      limit: int = 50) -> list[PatientRecord]:
+                      limit: int = 50, viewer: ActorRef | None = None) -> list[PatientRecord]:
         """Patients matching every filter given (names by prefix, any case), in id order, a page at a time."""
         with self.reader.connect() as conn:
             ids = finding.find_patients(conn, site_id=site_id, family_name=family_name, given_name=given_name,
-                                        birth_date=birth_date, limit=limit, after=after)
+                                        birth_date=birth_date, limit=limit, after=after,
+                                        sites=walls.walls_of(viewer))
             return patient_records(conn, self.catalog, ids)
 
     def update_patient(self, actor: ActorRef, patient_id: str, changes: Mapping[str, Any], *,
@@ -68,6 +74,7 @@ class People(Door):
         changed: list[str] = []
         event = None
         with self.db.begin() as conn:
+            walls.see_patient(conn, actor, patient_id)
             load_patient(conn, patient_id)
             check_practice_fields(conn, own)
             if demographic:
@@ -83,28 +90,35 @@ class People(Door):
     def create_household(self, actor: ActorRef, new: patients.NewHousehold, members: Sequence[str], *,
                          where: str = "") -> Household:
         """A guardian's household with its children, in order (the first child is the one the welcome goes to)."""
+        walls.see_site(actor, new.site_id, "site", new.site_id)
         with self.db.begin() as conn:
+            for member in members:
+                walls.see_patient(conn, actor, member)
             patients.create_household(conn, self.clock.now(), actor, new, members, where=where)
             return load_household(conn, new.id)
 
-    def read_household(self, household_id: str) -> Household:
+    def read_household(self, household_id: str, *, viewer: ActorRef | None = None) -> Household:
         with self.reader.connect() as conn:
+            walls.see_household(conn, viewer, household_id)
             return load_household(conn, household_id)
 
-    def list_households(self, *, site_id: str | None = None, after: str | None = None,
-                        limit: int = 50) -> list[Household]:
+    def list_households(self, *, site_id: str | None = None, after: str | None = None, limit: int = 50,
+                        viewer: ActorRef | None = None) -> list[Household]:
         with self.reader.connect() as conn:
-            return [load_household(conn, i)
-                    for i in finding.list_households(conn, site_id=site_id, limit=limit, after=after)]
+            return [load_household(conn, i) for i in finding.list_households(
+                conn, site_id=site_id, limit=limit, after=after, sites=walls.walls_of(viewer))]
 
     def update_household(self, actor: ActorRef, household_id: str, changes: Mapping[str, Any]) -> Household:
         """Correct the guardian's name or email, or confirm the email is correct and personal."""
         with self.db.begin() as conn:
+            walls.see_household(conn, actor, household_id)
             patients.update_household(conn, self.clock.now(), actor, household_id, changes)
             return load_household(conn, household_id)
 
     def add_member(self, actor: ActorRef, household_id: str, patient_id: str, *, where: str = "") -> Household:
         """Add a child after the last one (nothing changes if the child is already a member)."""
         with self.db.begin() as conn:
+            walls.see_household(conn, actor, household_id)
+            walls.see_patient(conn, actor, patient_id)
             patients.add_household_member(conn, self.clock.now(), actor, household_id, patient_id, where=where)
             return load_household(conn, household_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import timedelta
 
 from sqlalchemy import Engine
@@ -14,6 +15,7 @@ from engine.front_door.base import Door
 from engine.people import identity
 from engine.people.identity import IssuedToken, User
 from engine.people.sign_in_addresses import address_paused, record_address_failure
+from engine.people.user_sites import set_sites
 
 
 class Users(Door):
@@ -104,6 +106,13 @@ class Users(Door):
     def change_role(self, by: ActorRef, user_id: str, role: str) -> User:
         with self.db.begin() as conn:
             return identity.change_role(conn, self.clock.now(), by, user_id, role)
+
+    def set_sites(self, by: ActorRef, user_id: str, site_ids: Collection[str] | None) -> User:
+        """The sites the user works at, where alone they see and act (None or empty: every site); audited."""
+        with self.db.begin() as conn:
+            user = identity.get_user(conn, user_id)
+            set_sites(conn, self.clock.now(), by, user_id, user.role, site_ids)
+            return identity.get_user(conn, user_id)
 
     def issue_token(self, by: ActorRef, user_id: str, label: str, *,
                     valid_for: timedelta | None = None) -> IssuedToken:

@@ -1,6 +1,6 @@
 """Staff worklists, what needs doing today: PINs expiring, invites waiting, households part-registered, messages
 that failed; and the operator's counts behind /metrics (timers due, the outbox, transitions). Each a read at the
-clock's now."""
+clock's now, and only within the viewer's walls (`engine.people.walls`; no viewer: every site)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
+from engine.actors import ActorRef
 from engine.clock import Clock
 from engine.front_door.base import Door
+from engine.people.walls import walls_of
 from engine.versions.catalog import WorkflowCatalog
 from engine.views import worklists
 from engine.views.invites_waiting import WaitingInvite, invites_waiting
@@ -23,28 +25,32 @@ class Worklists(Door):
         self.catalog = catalog
 
     def pins_expiring(self, within_days: int = 7, *, include_expired: bool = True, site_id: str | None = None,
-                      limit: int = worklists.DEFAULT_LIMIT) -> list[ExpiringPin]:
+                      limit: int = worklists.DEFAULT_LIMIT, viewer: ActorRef | None = None) -> list[ExpiringPin]:
         with self.reader.connect() as conn:
             return worklists.pins_expiring(conn, self.clock.now(), self.catalog, within_days,
-                                           include_expired=include_expired, site_id=site_id, limit=limit)
+                                           include_expired=include_expired, site_id=site_id, limit=limit,
+                                           sites=walls_of(viewer))
 
     def invites_waiting(self, *, window_days: int = 30, site_id: str | None = None,
-                        limit: int = worklists.DEFAULT_LIMIT) -> list[WaitingInvite]:
+                        limit: int = worklists.DEFAULT_LIMIT, viewer: ActorRef | None = None
+                        ) -> list[WaitingInvite]:
         with self.reader.connect() as conn:
             return invites_waiting(conn, self.clock.now(), self.catalog, window_days=window_days,
-                                   site_id=site_id, limit=limit)
+                                   site_id=site_id, limit=limit, sites=walls_of(viewer))
 
     def households_part_registered(self, *, site_id: str | None = None,
-                                   limit: int = worklists.DEFAULT_LIMIT) -> list[PartRegisteredHousehold]:
+                                   limit: int = worklists.DEFAULT_LIMIT, viewer: ActorRef | None = None
+                                   ) -> list[PartRegisteredHousehold]:
         with self.reader.connect() as conn:
             return worklists.households_part_registered(conn, self.clock.now(), self.catalog, site_id=site_id,
-                                                        limit=limit)
+                                                        limit=limit, sites=walls_of(viewer))
 
     def messages_failed(self, *, within_days: int | None = None, site_id: str | None = None,
-                        limit: int = worklists.DEFAULT_LIMIT) -> list[FailedMessage]:
+                        limit: int = worklists.DEFAULT_LIMIT, viewer: ActorRef | None = None
+                        ) -> list[FailedMessage]:
         with self.reader.connect() as conn:
             return worklists.messages_failed(conn, self.clock.now(), within_days=within_days, site_id=site_id,
-                                             limit=limit)
+                                             limit=limit, sites=walls_of(viewer))
 
     # ----- the operator's counts (metrics) ---------------------------------------------------------------------
 

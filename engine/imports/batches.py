@@ -31,6 +31,7 @@ from engine.clock import Clock
 from engine.errors import AlreadyExists, InvalidInput, NotFound
 from engine.people.demographics import check_changes
 from engine.people.patients import NewHousehold, NewPatient, add_household_member, create_household, create_patient
+from engine.people.walls import see_household, see_patient, see_site
 from engine.storage.tables import households, patients
 
 Now = Clock | Callable[[], datetime]
@@ -193,6 +194,7 @@ def _source_name(row: ImportRow, key: str | None) -> str | None:
 def _apply(conn: Connection, now: datetime, actor: ActorRef, row: ImportRow, tally: ImportReport) -> None:
     if row.patient is not None:
         with _part("patient"):
+            see_site(actor, row.patient.site_id, "site", row.patient.site_id)  # beyond the importer's walls: none
             create_patient(conn, now, actor, row.patient)
         tally.patients_created += 1
     if row.guardian is not None:
@@ -205,8 +207,10 @@ def _apply(conn: Connection, now: datetime, actor: ActorRef, row: ImportRow, tal
 
 def _join_household(conn: Connection, now: datetime, actor: ActorRef, guardian: Guardian, child: str,
                     tally: ImportReport) -> None:
+    see_patient(conn, actor, child)
     known = conn.execute(select(households.c.id).where(households.c.id == guardian.id)).first() is not None
     if known:
+        see_household(conn, actor, guardian.id)
         tally.members_added += add_household_member(conn, now, actor, guardian.id, child)
         return
     site = conn.execute(select(patients.c.site_id).where(patients.c.id == child)).scalar_one_or_none()

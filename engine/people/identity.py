@@ -24,6 +24,7 @@ from engine.clock import as_utc
 from engine.credentials.hashing import SecretHasher
 from engine.credentials.tokens import token_digest
 from engine.errors import AuthenticationFailed, InvalidInput, NotFound
+from engine.people.user_sites import sites_of
 from engine.storage.tables import api_tokens, staff_users
 
 ROLES = ("staff", "designer", "auditor", "admin", "integration")
@@ -49,11 +50,13 @@ class User:
     active: bool
     linked_to_staff_record: bool
     must_change_password: bool
+    sites: frozenset[str] | None = None  # the sites they work at; None: every site
 
     @property
     def actor(self) -> ActorRef:
-        kind = Actor.INTEGRATION if self.role == "integration" else Actor.STAFF
-        return ActorRef(self.id, self.role, kind)
+        if self.role == "integration":
+            return ActorRef(self.id, self.role, Actor.INTEGRATION)  # an integration is bound to no site
+        return ActorRef(self.id, self.role, Actor.STAFF, self.sites)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,21 +69,28 @@ class IssuedToken:
     expires_at: datetime | None
 
 
-def _user(row: object) -> User:
+def _user(row: object, sites: frozenset[str] | None = None) -> User:
     mapping = row._mapping  # type: ignore[attr-defined]
     return User(mapping["id"], mapping["name"], mapping["role"], bool(mapping["active"]),
-                bool(mapping["linked_to_staff_record"]), bool(mapping["must_change_password"]))
+                bool(mapping["linked_to_staff_record"]), bool(mapping["must_change_password"]), sites)
+
+
+def _walled(conn: Connection, row: object) -> User:
+    """The user of `row` with the sites they work at (one more read: a user's walls travel with them)."""
+    user_id = row._mapping["id"]  # type: ignore[attr-defined]
+    return _user(row, sites_of(conn, [user_id]).get(user_id))
 
 
 def get_user(conn: Connection, user_id: str) -> User:
     row = conn.execute(select(staff_users).where(staff_users.c.id == user_id)).first()
     if row is None:
         raise NotFound("user", user_id)
-    return _user(row)
+    return _walled(conn, row)
 
 
 def list_users(conn: Connection) -> list[User]:
-    return [_user(r) for r in conn.execute(select(staff_users).order_by(staff_users.c.id))]
+    walls = sites_of(conn)
+    return [_user(r, walls.get(r.id)) for r in conn.execute(select(staff_users).order_by(staff_users.c.id))]
 
 
 def _record(conn: Connection, now: datetime, by: ActorRef, action: str, user_id: str, detail: str) -> None:
@@ -146,7 +156,7 @@ def authenticate(conn: Connection, now: datetime, token: str) -> User:
         raise AuthenticationFailed("the token has expired; log in again or ask an admin for a new one")
     if not row.active:
         raise AuthenticationFailed("this user is deactivated")
-    return _user(row)
+    return _walled(conn, row)
 
 
 def set_password(conn: Connection, now: datetime, by: ActorRef, hasher: SecretHasher, user_id: str,
@@ -188,7 +198,7 @@ def check_sign_in(conn: Connection, now: datetime, hasher: SecretHasher, user_id
         return SignInCheck(None, False, False)
     correct = hasher.verify(stored, password)
     paused = row.sign_in_paused_until is not None and as_utc(row.sign_in_paused_until) > now
-    return SignInCheck(_user(row) if correct and not paused and row.active else None, True, correct)
+    return SignInCheck(_walled(conn, row) if correct and not paused and row.active else None, True, correct)
 
 
 def record_sign_in(conn: Connection, now: datetime, user_id: str, check: SignInCheck) -> None:
@@ -244,7 +254,7 @@ def session_user(conn: Connection, now: datetime, token: str, idle: timedelta) -
                                    "activity")
     if not row.active:
         raise AuthenticationFailed("this user is deactivated")
-    return _user(row), now - last >= _TOUCH_EVERY
+    return _walled(conn, row), now - last >= _TOUCH_EVERY
 
 
 def touch_session(conn: Connection, now: datetime, token: str) -> None:

@@ -29,6 +29,7 @@ from engine.storage.audit_tables import audit_anchors as audit_anchors
 from engine.storage.audit_tables import audit_events as audit_events
 from engine.storage.schema import metadata as metadata  # re-exported: migrations and tests know it from here
 from engine.storage.schema import utc_time
+from engine.storage.wall_tables import staff_user_sites as staff_user_sites
 
 sites = Table(
     "sites", metadata,

@@ -23,7 +23,7 @@ from engine.storage.tables import credentials, enrollments, outbox, patients
 from engine.timers.rows import next_due
 from engine.versions.catalog import WorkflowCatalog
 from engine.views.ordered import first_rows
-from engine.views.worklists import DEFAULT_LIMIT, display_name, status_of
+from engine.views.worklists import DEFAULT_LIMIT, Sites, display_name, status_of
 
 _Sends = tuple[int, datetime | None, datetime | None]  # invites in the window, last queued, last sent
 
@@ -55,7 +55,8 @@ def invite_states(definition: WorkflowDefinition) -> tuple[str, ...]:
 
 
 def invites_waiting(conn: Connection, now: datetime, catalog: WorkflowCatalog, *, window_days: int = 30,
-                    site_id: str | None = None, limit: int = DEFAULT_LIMIT) -> list[WaitingInvite]:
+                    site_id: str | None = None, limit: int = DEFAULT_LIMIT, sites: Sites = None
+                    ) -> list[WaitingInvite]:
     query = (select(enrollments.c.id, enrollments.c.workflow_id, enrollments.c.workflow_version,
                     enrollments.c.state, enrollments.c.updated_at, patients.c.id.label("patient_id"),
                     patients.c.given_name, patients.c.family_name, patients.c.email, patients.c.site_id)
@@ -63,6 +64,8 @@ def invites_waiting(conn: Connection, now: datetime, catalog: WorkflowCatalog, *
              .order_by(enrollments.c.updated_at, enrollments.c.id))
     if site_id is not None:
         query = query.where(patients.c.site_id == site_id)
+    if sites is not None:
+        query = query.where(patients.c.site_id.in_(sorted(sites)))
     # One branch per waiting state of each loaded version, each read in ix_enrollments_waiting's order.
     branches = [query.where((enrollments.c.workflow_id == d.id) & (enrollments.c.workflow_version == d.version)
                             & (enrollments.c.state == state))

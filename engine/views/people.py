@@ -17,7 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from engine.clock import as_utc
 from engine.errors import NotFound
 from engine.people.subjects import Patient
-from engine.storage.tables import enrollments, household_members, patients, portal_accounts
+from engine.storage.tables import enrollments, household_members, households, patients, portal_accounts
 from engine.versions.catalog import WorkflowCatalog
 
 ENROLLMENTS_SHOWN = 100  # per patient, newest first
@@ -88,9 +88,16 @@ def _enrollments_of(conn: Connection, catalog: WorkflowCatalog, patient_ids: lis
 
 def find_enrollments(conn: Connection, catalog: WorkflowCatalog, *, patient_id: str | None = None,
                      household_id: str | None = None, workflow_id: str | None = None, state: str | None = None,
-                     ids: Sequence[str] | None = None, limit: int = 50) -> list[EnrollmentSummary]:
-    """Enrollments matching every filter, newest first; a patient's include its households' enrollments."""
+                     ids: Sequence[str] | None = None, limit: int = 50,
+                     sites: frozenset[str] | None = None) -> list[EnrollmentSummary]:
+    """Enrollments matching every filter, newest first; a patient's include its households' enrollments; only
+    those whose subject is at `sites` when given (the viewer's walls)."""
     query = select(enrollments).order_by(enrollments.c.started_at.desc(), enrollments.c.id).limit(limit)
+    if sites is not None:
+        at = sorted(sites)
+        query = query.where(enrollments.c.patient_id.in_(select(patients.c.id).where(patients.c.site_id.in_(at)))
+                            | enrollments.c.household_id.in_(
+                                select(households.c.id).where(households.c.site_id.in_(at))))
     if patient_id:
         query = query.where((enrollments.c.patient_id == patient_id) | enrollments.c.household_id.in_(
             select(household_members.c.household_id).where(household_members.c.patient_id == patient_id)))

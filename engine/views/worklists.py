@@ -10,9 +10,9 @@
 - `messages_failed`: outbox rows that failed, were held (a field their template prints is empty) or wait for
   review, newest first. Never the body.
 
-Each takes a connection and the current time, an optional site, and a limit. Lists are ordered so the most
-urgent rows come first (soonest expiry, longest wait), except failed messages (newest first: the oldest are the
-most likely to have been dealt with already).
+Each takes a connection and the current time, an optional site, a limit, and the viewer's walls (`sites`).
+Lists are ordered so the most urgent rows come first (soonest expiry, longest wait), except failed messages (newest
+first: the oldest are the most likely to have been dealt with already).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from engine.views.ordered import first_rows
 
 DEFAULT_LIMIT = 200
 FAILED_STATUSES = ("failed", "review", "held")  # what the failed-messages worklist lists
+Sites = frozenset[str] | None  # the viewer's walls (engine.people.walls): None is every site
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +92,7 @@ class FailedMessage:
 
 def pins_expiring(conn: Connection, now: datetime, catalog: WorkflowCatalog, within_days: int = 7, *,
                   include_expired: bool = True, site_id: str | None = None,
-                  limit: int = DEFAULT_LIMIT) -> list[ExpiringPin]:
+                  limit: int = DEFAULT_LIMIT, sites: Sites = None) -> list[ExpiringPin]:
     horizon = now + timedelta(days=within_days)
     window = credentials.c.expires_at <= horizon
     if not include_expired:
@@ -108,6 +109,8 @@ def pins_expiring(conn: Connection, now: datetime, catalog: WorkflowCatalog, wit
              .order_by(credentials.c.expires_at, credentials.c.patient_id).limit(limit))
     if site_id is not None:
         query = query.where(patients.c.site_id == site_id)
+    if sites is not None:
+        query = query.where(patients.c.site_id.in_(sorted(sites)))
     found: list[ExpiringPin] = []
     for r in conn.execute(query):
         expires = as_utc(r.expires_at)
@@ -120,12 +123,12 @@ def pins_expiring(conn: Connection, now: datetime, catalog: WorkflowCatalog, wit
 
 
 def households_part_registered(conn: Connection, now: datetime, catalog: WorkflowCatalog, *,
-                               site_id: str | None = None, limit: int = DEFAULT_LIMIT
+                               site_id: str | None = None, limit: int = DEFAULT_LIMIT, sites: Sites = None
                                ) -> list[PartRegisteredHousehold]:
     found: list[PartRegisteredHousehold] = []
     after: tuple[datetime, str] | None = None
     while len(found) < limit:  # a page at a time: the selection (JSON) can still rule a household out, below
-        page = _part_registered_page(conn, catalog, site_id, after, limit)
+        page = _part_registered_page(conn, catalog, site_id, sites, after, limit)
         children = _children_of(conn, [r.household_id for r in page])
         for r in page:
             registered, pending = _split(children.get(r.household_id, []), tuple(r.selected_children or ()))
@@ -143,7 +146,7 @@ def households_part_registered(conn: Connection, now: datetime, catalog: Workflo
     return found
 
 
-def _part_registered_page(conn: Connection, catalog: WorkflowCatalog, site_id: str | None,
+def _part_registered_page(conn: Connection, catalog: WorkflowCatalog, site_id: str | None, sites: Sites,
                           after: tuple[datetime, str] | None, limit: int) -> list[Any]:
     """Household enrollments in a state that is not final, with registered and unregistered children, oldest
     move first, after `after` (updated_at, id): one branch per such state, each in ix_enrollments_waiting's order."""
@@ -163,6 +166,8 @@ def _part_registered_page(conn: Connection, catalog: WorkflowCatalog, site_id: s
              .where(some_child(True) & some_child(False)).order_by(enrollments.c.updated_at, enrollments.c.id))
     if site_id is not None:
         query = query.where(households.c.site_id == site_id)
+    if sites is not None:
+        query = query.where(households.c.site_id.in_(sorted(sites)))
     if after is not None:
         query = query.where((enrollments.c.updated_at > after[0])
                             | ((enrollments.c.updated_at == after[0]) & (enrollments.c.id > after[1])))
@@ -195,7 +200,7 @@ def _split(rows: list[Any], selected: tuple[str, ...]) -> tuple[tuple[Child, ...
 
 
 def messages_failed(conn: Connection, now: datetime, *, within_days: int | None = None, site_id: str | None = None,
-                    limit: int = DEFAULT_LIMIT) -> list[FailedMessage]:
+                    limit: int = DEFAULT_LIMIT, sites: Sites = None) -> list[FailedMessage]:
     """Failed, held or to-review outbox rows; `within_days` keeps only those created that recently."""
     site = func.coalesce(patients.c.site_id, households.c.site_id)
     query = (select(outbox.c.id, outbox.c.enrollment_id, outbox.c.message_id, outbox.c.channel, outbox.c.recipient,
@@ -210,6 +215,8 @@ def messages_failed(conn: Connection, now: datetime, *, within_days: int | None 
         query = query.where(outbox.c.created_at >= now - timedelta(days=within_days))
     if site_id is not None:
         query = query.where(site == site_id)
+    if sites is not None:
+        query = query.where(site.in_(sorted(sites)))
     # One branch per status, each read backwards along ix_outbox_status (status, created_at).
     rows = first_rows(conn, [query.where(outbox.c.status == status) for status in FAILED_STATUSES],
                       lambda r: (r.created_at, r.id), limit, reverse=True)

@@ -65,6 +65,7 @@ def test_the_staff_day_and_the_audit_run_as_written_against_a_real_server(server
     out = done.stdout
     assert '"patients_created": 10' in out
     assert "Ana Front Desk (staff)" in out
+    assert '["main"]' in out  # the sites Ana works at
     assert '"code": "conflict"' in out
     assert "email address is missing" in out
     assert "Baby Boy Okafor" in out

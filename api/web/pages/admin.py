@@ -1,6 +1,6 @@
-"""The admin's pages: users (create with a first password they must change, change a role, reset a password
-with a reason, revoke every token), sites (new ones; details, the workflows they use, the calendar: hours,
-holidays, closures, go-live), providers, and patients imported from a file."""
+"""The admin's pages: users (create with a first password they must change, change a role, the sites they work at,
+reset a password with a reason, revoke every token), sites (new ones; details, the workflows they use, the
+calendar: hours, holidays, closures, go-live), providers, and patients imported from a file."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def _users(request: Request, session: Session, flow: PortalFlow, status_code: in
            ) -> Response:
     values: dict[str, Any] = {"error": None, "done": None, **extra}
     return render(request, "admin/users.html", session, status_code, users=flow.users.list(), roles=ROLES,
-                  minimum=MIN_PASSWORD, **values)
+                  minimum=MIN_PASSWORD, sites=flow.practice.list_sites(), **values)
 
 
 @router.get("/users")
@@ -71,6 +71,18 @@ def reset_password(request: Request, user_id: str, session: AdminSession, flow: 
     except InvalidInput as invalid:
         return _users(request, session, flow, 422, error=f"Password not set: {invalid}.")
     return go(request, f"/app/admin/users?done=password+of+{user_id}")
+
+
+@router.post("/users/{user_id}/sites")
+def set_sites(request: Request, user_id: str, session: AdminSession, flow: Flow,
+              sites: Annotated[list[str] | None, Form()] = None, csrf_token: Text = "") -> Response:
+    """The sites the user works at, where alone they see and act (none ticked: every site); audited."""
+    session.check(request, csrf_token)
+    try:
+        flow.users.set_sites(session.user.actor, user_id, sites or None)
+    except InvalidInput as invalid:
+        return _users(request, session, flow, 422, error=f"Sites not set: {invalid}.")
+    return go(request, f"/app/admin/users?done=sites+of+{user_id}")
 
 
 @router.post("/users/{user_id}/revoke")

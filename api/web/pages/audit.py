@@ -14,6 +14,7 @@ from fastapi.responses import StreamingResponse
 from api.deps import Flow
 from api.web.responses import PageRoute, render
 from api.web.session import Session, role
+from engine.actors import ActorRef
 from engine.audit.reading import AuditRecord, HistoryQuery
 from engine.errors import InvalidInput, NotFound
 from engine.front_door.flow import PortalFlow
@@ -82,13 +83,15 @@ class Line:
     to_status: str
 
 
-def _zone(flow: PortalFlow, wanted: Filters) -> str | None:
+def _zone(flow: PortalFlow, wanted: Filters, viewer: ActorRef) -> str | None:
     """The timezone to show beside UTC: the subject's site, or the practice's when every site shares one."""
     try:
         if wanted.patient_id:
-            return flow.practice.read_site(flow.people.read_patient(wanted.patient_id).patient.site_id).timezone
+            patient = flow.people.read_patient(wanted.patient_id, viewer=viewer).patient
+            return flow.practice.read_site(patient.site_id).timezone
         if wanted.household_id:
-            return flow.practice.read_site(flow.people.read_household(wanted.household_id).site_id).timezone
+            household = flow.people.read_household(wanted.household_id, viewer=viewer)
+            return flow.practice.read_site(household.site_id).timezone
     except NotFound:
         return None
     zones = {s.timezone for s in flow.practice.list_sites()}
@@ -115,10 +118,10 @@ def lines_of(flow: PortalFlow, records: list[AuditRecord]) -> list[Line]:
 @router.get("/audit")
 def timeline(request: Request, session: AuditorSession, flow: Flow, wanted: FiltersQ, after_id: int = 0) -> Response:
     searched = bool(wanted.params())
-    records = flow.histories.find(wanted.query(after_id)) if searched else []
+    records = flow.histories.find(wanted.query(after_id), viewer=session.user.actor) if searched else []
     more = records[-1].id if len(records) == PAGE else None
     return render(request, "audit/timeline.html", session, f=wanted, lines=lines_of(flow, records),
-                  searched=searched, zone=_zone(flow, wanted), more=more,
+                  searched=searched, zone=_zone(flow, wanted, session.user.actor), more=more,
                   users=flow.users.list())
 
 
@@ -130,7 +133,7 @@ def verification(request: Request, session: AuditorSession, flow: Flow) -> Respo
 @router.get("/audit/export")
 def export(session: AuditorSession, flow: Flow, wanted: FiltersQ,
            format: Annotated[Literal["csv", "jsonl", "fhir"], Query()] = "csv") -> StreamingResponse:
-    lines, media_type = flow.histories.export(wanted.query(), format)
+    lines, media_type = flow.histories.export(wanted.query(), format, viewer=session.user.actor)
     extension = {"csv": "csv", "jsonl": "jsonl", "fhir": "ndjson"}[format]
     return StreamingResponse(lines, media_type=media_type, headers={
         "Content-Disposition": f'attachment; filename="portalflow-audit.{extension}"'})

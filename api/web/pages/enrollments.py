@@ -17,6 +17,7 @@ from starlette.datastructures import FormData
 from api.deps import Flow
 from api.web.responses import PageRoute, render
 from api.web.session import ReaderSession, Session, StaffSession
+from engine.actors import ActorRef
 from engine.audit.reading import HistoryQuery
 from engine.enrollments.advance import AdvanceEnrollment, EnrollmentAdvanced
 from engine.errors import Conflict, InvalidInput, NotAllowed, NotFound, Refused
@@ -28,13 +29,13 @@ _TYPED = ("text", "username", "email", "date")
 _BY = {"system": "the system", "portal": "the patient on the portal", "integration": "the EHR"}
 
 
-def _subject(flow: PortalFlow, view: EnrollmentView) -> dict[str, Any]:
+def _subject(flow: PortalFlow, view: EnrollmentView, viewer: ActorRef) -> dict[str, Any]:
     if view.household_id:
-        household = flow.people.read_household(view.household_id)
+        household = flow.people.read_household(view.household_id, viewer=viewer)
         name = f"{household.guardian_given_name} {household.guardian_family_name}'s household"
         return {"name": name, "href": f"/app/households/{household.id}", "site_id": household.site_id,
                 "children": household.children, "patient": None}
-    record = flow.people.read_patient(view.patient_id or "")
+    record = flow.people.read_patient(view.patient_id or "", viewer=viewer)
     return {"name": record.patient.display_name, "href": f"/app/patients/{record.patient.id}",
             "site_id": record.patient.site_id, "children": (), "patient": record.patient}
 
@@ -55,7 +56,7 @@ def who_changed(flow: PortalFlow, enrollment_id: str) -> str:
 def page(request: Request, session: Session, flow: PortalFlow, enrollment_id: str, status_code: int = 200,
          **extra: Any) -> Response:
     view = flow.describe(enrollment_id, session.user.actor)
-    subject = _subject(flow, view)
+    subject = _subject(flow, view, session.user.actor)
     site = flow.practice.read_site(subject["site_id"])
     values: dict[str, Any] = {"refused": None, "refused_trigger": None, "entered": {}, "stale": None,
                               "error": None, **extra}
@@ -138,7 +139,7 @@ def _stale(request: Request, session: Session, flow: PortalFlow, enrollment_id: 
 def _done(request: Request, session: Session, flow: PortalFlow, moved: EnrollmentAdvanced,
           trigger: TriggerView) -> Response:
     view = flow.describe(moved.enrollment_id, session.user.actor)
-    subject = _subject(flow, view)
+    subject = _subject(flow, view, session.user.actor)
     site = flow.practice.read_site(subject["site_id"])
     names = {c.id: c.display_name for c in subject["children"]}
     if subject["patient"] is not None:

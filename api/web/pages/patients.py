@@ -13,6 +13,7 @@ from api.deps import Flow
 from api.web.responses import PageRoute, go, render
 from api.web.session import Session, StaffSession
 from definitions.model import Subject, WorkflowDefinition
+from engine.actors import ActorRef
 from engine.enrollments.start import StartEnrollment
 from engine.errors import InvalidInput, NotAllowed, NotFound, Refused
 from engine.front_door.flow import PortalFlow
@@ -36,16 +37,16 @@ def birth_date_in(text: str) -> date | None:
         return None
 
 
-def search(flow: PortalFlow, text: str) -> list[PatientRecord]:
+def search(flow: PortalFlow, text: str, viewer: ActorRef) -> list[PatientRecord]:
     """Patients whose MRN is the text, born on the date it is, or named by it ("Doe", "Doe Jane", "Doe, Jane",
-    "Jane Doe": names by prefix, any case)."""
+    "Jane Doe": names by prefix, any case); only those at the `viewer`'s sites."""
     text = text.strip()
     born = birth_date_in(text)
     if born is not None:
-        return flow.people.find_patients(birth_date=born)
+        return flow.people.find_patients(birth_date=born, viewer=viewer)
     found: dict[str, PatientRecord] = {}
     try:
-        exact = flow.people.read_patient(text)
+        exact = flow.people.read_patient(text, viewer=viewer)
         found[exact.patient.id] = exact
     except NotFound:
         pass
@@ -56,7 +57,7 @@ def search(flow: PortalFlow, text: str) -> list[PatientRecord]:
     elif len(words) >= 2:
         tries = [(words[0], " ".join(words[1:])), (words[-1], " ".join(words[:-1]))]
     for family, given in tries:
-        for record in flow.people.find_patients(family_name=family, given_name=given):
+        for record in flow.people.find_patients(family_name=family, given_name=given, viewer=viewer):
             found.setdefault(record.patient.id, record)
     return list(found.values())
 
@@ -79,15 +80,16 @@ def needs(patient: Patient) -> dict[str, str]:
 
 @router.get("/patients")
 def find(request: Request, session: StaffSession, flow: Flow, q: str = "") -> Response:
-    results = search(flow, q) if q.strip() else []
+    results = search(flow, q, session.user.actor) if q.strip() else []
     return render(request, "patients/search.html", session, q=q, results=results, searched=bool(q.strip()))
 
 
 def _patient_page(request: Request, session: Session, flow: PortalFlow, patient_id: str, status_code: int = 200,
                   **extra: Any) -> Response:
-    record = flow.people.read_patient(patient_id)
+    viewer = session.user.actor
+    record = flow.people.read_patient(patient_id, viewer=viewer)
     site = flow.practice.read_site(record.patient.site_id)
-    households = [flow.people.read_household(h) for h in record.households]
+    households = [flow.people.read_household(h, viewer=viewer) for h in record.households]
     values: dict[str, Any] = {"error": None, "saved": None, **extra}
     return render(request, "patients/patient.html", session, status_code, record=record, p=record.patient,
                   site=site, households=households, workflows=workflows_of(flow, site, Subject.PATIENT),
@@ -115,7 +117,7 @@ def correct(request: Request, patient_id: str, session: StaffSession, flow: Flow
             first_name: Text = "", last_name: Text = "", email: Text = "", cell_phone: Text = "",
             email_confirmed_personal: Text = "", pcp_id: Text = "", responsible_provider_id: Text = "") -> Response:
     session.check(request, csrf_token)
-    current = flow.people.read_patient(patient_id).patient
+    current = flow.people.read_patient(patient_id, viewer=session.user.actor).patient
     wanted: dict[str, Any] = {
         "first_name": (_text(first_name), current.given_name), "last_name": (_text(last_name), current.family_name),
         "email": (_text(email), current.email), "cell_phone": (_text(cell_phone), current.cell_phone),
@@ -142,19 +144,19 @@ def household(request: Request, household_id: str, session: StaffSession, flow: 
 
 def _household_page(request: Request, session: Session, flow: PortalFlow, household_id: str,
                     status_code: int = 200, **extra: Any) -> Response:
-    found = flow.people.read_household(household_id)
+    found = flow.people.read_household(household_id, viewer=session.user.actor)
     site = flow.practice.read_site(found.site_id)
     values: dict[str, Any] = {"error": None, "saved": None, **extra}
     return render(request, "patients/household.html", session, status_code, h=found, site=site,
                   workflows=workflows_of(flow, site, Subject.HOUSEHOLD),
-                  enrollments=flow.find_enrollments(household_id=household_id), **values)
+                  enrollments=flow.find_enrollments(household_id=household_id, viewer=session.user.actor), **values)
 
 
 @router.post("/households/{household_id}")
 def correct_household(request: Request, household_id: str, session: StaffSession, flow: Flow,
                       csrf_token: Text = "", guardian_email: Text = "", confirmed: Text = "") -> Response:
     session.check(request, csrf_token)
-    current = flow.people.read_household(household_id)
+    current = flow.people.read_household(household_id, viewer=session.user.actor)
     changes: dict[str, Any] = {}
     if _text(guardian_email) != current.guardian_email:
         changes["guardian_email"] = _text(guardian_email)

@@ -70,5 +70,6 @@ async def check(request: Request, session: DesignerSession, flow: Flow, csrf_tok
 @router.get("/workflows/{workflow_id}/versions/{version}/messages/{message_id}")
 def preview(request: Request, workflow_id: str, version: int, message_id: str, site: str,
             session: DesignerSession, flow: Flow, patient: str = "") -> Response:
-    shown = flow.preview(PreviewMessage(message_id, site, workflow_id, version, patient_id=patient.strip() or None))
+    shown = flow.preview(PreviewMessage(message_id, site, workflow_id, version, patient_id=patient.strip() or None),
+                         session.user.actor)
     return render(request, "workflows/preview.html", session, p=shown, site_id=site, patient=patient)
