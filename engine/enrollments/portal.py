@@ -22,6 +22,7 @@ from engine.actors import PORTAL_ACTOR, ActorRef
 from engine.audit.entry import about_enrollment
 from engine.audit.trail import note
 from engine.clock import as_utc
+from engine.credentials.even_time import LINK_REFUSAL_FLOOR, refusals_take_at_least
 from engine.credentials.pins import MAX_PIN_FAILURES, normalise_pin
 from engine.credentials.refusal_counts import count_refusal
 from engine.credentials.tokens import same_digest, token_digest
@@ -104,6 +105,14 @@ def _count_failure(db: Engine, birth_date: date, now: datetime) -> None:
 
 
 def present_link(advancer: Advancer, token: str, trigger: str | None = None) -> EnrollmentAdvanced:
+    """Use an access link. Every refusal (unknown, used, expired, not usable now) answers no sooner than
+    `LINK_REFUSAL_FLOOR` after the link arrived: the known ones also write why on the enrollment's history, and
+    the caller must not tell them from an unknown one by time."""
+    with refusals_take_at_least(LINK_REFUSAL_FLOOR):
+        return _present_link(advancer, token, trigger)
+
+
+def _present_link(advancer: Advancer, token: str, trigger: str | None) -> EnrollmentAdvanced:
     digest = token_digest(token)
     now = advancer.services.clock.now()
     with advancer.db.connect() as conn:

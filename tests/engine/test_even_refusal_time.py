@@ -1,0 +1,73 @@
+"""A refused link answers no sooner than a fixed floor after it arrived, whether it was unknown or known but used:
+the caller cannot tell the refusals apart by time (issue 15, defect 4). Lower bounds only; no timed assertion."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from engine.credentials.even_time import LINK_REFUSAL_FLOOR, refusals_take_at_least
+from engine.enrollments.advance import AdvanceEnrollment
+from engine.errors import CredentialRefused
+from tests.engine.test_portal_accounts import ANA, enable_access
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def _refuse_after(fake: FakeTime, took: float) -> None:
+    with refusals_take_at_least(0.025, fake.sleep, fake.clock):
+        fake.now += took
+        raise CredentialRefused("unknown", "not accepted")
+
+
+def test_a_refusal_waits_out_what_is_left_of_the_floor_and_is_still_raised() -> None:
+    fake = FakeTime()
+    with pytest.raises(CredentialRefused):
+        _refuse_after(fake, 0.004)
+    assert fake.slept == [pytest.approx(0.021)]
+
+
+def test_a_refusal_that_already_took_longer_than_the_floor_waits_no_more() -> None:
+    fake = FakeTime()
+    with pytest.raises(CredentialRefused):
+        _refuse_after(fake, 0.030)
+    assert fake.slept == []
+
+
+def test_success_and_other_errors_are_never_held_back() -> None:
+    fake = FakeTime()
+    with refusals_take_at_least(0.025, fake.sleep, fake.clock):
+        pass
+    with pytest.raises(KeyError), refusals_take_at_least(0.025, fake.sleep, fake.clock):
+        {}["not a refusal"]
+    assert fake.slept == []
+
+
+def _refusal_takes(flow: Any, token: str) -> float:
+    started = time.monotonic()
+    with pytest.raises(CredentialRefused):
+        flow.present_link(token)
+    return time.monotonic() - started
+
+
+def test_an_unknown_link_and_a_used_one_both_answer_no_sooner_than_the_floor(flow: Any) -> None:
+    eid = enable_access(flow, "p-jane")
+    (shown,) = flow.advance(AdvanceEnrollment(eid, "send_invitation", ANA, inputs={
+        "send_from": "onboarding_tool", "confirm_email_personal": True})).shown
+    token = shown.value.rsplit("/", 1)[-1]
+    flow.present_link(token)  # used: from now on it is refused, and why is noted on the history
+    assert _refusal_takes(flow, "x" * 43) >= LINK_REFUSAL_FLOOR
+    assert _refusal_takes(flow, token) >= LINK_REFUSAL_FLOOR
