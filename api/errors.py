@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from api.observability.logs import request_id
 from definitions.errors import PortalFlowError
 from engine.errors import (
     AlreadyExists,
@@ -151,7 +152,13 @@ def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     incident = uuid.uuid4().hex[:12]
     # The exception's text may carry a value from the request; the log keeps only its type and the incident.
     log.error("incident %s: unexpected %s", incident, type(exc).__name__, exc_info=exc)
-    return error_response(500, "internal", f"something went wrong on our side; incident {incident}")
+    answer = error_response(500, "internal", f"something went wrong on our side; incident {incident}")
+    # Starlette answers a 500 outside every middleware, so the request id is put on it here (it is still set:
+    # api.observability.requests leaves it for this handler, which runs in the request's own task).
+    rid = request_id.get()
+    if rid is not None:
+        answer.headers["X-Request-ID"] = rid
+    return answer
 
 
 def install(app: FastAPI) -> None:

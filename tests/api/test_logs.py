@@ -47,7 +47,7 @@ def test_a_sane_incoming_request_id_is_kept_and_a_strange_one_replaced(api: Any)
     assert len(replaced.headers["X-Request-ID"]) == 32
 
 
-def test_an_unexpected_error_is_logged_with_its_request_id_and_without_its_message(
+def test_an_unexpected_error_is_answered_and_logged_with_its_request_id_and_without_its_message(
         capsys: pytest.CaptureFixture[str], flow: Any, workflows_dir: Path) -> None:
     app = create_app(Settings(database_url=str(flow.db.url), workflows_dir=workflows_dir), flow=flow)
 
@@ -60,7 +60,7 @@ def test_an_unexpected_error_is_logged_with_its_request_id_and_without_its_messa
         answer = client.get("/boom?family_name=garcia", headers={"X-Request-ID": "req-500"})
     log = capsys.readouterr().err
     lines = json_lines(log)
-    assert answer.status_code == 500
+    assert (answer.status_code, answer.headers["X-Request-ID"]) == (500, "req-500")
     (incident,) = [line for line in lines if line["level"] == "ERROR"]
     assert incident["request_id"] == "req-500"
     assert "ValueError: (left out)" in incident["exc_info"]
