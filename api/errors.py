@@ -21,7 +21,6 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from api.observability.logs import request_id
 from definitions.errors import PortalFlowError
 from engine.errors import (
     AlreadyExists,
@@ -148,15 +147,18 @@ def _engine(_: Request, exc: Exception) -> JSONResponse:
     return _unexpected(_, exc)
 
 
-def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+REQUEST_ID_KEY = "portalflow.request_id"  # set in the ASGI scope by api.observability.requests
+
+
+def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     incident = uuid.uuid4().hex[:12]
     # The exception's text may carry a value from the request; the log keeps only its type and the incident.
     log.error("incident %s: unexpected %s", incident, type(exc).__name__, exc_info=exc)
     answer = error_response(500, "internal", f"something went wrong on our side; incident {incident}")
-    # Starlette answers a 500 outside every middleware, so the request id is put on it here (it is still set:
-    # api.observability.requests leaves it for this handler, which runs in the request's own task).
-    rid = request_id.get()
-    if rid is not None:
+    # Starlette answers a 500 outside every middleware, so the request id is put on it here, from the scope the
+    # request observation shares with this handler.
+    rid = request.scope.get(REQUEST_ID_KEY)
+    if isinstance(rid, str):
         answer.headers["X-Request-ID"] = rid
     return answer
 

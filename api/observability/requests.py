@@ -20,6 +20,7 @@ import uuid
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.errors import REQUEST_ID_KEY
 from api.observability.logs import request_id
 from api.observability.metrics import ServiceMetrics
 
@@ -52,6 +53,7 @@ class RequestObservation:
             await self.app(scope, receive, send)
             return
         rid = incoming_id(scope)
+        scope[REQUEST_ID_KEY] = rid  # for the 500 handler, which answers outside this middleware
         token = request_id.set(rid)
         started = time.perf_counter()
         status = 500  # when the app raises before answering, the error middleware outside answers 500
