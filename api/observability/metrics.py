@@ -8,7 +8,9 @@ Two kinds of figures:
 - figures read from the database at the scrape, the same whichever worker answers: timers due and overdue, the
   sweep's lag (the oldest due timer's age), the outbox per open status, transitions per workflow and outcome
   (all time, from the audit trail), workflows loaded and left out, and the last audit verification's result
-  (run in a thread at most once an hour per process, so a scrape never waits for it).
+  (run in a thread at most once an hour per process, so a scrape never waits for it). The transitions are tallied
+  from the rows added since the last scrape; a long backlog (the first scrape after a start on a big trail) is
+  caught up in a thread instead, and until it is done the scrape shows the backlog rather than a partial count.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from engine.front_door.flow import PortalFlow
 from engine.views.operations import TransitionTally
 
 VERIFY_EVERY_SECONDS = 3600.0
+TALLY_STEP = 100_000  # audit rows a scrape tallies itself (well under a second); more are caught up in a thread
 log = logging.getLogger("portalflow.metrics")
 
 
@@ -70,13 +73,51 @@ class AuditWatch:
         self.report, self.finished_at = report, time.time()
 
 
+class TransitionWatch:
+    """The transitions tally, kept current at each scrape when few rows were added since the last one."""
+
+    def __init__(self, flow: PortalFlow, step: int = TALLY_STEP) -> None:
+        self._flow, self._step = flow, step
+        self._lock = threading.Lock()  # two scrapes at once must not add the same rows twice
+        self._thread: threading.Thread | None = None
+        self._tally = TransitionTally()
+
+    def current(self) -> tuple[TransitionTally | None, int]:
+        """The tally up to the newest audit row, or None while a long backlog is caught up; and the backlog."""
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                return None, max(self._flow.worklists.newest_audit_id() - self._tally.mark, 0)
+            backlog = self._flow.worklists.newest_audit_id() - self._tally.mark
+            if backlog <= self._step:
+                self._tally = self._flow.worklists.tally_transitions(self._tally)
+                return self._tally, 0
+            self._thread = threading.Thread(target=self._catch_up, args=(self._tally,),
+                                            name="portalflow-metrics-tally", daemon=True)
+            self._thread.start()
+            return None, backlog
+
+    def wait(self, timeout: float) -> None:
+        """For tests and shutdown: let a catch-up under way finish."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+
+    def _catch_up(self, tally: TransitionTally) -> None:
+        """Step by step, `step` audit rows at a time, so no single read holds the database long."""
+        try:
+            while (further := self._flow.worklists.tally_transitions(tally, self._step)).mark > tally.mark:
+                tally = further
+                self._tally = tally  # scrapes do not read it while this thread runs; kept for a failure midway
+        except Exception:  # the next scrape starts again from where this one got to
+            log.exception("metrics: tallying the transitions failed")
+
+
 class DatabaseFigures(Collector):
     """Gauges and counters read from the database at each scrape."""
 
     def __init__(self, flow: PortalFlow, overdue_after: timedelta) -> None:
         self._flow, self._overdue_after = flow, overdue_after
-        self._tally = TransitionTally()
-        self._tally_lock = threading.Lock()  # two scrapes at once must not add the same rows twice
+        self.transitions = TransitionWatch(flow)
         self.audit = AuditWatch(flow)
 
     def collect(self) -> Iterator[Metric]:
@@ -85,9 +126,7 @@ class DatabaseFigures(Collector):
         yield from self._audit()
         try:
             counts = self._flow.worklists.operation_counts(self._overdue_after)
-            with self._tally_lock:
-                self._tally = self._flow.worklists.tally_transitions(self._tally)
-                tally = self._tally
+            tally, backlog = self.transitions.current()
         except Exception:  # the scrape still answers, and says the database did not
             log.exception("metrics: the database did not answer")
             yield GaugeMetricFamily("portalflow_database_up", "1 when the database answered this scrape", value=0)
@@ -108,6 +147,11 @@ class DatabaseFigures(Collector):
         for status, count in counts.outbox.items():
             outbox.add_metric([status], count)
         yield outbox
+        yield GaugeMetricFamily("portalflow_transitions_backlog",
+                                "Audit rows not yet tallied into portalflow_transitions (0 once caught up)",
+                                value=backlog)
+        if tally is None:
+            return  # still catching up: no partial count that would later jump
         transitions = CounterMetricFamily("portalflow_transitions",
                                           "Transitions recorded in the audit trail (ok: advanced; refused)",
                                           labels=["workflow", "outcome"])

@@ -15,7 +15,13 @@ from engine.people.walls import walls_of
 from engine.versions.catalog import WorkflowCatalog
 from engine.views import worklists
 from engine.views.invites_waiting import WaitingInvite, invites_waiting
-from engine.views.operations import OperationCounts, TransitionTally, operation_counts, tally_transitions
+from engine.views.operations import (
+    OperationCounts,
+    TransitionTally,
+    newest_audit_id,
+    operation_counts,
+    tally_transitions,
+)
 from engine.views.worklists import ExpiringPin, FailedMessage, PartRegisteredHousehold
 
 
@@ -59,7 +65,13 @@ class Worklists(Door):
         with self.reader.connect() as conn:
             return operation_counts(conn, self.clock.now(), overdue_after)
 
-    def tally_transitions(self, tally: TransitionTally) -> TransitionTally:
-        """`tally` (start from an empty one) brought up to date: transitions per workflow and outcome, all time."""
+    def tally_transitions(self, tally: TransitionTally, limit: int | None = None) -> TransitionTally:
+        """`tally` (start from an empty one) brought up to date, or `limit` audit rows further: transitions per
+        workflow and outcome, all time."""
         with self.reader.connect() as conn:
-            return tally_transitions(conn, tally)
+            return tally_transitions(conn, tally, limit)
+
+    def newest_audit_id(self) -> int:
+        """How far a transitions tally has to go (0 for an empty trail)."""
+        with self.reader.connect() as conn:
+            return newest_audit_id(conn)

@@ -3,7 +3,8 @@ lag), the outbox's depth and failures, and the transitions recorded per workflow
 
 Counts only, never a row's content. Each count walks an index: `ix_timers_due` (status, due_at) for the timers,
 `ix_outbox_status` (status, created_at) for the outbox, and the audit table's primary key from a mark onwards for
-the transitions. The first tally reads the whole audit trail once; every later one only the rows added since.
+the transitions. A tally reads only the audit rows added since its mark, at most `limit` row ids at a time, so a
+caller can catch up on a long trail in steps.
 """
 
 from __future__ import annotations
@@ -51,15 +52,23 @@ def operation_counts(conn: Connection, now: datetime, overdue_after: timedelta) 
                            oldest_due_at=as_utc(oldest) if oldest is not None else None, outbox=by_status)
 
 
-def tally_transitions(conn: Connection, tally: TransitionTally) -> TransitionTally:
-    """`tally` brought up to the newest audit row: only rows after its mark are read.
+def newest_audit_id(conn: Connection) -> int:
+    """The newest audit row's id (0 for an empty trail): how far a tally has to go."""
+    return int(conn.execute(select(func.max(audit_events.c.id))).scalar_one() or 0)
+
+
+def tally_transitions(conn: Connection, tally: TransitionTally, limit: int | None = None) -> TransitionTally:
+    """`tally` brought up to the newest audit row, or `limit` row ids past its mark if that is sooner: only rows
+    after its mark are read.
 
     A transition is an audit row with action "transition" on an enrollment's chain; its outcome is "ok" (it moved)
     or "refused". On PostgreSQL a transaction that took its row id before a later one committed can become visible
     after the mark has passed it; such a row is not counted (a rare undercount, never a double count).
     """
-    newest = conn.execute(select(func.max(audit_events.c.id))).scalar_one()
-    if newest is None or newest <= tally.mark:
+    newest = newest_audit_id(conn)
+    if limit is not None:
+        newest = min(newest, tally.mark + limit)
+    if newest <= tally.mark:
         return tally
     rows = conn.execute(
         select(enrollments.c.workflow_id, audit_events.c.outcome, func.count())

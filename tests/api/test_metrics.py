@@ -9,6 +9,8 @@ from typing import Any
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
+from api.observability.metrics import TransitionWatch
+
 PIN_WORKFLOW = "nextgen-regenerate-expired-pin"
 
 
@@ -87,3 +89,31 @@ def test_without_a_shared_folder_each_request_figure_names_the_worker_that_count
     workers = {sample.labels.get("worker") for family in text_string_to_metric_families(answer.text)
                for sample in family.samples if sample.name == "portalflow_http_requests_total"}
     assert workers == {str(os.getpid())}
+
+
+def test_a_long_audit_backlog_is_tallied_in_steps_in_the_background_and_never_shown_as_a_partial_count(
+        api: Any, flow: Any) -> None:
+    for patient, status in (("p-jane", 200), ("p-noemail", 422)):
+        started = api.client.post("/enrollments", headers=api.as_("ana"),
+                                  json={"workflow_id": PIN_WORKFLOW, "patient_id": patient}).json()
+        for _ in range(1 if status == 200 else 2):  # Nora has no email: refused twice
+            fired = api.client.post(f"/enrollments/{started['enrollment_id']}/triggers/generate_pin",
+                                    headers=api.as_("ana"), json={})
+            assert fired.status_code == status, fired.text
+    with flow.db.connect() as conn:
+        expected = dict(conn.execute(text(
+            "SELECT a.outcome, count(*) FROM audit_events a JOIN enrollments e ON e.id = a.enrollment_id "
+            "WHERE a.action = 'transition' AND e.workflow_id = :w GROUP BY a.outcome"), {"w": PIN_WORKFLOW}).all())
+        newest = conn.execute(text("SELECT max(id) FROM audit_events")).scalar_one()
+    assert newest > 3
+    database = api.client.app.state.metrics.database
+    database.transitions = TransitionWatch(flow, step=2)  # as a fresh start on a trail longer than one step
+    first = scrape(api)
+    assert first[("portalflow_transitions_backlog", ())] == newest
+    assert not any(name == "portalflow_transitions_total" for name, _ in first)
+    database.transitions.wait(timeout=60)
+    caught_up = scrape(api)
+    assert caught_up[("portalflow_transitions_backlog", ())] == 0
+    for outcome in ("ok", "refused"):
+        key = ("portalflow_transitions_total", (("outcome", outcome), ("workflow", PIN_WORKFLOW)))
+        assert caught_up[key] == expected[outcome], outcome
