@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-from loopback_smtp import free_port
+from running_service import running_service
 
 ROOT = Path(__file__).resolve().parents[2]
 GUIDES = [ROOT / "docs" / "staff-guide.md", ROOT / "docs" / "auditor-guide.md"]
@@ -27,27 +24,9 @@ def shell_blocks(path: Path) -> list[str]:
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[dict[str, str]]:
     """`portalflow serve` on a fresh SQLite file and a free port, as `make run` starts it."""
-    port = free_port()
-    env = {**os.environ, "PORTALFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'guide.db'}",
-           "PORTALFLOW_MAIL_FOLDER": str(tmp_path / "mail"), "PORTALFLOW_BACKGROUND": "0"}
-    log = (tmp_path / "service.log").open("wb")  # a file, not a pipe nobody reads: a full pipe would stall it
-    process = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port)], cwd=ROOT, env=env,
-                               stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("the server did not start")
-        yield {**env, "BASE": base, "PATH": f"{Path(sys.executable).parent}:{env.get('PATH', '')}"}
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
+    with running_service(tmp_path, "guide") as service:
+        yield {**service.env, "BASE": service.base,
+               "PATH": f"{Path(sys.executable).parent}:{service.env.get('PATH', '')}"}
 
 
 def test_every_guide_has_runnable_blocks() -> None:

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from loopback_smtp import free_port
+from running_service import running_service
 
 from api.app import create_app
 from api.settings import Settings
@@ -89,31 +87,13 @@ def test_a_name_search_and_a_pin_registration_leave_neither_the_query_nor_the_pi
 
 
 def test_the_real_service_logs_json_lines_naming_the_database_and_workflows_and_no_query(tmp_path: Path) -> None:
-    env = {**os.environ, "PORTALFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'logs.db'}",
-           "PORTALFLOW_MAIL_FOLDER": str(tmp_path / "mail"), "PORTALFLOW_BACKGROUND": "0"}
-    port = free_port()
-    out = (tmp_path / "service.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port)], cwd=ROOT,
-                               env=env, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("the server did not start")
+    with running_service(tmp_path, "logs") as service:
         token = subprocess.run([sys.executable, "-m", "api.cli", "user", "create", "ana", "--name", "Ana", "--role",
-                                "staff"], cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout.strip()
-        answer = httpx.get(f"{base}/patients?family_name=garc", headers={"Authorization": f"Bearer {token}"})
+                                "staff"], cwd=ROOT, env=service.env, capture_output=True, text=True,
+                               check=True).stdout.strip()
+        answer = httpx.get(f"{service.base}/patients?family_name=garc", headers={"Authorization": f"Bearer {token}"})
         assert answer.status_code == 200
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        out.close()
-    text = (tmp_path / "service.log").read_text(encoding="utf-8")
+    text = service.log.read_text(encoding="utf-8")
     lines = json_lines(text)  # every line parses
     assert "garc" not in text
     (startup,) = [line for line in lines if line["message"].startswith("workflows:")]
