@@ -7,6 +7,7 @@ text and the reader decides what a value means where it is used.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ruamel.yaml import YAML
@@ -23,6 +24,7 @@ MAX_BYTES = 1_000_000
 MAX_DEPTH = 64
 MAX_NODES = 100_000  # after expanding aliases
 MAX_NUMBER = 100  # characters of a number
+_FLOW_BRACKETS = re.compile(r"[\[\]{}]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,7 @@ def parse_yaml(text: str, path: str) -> YamlNode:
     if len(text) > MAX_BYTES:
         raise _invalid(Position(path, 1, 1), f"the file has {len(text):,} characters; a workflow has at most "
                                              f"{MAX_BYTES:,}")
+    _check_flow_brackets(text, path)
     try:
         _check_bounds(text, path)
         root = YAML(typ="rt").compose(text)
@@ -87,6 +90,25 @@ def parse_yaml(text: str, path: str) -> YamlNode:
     if root is None:
         raise _invalid(Position(path, 1, 1), "the file is empty: a workflow needs id, version, states, ...")
     return _convert(root, path)
+
+
+def _check_flow_brackets(text: str, path: str) -> None:
+    """Refuse more than MAX_DEPTH `[` or `{` open at once before the YAML scanner sees them: ruamel's scanner keeps
+    a possible simple key per open flow level and re-checks them all at every token, so thousands of brackets on
+    one line take seconds before the first event could be refused. Brackets are counted in the raw text (in quoted
+    text and comments too), which can only over-count a file's real nesting; a workflow with 64 brackets left
+    open in its prose is not one anybody writes."""
+    depth = 0
+    for bracket in _FLOW_BRACKETS.finditer(text):
+        if bracket.group() in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                at = bracket.start()
+                line = text.count("\n", 0, at) + 1
+                column = at - (text.rfind("\n", 0, at) + 1) + 1
+                raise _invalid(Position(path, line, column), f"nested more than {MAX_DEPTH} levels deep")
+        elif depth:
+            depth -= 1
 
 
 def _check_bounds(text: str, path: str) -> None:

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from definitions import read_workflow
+from definitions import read_workflow, yamlnodes
 from definitions.loader import surroundings_of
+from definitions.yamlnodes import MAX_DEPTH
 
 ROOT = Path(__file__).resolve().parents[2]
 REAL = (ROOT / "workflows" / "nextgen-regenerate-expired-pin.yaml").read_text(encoding="utf-8")
@@ -68,3 +69,19 @@ def test_a_duration_of_five_thousand_digits_is_a_problem_not_a_crash() -> None:
 def test_a_duration_over_ten_years_is_refused() -> None:
     problems = problems_of(REAL.replace("after: 30d", "after: 521w", 1))
     assert any("bad duration '521w': at most ten years (520w)" in p for p in problems), problems
+
+
+@pytest.mark.parametrize("opener", ["[", "{", "[a, "])
+def test_thousands_of_open_brackets_inside_a_real_file_are_refused_before_the_yaml_scanner_reads_them(
+        opener: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by bench.loader_fuzz: 5,000 `[` in the middle of a real workflow took 3.4 s inside ruamel's scanner,
+    which re-checks every open flow level at each token."""
+    def no_scanner(*_: object, **__: object) -> None:
+        raise AssertionError("the YAML scanner was reached")
+
+    monkeypatch.setattr(yamlnodes, "YAML", no_scanner)
+    at = REAL.index("states:")
+    line = REAL.count("\n", 0, at) + 1
+    assert problems_of(REAL[:at] + opener * 5000 + REAL[at:]) == [
+        f"draft.yaml:{line}:{1 + MAX_DEPTH * len(opener)}: nested more than 64 levels deep"]
+
