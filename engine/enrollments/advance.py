@@ -81,7 +81,12 @@ class Advancer:
     def __call__(self, command: AdvanceEnrollment) -> EnrollmentAdvanced:
         stock = self._prepare_pins(command.enrollment_id, command.trigger)  # Argon2 before the write lock
         if self.group is not None:
-            outcome = self.group.run(lambda conn: self._grouped(conn, command, stock))
+            try:
+                outcome = self.group.run(lambda conn, savepoint: self._grouped(conn, savepoint, command, stock))
+            except (Refused, Conflict) as refusal:  # it was alone in its group: everything was rolled back
+                entry = self._refused(command, refusal)
+                self.group.run(lambda conn, _savepoint: note(conn, command.enrollment_id, entry))
+                raise
             if isinstance(outcome, Refused | Conflict):
                 raise outcome  # recorded on the enrollment's history in the same commit
             return outcome
@@ -99,12 +104,15 @@ class Advancer:
                 raise
         raise AssertionError("unreachable")  # the loop returns or raises
 
-    def _grouped(self, conn: Connection, command: AdvanceEnrollment,
+    def _grouped(self, conn: Connection, savepoint: DirectSavepoint | None, command: AdvanceEnrollment,
                  stock: PinStock | None) -> EnrollmentAdvanced | Refused | Conflict:
-        """One request's part of a group commit: a refusal is returned, not raised, so that its note on the
-        history is committed with the group (a raise would roll the request's savepoint back, note included)."""
+        """One request's part of a group commit. Alone in its group, it runs with no savepoint at all (a refusal
+        rolls the transaction back and is recorded apart, as on PostgreSQL). Among others, a refusal undoes its
+        savepoint and is returned, not raised, so that its note on the history is committed with the group."""
+        if savepoint is None:
+            return self._advance(conn, command, stock=stock)
         try:
-            return self.advance_in(conn, command, stock=stock)
+            return self.advance_in(conn, command, within=savepoint, stock=stock)
         except (Refused, Conflict) as refusal:
             return refusal
 

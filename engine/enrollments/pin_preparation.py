@@ -1,7 +1,9 @@
 """Before an advance's transaction opens: draw and hash the PINs its transition could issue (`PinStock`).
 
 Only a trigger that some published transition issues PINs on pays for the read: one short read-only transaction
-for the enrollment's state and the size of its household, which never waits for or holds the write lock.
+for the enrollment's state and the size of its household, which never waits for or holds the write lock. Which
+triggers those are is worked out once per catalog (a catalog never changes once loaded): every other advance pays
+one set lookup.
 """
 
 from __future__ import annotations
@@ -23,10 +25,10 @@ ISSUES_PINS = "issue_pin"
 class PinPreparation:
     def __init__(self, db: Engine, catalog: WorkflowCatalog, hasher: SecretHasher) -> None:
         self._db, self._catalog, self._hasher = reading(db), catalog, hasher
-        self._triggers: dict[tuple[str, int], frozenset[str]] = {}
+        self._triggers = frozenset(trigger for definition in catalog.all() for trigger in pin_triggers(definition))
 
     def __call__(self, enrollment_id: str, trigger: str) -> PinStock | None:
-        if not any(trigger in self._pin_triggers(d) for d in self._catalog.all()):
+        if trigger not in self._triggers:
             return None
         with self._db.connect() as conn:
             row = read_enrollment(conn, enrollment_id)
@@ -39,9 +41,7 @@ class PinPreparation:
                 .where(household_members.c.household_id == row.household_id)).scalar_one()
         return PinStock(self._hasher, people)
 
-    def _pin_triggers(self, definition: WorkflowDefinition) -> frozenset[str]:
-        key = (definition.id, definition.version)
-        if key not in self._triggers:
-            self._triggers[key] = frozenset(t.trigger for t in definition.transitions
-                                            if any(e.name == ISSUES_PINS for e in t.effects))
-        return self._triggers[key]
+
+def pin_triggers(definition: WorkflowDefinition) -> frozenset[str]:
+    """The triggers of `definition` that some transition issues PINs on."""
+    return frozenset(t.trigger for t in definition.transitions if any(e.name == ISSUES_PINS for e in t.effects))

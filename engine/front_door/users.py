@@ -1,4 +1,8 @@
-"""Staff users, integrations, their tokens and passwords: each call one transaction, audited on `staff:<id>`."""
+"""Staff users, integrations, their tokens and passwords: each call one transaction, audited on `staff:<id>`.
+
+Bearer tokens recognised in the last few seconds are kept in the process (`engine.people.token_cache`): every
+change here that could end or narrow a token's use empties that cache before it returns.
+"""
 
 from __future__ import annotations
 
@@ -10,23 +14,34 @@ from sqlalchemy import Engine
 from engine.actors import ActorRef
 from engine.clock import Clock
 from engine.credentials.hashing import SecretHasher
+from engine.credentials.tokens import token_digest
 from engine.errors import AuthenticationFailed
 from engine.front_door.base import Door
 from engine.people import identity
 from engine.people.identity import IssuedToken, User
 from engine.people.sign_in_addresses import address_paused, record_address_failure
+from engine.people.token_cache import TokenCache
 from engine.people.user_sites import set_sites
 
 
 class Users(Door):
-    def __init__(self, db: Engine, clock: Clock, hasher: SecretHasher) -> None:
+    def __init__(self, db: Engine, clock: Clock, hasher: SecretHasher, tokens: TokenCache | None = None) -> None:
         super().__init__(db, clock)
         self.hasher = hasher
+        self.tokens = tokens if tokens is not None else TokenCache()
 
     def authenticate(self, token: str) -> User:
         """The user a bearer token belongs to, or `AuthenticationFailed` in words that reveal nothing else."""
+        now = self.clock.now()
+        digest = token_digest(token)
+        known = self.tokens.get(digest)
+        if known is not None:
+            identity.check_expiry(known.expires_at, now)
+            return known.user
         with self.reader.connect() as conn:
-            return identity.authenticate(conn, self.clock.now(), token)
+            user, expires_at = identity.token_user(conn, now, token)
+        self.tokens.keep(digest, user, expires_at)
+        return user
 
     def log_in(self, user_id: str, password: str, *, label: str = "login",
                valid_for: timedelta = timedelta(hours=12), address: str | None = None) -> tuple[User, IssuedToken]:
@@ -68,16 +83,19 @@ class Users(Door):
     def end_session(self, user: User, token: str) -> None:
         with self.db.begin() as conn:
             identity.end_session(conn, self.clock.now(), user, token)
+        self.tokens.clear()
 
     def change_own_password(self, user: User, password: str, *, keep: str | None = None) -> None:
         """The user's own new password; every other session from the old one ends (`keep`: the caller's)."""
         with self.db.begin() as conn:
             identity.set_password(conn, self.clock.now(), user.actor, self.hasher, user.id, password, keep=keep)
+        self.tokens.clear()  # the sessions from the old password ended
 
     def set_password(self, by: ActorRef, user_id: str, password: str, reason: str | None) -> None:
         """An admin sets a password by hand: an audited exception with a reason, to be changed at first use."""
         with self.db.begin() as conn:
             identity.set_password(conn, self.clock.now(), by, self.hasher, user_id, password, reason=reason)
+        self.tokens.clear()  # the sessions from the old password ended, and it must be changed before any work
 
     def get(self, user_id: str) -> User:
         with self.reader.connect() as conn:
@@ -105,14 +123,18 @@ class Users(Door):
 
     def change_role(self, by: ActorRef, user_id: str, role: str) -> User:
         with self.db.begin() as conn:
-            return identity.change_role(conn, self.clock.now(), by, user_id, role)
+            changed = identity.change_role(conn, self.clock.now(), by, user_id, role)
+        self.tokens.clear()
+        return changed
 
     def set_sites(self, by: ActorRef, user_id: str, site_ids: Collection[str] | None) -> User:
         """The sites the user works at, where alone they see and act (None or empty: every site); audited."""
         with self.db.begin() as conn:
             user = identity.get_user(conn, user_id)
             set_sites(conn, self.clock.now(), by, user_id, user.role, site_ids)
-            return identity.get_user(conn, user_id)
+            changed = identity.get_user(conn, user_id)
+        self.tokens.clear()
+        return changed
 
     def issue_token(self, by: ActorRef, user_id: str, label: str, *,
                     valid_for: timedelta | None = None) -> IssuedToken:
@@ -121,4 +143,6 @@ class Users(Door):
 
     def revoke_tokens(self, by: ActorRef, user_id: str) -> int:
         with self.db.begin() as conn:
-            return identity.revoke_tokens(conn, self.clock.now(), by, user_id)
+            revoked = identity.revoke_tokens(conn, self.clock.now(), by, user_id)
+        self.tokens.clear()
+        return revoked

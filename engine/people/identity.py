@@ -25,7 +25,7 @@ from engine.credentials.hashing import SecretHasher
 from engine.credentials.tokens import token_digest
 from engine.errors import AuthenticationFailed, InvalidInput, NotFound
 from engine.people.user_sites import sites_of
-from engine.storage.tables import api_tokens, staff_users
+from engine.storage.tables import api_tokens, staff_user_sites, staff_users
 
 ROLES = ("staff", "designer", "auditor", "admin", "integration")
 TOKEN_PREFIX = "pf_"  # noqa: S105 - a prefix, not a secret; so a leaked token is recognisable in a scanner, and never mistaken for a PIN
@@ -147,16 +147,32 @@ def revoke_tokens(conn: Connection, now: datetime, by: ActorRef, user_id: str) -
 
 def authenticate(conn: Connection, now: datetime, token: str) -> User:
     """The user a bearer token belongs to; `AuthenticationFailed` says why in words that reveal nothing else."""
-    row = conn.execute(select(api_tokens.c.expires_at, api_tokens.c.revoked_at, staff_users).join(
-        staff_users, staff_users.c.id == api_tokens.c.user_id).where(
-        (api_tokens.c.digest == token_digest(token)) & (api_tokens.c.label != SESSION_LABEL))).first()
+    return token_user(conn, now, token)[0]
+
+
+def token_user(conn: Connection, now: datetime, token: str) -> tuple[User, datetime | None]:
+    """`authenticate`, and the token's end (UTC; None: it never ends). The user's sites are joined in: one
+    statement."""
+    rows = conn.execute(select(api_tokens.c.expires_at, api_tokens.c.revoked_at, staff_users,
+                               staff_user_sites.c.site_id)
+                        .select_from(api_tokens.join(staff_users, staff_users.c.id == api_tokens.c.user_id)
+                                     .outerjoin(staff_user_sites, staff_user_sites.c.user_id == staff_users.c.id))
+                        .where((api_tokens.c.digest == token_digest(token))
+                               & (api_tokens.c.label != SESSION_LABEL))).all()
+    row = rows[0] if rows else None
     if row is None or row.revoked_at is not None:  # a web session's cookie is no bearer token (no idle end there)
         raise AuthenticationFailed("the token is not valid (unknown or revoked)")
-    if row.expires_at is not None and as_utc(row.expires_at) <= now:
-        raise AuthenticationFailed("the token has expired; log in again or ask an admin for a new one")
+    expires_at = as_utc(row.expires_at) if row.expires_at is not None else None
+    check_expiry(expires_at, now)
     if not row.active:
         raise AuthenticationFailed("this user is deactivated")
-    return _walled(conn, row)
+    sites = frozenset(r.site_id for r in rows if r.site_id is not None)
+    return _user(row, sites or None), expires_at
+
+
+def check_expiry(expires_at: datetime | None, now: datetime) -> None:
+    if expires_at is not None and expires_at <= now:
+        raise AuthenticationFailed("the token has expired; log in again or ask an admin for a new one")
 
 
 def set_password(conn: Connection, now: datetime, by: ActorRef, hasher: SecretHasher, user_id: str,

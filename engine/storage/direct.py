@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Delete, Insert, Select, Update
@@ -31,9 +32,8 @@ Processor = Callable[[Any], Any]
 class _Plan:
     sql: str
     positional: bool
-    names: tuple[str, ...]
-    binders: tuple[tuple[str, Processor], ...]  # only the parameters that need converting
-    readers: tuple[Processor | None, ...]  # per selected column; empty when the statement returns nothing
+    arguments: Callable[[Mapping[str, Any]], Any]  # a call's parameters as the driver takes them, converted
+    readers: tuple[tuple[int, Processor], ...]  # (position, converter) of the selected columns that need one
 
 
 class DirectStatement:
@@ -55,29 +55,25 @@ class DirectStatement:
     def _compile(self, dialect: Dialect) -> _Plan:
         compiled = self._statement.compile(dialect=dialect, column_keys=self._columns)
         names = tuple(compiled.positiontup or ()) if compiled.positional else tuple(compiled.binds)
-        binders = []
+        binders: dict[str, Processor] = {}
         for name in dict.fromkeys(names):
             process = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
             if process is not None:
-                binders.append((name, process))
-        readers: tuple[Processor | None, ...] = ()
+                binders[name] = process
+        readers: tuple[tuple[int, Processor], ...] = ()
         if isinstance(self._statement, Select):
-            readers = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
-                            for column in self._statement.selected_columns)
-        return _Plan(compiled.string, compiled.positional, names, tuple(binders), readers)
-
-    def _arguments(self, plan: _Plan, params: Mapping[str, Any]) -> Any:
-        values = dict(params)
-        for name, process in plan.binders:
-            values[name] = process(values[name])
-        return tuple(values[name] for name in plan.names) if plan.positional else values
+            found = (column.type.dialect_impl(dialect).result_processor(dialect, None)
+                     for column in self._statement.selected_columns)
+            readers = tuple((i, read) for i, read in enumerate(found) if read is not None)
+        arguments = _positional(names, binders) if compiled.positional else _named(binders)
+        return _Plan(compiled.string, compiled.positional, arguments, readers)
 
     def execute(self, conn: Connection, params: Mapping[str, Any]) -> int:
         """Run once; returns the driver's rowcount."""
         plan = self._plan(conn.dialect)
         cursor = _cursor(conn)
         try:
-            _run(conn, cursor.execute, plan.sql, self._arguments(plan, params))
+            _run(conn, cursor.execute, plan.sql, plan.arguments(params))
             return int(cursor.rowcount)
         finally:
             cursor.close()
@@ -89,9 +85,9 @@ class DirectStatement:
         cursor = _cursor(conn)
         try:
             if len(rows) == 1:
-                _run(conn, cursor.execute, plan.sql, self._arguments(plan, rows[0]))
+                _run(conn, cursor.execute, plan.sql, plan.arguments(rows[0]))
             else:
-                _run(conn, cursor.executemany, plan.sql, [self._arguments(plan, row) for row in rows])
+                _run(conn, cursor.executemany, plan.sql, [plan.arguments(row) for row in rows])
         finally:
             cursor.close()
 
@@ -100,14 +96,51 @@ class DirectStatement:
         plan = self._plan(conn.dialect)
         cursor = _cursor(conn)
         try:
-            _run(conn, cursor.execute, plan.sql, self._arguments(plan, params))
+            _run(conn, cursor.execute, plan.sql, plan.arguments(params))
             row = cursor.fetchone()
         finally:
             cursor.close()
-        if row is None:
-            return None
-        return tuple(value if read is None or value is None else read(value)
-                     for read, value in zip(plan.readers, row, strict=True))
+        if row is None or not plan.readers:
+            return None if row is None else tuple(row)
+        values = list(row)
+        for i, read in plan.readers:
+            if values[i] is not None:
+                values[i] = read(values[i])
+        return tuple(values)
+
+
+def _positional(names: tuple[str, ...], binders: Mapping[str, Processor]) -> Callable[[Mapping[str, Any]], Any]:
+    """The parameters in the statement's order (a name may come twice), each converted where its type says.
+
+    Built once per statement: a call is then one `itemgetter` and the few conversions (dates, JSON)."""
+    if not names:
+        return lambda _params: ()
+    pick = itemgetter(*names)
+    converting = tuple((i, binders[name]) for i, name in enumerate(names) if name in binders)
+    if len(names) == 1:
+        only = binders.get(names[0])
+        return (lambda params: (pick(params),)) if only is None else (lambda params: (only(pick(params)),))
+    if not converting:
+        return pick
+
+    def arguments(params: Mapping[str, Any]) -> list[Any]:
+        values = list(pick(params))
+        for i, process in converting:
+            values[i] = process(values[i])
+        return values
+
+    return arguments
+
+
+def _named(binders: Mapping[str, Processor]) -> Callable[[Mapping[str, Any]], Any]:
+    """The parameters by name (PostgreSQL's driver), each converted where its type says."""
+    def arguments(params: Mapping[str, Any]) -> dict[str, Any]:
+        values = dict(params)
+        for name, process in binders.items():
+            values[name] = process(values[name])
+        return values
+
+    return arguments
 
 
 def _cursor(conn: Connection) -> Any:
@@ -117,11 +150,13 @@ def _cursor(conn: Connection) -> Any:
 
 
 def _run(conn: Connection, call: Callable[[str, Any], Any], sql: str, arguments: Any) -> None:
-    driver_error: type[Exception] = conn.dialect.loaded_dbapi.Error
     try:
         call(sql, arguments)
-    except driver_error as error:
-        raise DBAPIError.instance(sql, arguments, error, driver_error, dialect=conn.dialect) from error
+    except Exception as error:
+        driver_error: type[Exception] = conn.dialect.loaded_dbapi.Error  # looked up only when something failed
+        if isinstance(error, driver_error):
+            raise DBAPIError.instance(sql, arguments, error, driver_error, dialect=conn.dialect) from error
+        raise
 
 
 class DirectSavepoint:

@@ -5,6 +5,10 @@ The "what stands in the way" is the engine's own judgement (`engine.fsm.judgemen
 already completed, so a blocked trigger lists the very words `advance` would refuse with. It runs inside a
 transaction that is always rolled back: guards only read, but a view must never be able to write. Nothing secret
 leaves: message bodies and sealed secrets are never read, a password step shows only "[redacted]".
+
+A read is a handful of statements whatever the workflow: the enrollment with its times (one statement, prebuilt:
+`engine.storage.direct`), the steps done ahead for every trigger at once, its pending timers, its messages; only
+the guards the judgement runs add their own.
 """
 
 from __future__ import annotations
@@ -14,22 +18,29 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, bindparam, select
 
 from definitions.durations import Duration
 from definitions.model import ReasonPolicy, Step, Timer, WorkflowDefinition
 from engine.actors import ActorRef
 from engine.clock import as_utc
+from engine.errors import NotFound
 from engine.fsm.context import TransitionContext
 from engine.fsm.inputs import is_secret
 from engine.fsm.judgement import candidates, verdict
-from engine.fsm.rows import EnrollmentRow, read_enrollment, stored_inputs
+from engine.fsm.rows import EnrollmentRow
 from engine.fsm.services import Services
-from engine.storage.tables import enrollments, outbox
+from engine.storage.direct import DirectStatement
+from engine.storage.tables import enrollments, outbox, step_completions
 from engine.timers.rows import pending_of
 from engine.versions.catalog import WorkflowCatalog
 
 REDACTED = "[redacted]"
+_ENROLLMENT = DirectStatement(select(
+    enrollments.c.id, enrollments.c.workflow_id, enrollments.c.workflow_version, enrollments.c.patient_id,
+    enrollments.c.household_id, enrollments.c.state, enrollments.c.version, enrollments.c.selected_children,
+    enrollments.c.audit_seq, enrollments.c.audit_head, enrollments.c.started_at, enrollments.c.updated_at,
+).where(enrollments.c.id == bindparam("b_id")))
 _UNITS = {"w": "week", "d": "day", "h": "hour", "m": "minute", "s": "second"}
 
 
@@ -129,20 +140,38 @@ def describe_enrollment(db: Engine, services: Services, catalog: WorkflowCatalog
 
 def _describe(conn: Connection, services: Services, catalog: WorkflowCatalog, enrollment_id: str,
               actor: ActorRef) -> EnrollmentView:
-    row = read_enrollment(conn, enrollment_id)
+    found = _ENROLLMENT.first(conn, {"b_id": enrollment_id})
+    if found is None:
+        raise NotFound("enrollment", enrollment_id)
+    (eid, workflow_id, workflow_version, patient_id, household_id, state_id, version, selected, seq, head,
+     started_at, updated_at) = found
+    row = EnrollmentRow(eid, workflow_id, workflow_version, patient_id, household_id, state_id, version,
+                        tuple(selected or ()), seq, head)
     definition = catalog.get(row.workflow_id, row.workflow_version)
     state = definition.state(row.state)
-    times = conn.execute(select(enrollments.c.started_at, enrollments.c.updated_at)
-                         .where(enrollments.c.id == row.id)).one()
     pending = _pending_timers(conn, definition, row)
+    done = _steps_done(conn, row)
     return EnrollmentView(
         id=row.id, workflow_id=definition.id, workflow_version=definition.version, workflow_title=definition.title,
         patient_id=row.patient_id, household_id=row.household_id, state=row.state, status=state.status,
         final=state.final, version=row.version, selected_children=row.selected_children,
-        started_at=as_utc(times.started_at), updated_at=as_utc(times.updated_at),
-        triggers=tuple(_trigger(conn, services, definition, row, name, actor)
+        started_at=as_utc(started_at), updated_at=as_utc(updated_at),
+        triggers=tuple(_trigger(conn, services, definition, row, name, actor, done.get(name, {}))
                        for name in _triggers_from(definition, row.state)),
         timers=pending, messages=_messages(conn, row.id))
+
+
+def _steps_done(conn: Connection, row: EnrollmentRow) -> dict[str, dict[str, Any]]:
+    """Steps completed ahead in the current state (this enrollment version), per trigger: what
+    `engine.fsm.rows.stored_inputs` reads for one trigger, for all of them in one statement."""
+    found = conn.execute(select(step_completions.c.trigger, step_completions.c.step_id, step_completions.c.inputs)
+                         .where((step_completions.c.enrollment_id == row.id)
+                                & (step_completions.c.enrollment_version == row.version))
+                         .order_by(step_completions.c.id))
+    done: dict[str, dict[str, Any]] = {}
+    for trigger, step_id, inputs in found:
+        done.setdefault(trigger, {})[step_id] = (inputs or {}).get("value")
+    return done
 
 
 def _triggers_from(definition: WorkflowDefinition, state: str) -> tuple[str, ...]:
@@ -150,9 +179,8 @@ def _triggers_from(definition: WorkflowDefinition, state: str) -> tuple[str, ...
 
 
 def _trigger(conn: Connection, services: Services, definition: WorkflowDefinition, row: EnrollmentRow,
-             trigger: str, actor: ActorRef) -> TriggerView:
+             trigger: str, actor: ActorRef, done: dict[str, Any]) -> TriggerView:
     """The trigger as `actor` would meet it now: the judgement `advance` makes, with the steps done so far."""
-    done = stored_inputs(conn, row, trigger)
     ctx = TransitionContext(conn=conn, services=services, definition=definition, enrollment=row, actor=actor,
                             inputs=dict(done), reason=None, trigger_name=trigger)
     judged = verdict(ctx, candidates(definition, row.state, trigger))

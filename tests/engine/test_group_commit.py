@@ -3,6 +3,7 @@ work, a failing work undone alone, and a failed commit failing its whole group w
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from sqlalchemy import Connection, Engine, event, text
 
 from engine.storage.database import make_engine, reading
+from engine.storage.direct import DirectSavepoint
 from engine.storage.group_commit import GroupCommit
 
 
@@ -54,7 +56,7 @@ def test_thirty_two_concurrent_writers_share_few_commits_and_every_write_is_stor
     event.listen(db, "commit", lambda _conn: commits.append(1))
 
     def write(n: int) -> int:
-        def work(conn: Connection) -> int:
+        def work(conn: Connection, _savepoint: DirectSavepoint | None) -> int:
             conn.execute(text("INSERT INTO rows (owner) VALUES (:o)"), {"o": f"w{n}"})
             return n
         return group.run(work)
@@ -68,7 +70,7 @@ def test_a_request_is_answered_only_after_the_commit_that_holds_its_work(db: Eng
     group = GroupCommit(db)
 
     def write(n: int) -> bool:
-        group.run(lambda conn: conn.execute(text("INSERT INTO rows (owner) VALUES (:o)"), {"o": f"w{n}"}))
+        group.run(lambda conn, _sp: conn.execute(text("INSERT INTO rows (owner) VALUES (:o)"), {"o": f"w{n}"}))
         return f"w{n}" in _stored(db)  # read on another connection: it sees only what was committed
 
     assert _in_threads(16, write) == [True] * 16
@@ -78,7 +80,7 @@ def test_a_work_that_fails_is_undone_alone_and_its_error_reaches_its_own_request
     group = GroupCommit(db)
 
     def write(n: int) -> str:
-        def work(conn: Connection) -> str:
+        def work(conn: Connection, _savepoint: DirectSavepoint | None) -> str:
             conn.execute(text("INSERT INTO rows (owner) VALUES (:o)"), {"o": f"w{n}"})
             if n % 3 == 0:
                 raise ValueError(f"work {n} refused")
@@ -103,9 +105,104 @@ def test_a_commit_that_fails_fails_its_whole_group_and_writes_nothing(db: Engine
 
     event.listen(db, "commit", refuse_commit)
     results = _in_threads(6, lambda n: group.run(
-        lambda conn: conn.execute(text("INSERT INTO rows (owner) VALUES (:o)"), {"o": f"w{n}"})))
+        lambda conn, _sp: conn.execute(text("INSERT INTO rows (owner) VALUES (:o)"), {"o": f"w{n}"})))
     event.remove(db, "commit", refuse_commit)
     assert all(isinstance(r, OSError) for r in results)
     assert _stored(db) == []
-    assert group.run(lambda conn: conn.execute(text("INSERT INTO rows (owner) VALUES ('after')"))) is not None
+    assert group.run(lambda conn, _sp: conn.execute(text("INSERT INTO rows (owner) VALUES ('after')"))) is not None
     assert _stored(db) == ["after"]  # the group's failure left nothing held: the next request goes through
+
+
+def _statements_of(group: GroupCommit) -> list[str]:
+    """Every statement the group's long-lived connection runs from now on, as SQLite sees it."""
+    seen: list[str] = []
+    group.run(lambda conn, _sp: conn.connection.driver_connection.set_trace_callback(  # type: ignore[union-attr]
+        seen.append))
+    seen.clear()
+    return seen
+
+
+def test_a_work_alone_in_its_group_runs_with_no_savepoint_and_is_handed_none(db: Engine) -> None:
+    group = GroupCommit(db)
+    statements = _statements_of(group)
+    handed: list[DirectSavepoint | None] = []
+
+    def work(conn: Connection, savepoint: DirectSavepoint | None) -> None:
+        handed.append(savepoint)
+        conn.execute(text("INSERT INTO rows (owner) VALUES ('alone')"))
+
+    group.run(work)
+    assert handed == [None]
+    assert not [s for s in statements if "SAVEPOINT" in s.upper()]
+    assert [s.split()[0].upper() for s in statements] == ["BEGIN", "INSERT", "COMMIT"]
+    assert _stored(db) == ["alone"]
+
+
+def test_groups_one_after_another_reuse_one_connection_instead_of_a_checkout_each(db: Engine) -> None:
+    group = GroupCommit(db)
+    checkouts: list[object] = []
+    event.listen(db, "checkout", lambda dbapi, _record, _proxy: checkouts.append(dbapi))
+    for n in range(5):
+        group.run(lambda conn, _sp, n=n: conn.execute(text("INSERT INTO rows (owner) VALUES (:o)"), {"o": f"w{n}"}))
+    assert len(checkouts) == 1
+    assert _stored(db) == [f"w{n}" for n in range(5)]
+
+
+def test_a_work_that_failed_alone_leaves_the_long_lived_connection_usable_with_nothing_of_it_written(
+        db: Engine) -> None:
+    group = GroupCommit(db)
+
+    def failing(conn: Connection, _savepoint: DirectSavepoint | None) -> None:
+        conn.execute(text("INSERT INTO rows (owner) VALUES ('half')"))
+        raise ValueError("refused half-way")
+
+    with pytest.raises(ValueError, match="refused half-way"):
+        group.run(failing)
+    assert group.run(lambda conn, _sp: conn.execute(text("INSERT INTO rows (owner) VALUES ('next')"))) is not None
+    assert _stored(db) == ["next"]
+    with db.begin() as conn:  # and the writer queue was left: another connection writes too, at once
+        conn.execute(text("INSERT INTO rows (owner) VALUES ('pooled')"))
+    assert _stored(db) == ["next", "pooled"]
+
+
+def test_disposing_the_engine_closes_the_long_lived_connection_and_a_later_group_opens_another(db: Engine) -> None:
+    group = GroupCommit(db)
+    held: list[Connection] = []
+    group.run(lambda conn, _sp: held.append(conn))
+    db.dispose()
+    assert held[0].closed
+    group.run(lambda conn, _sp: held.append(conn))
+    assert held[1] is not held[0]
+
+
+def _write_from_another_process(url: str, started: Any, written: Any) -> None:
+    engine = make_engine(url)
+
+    @event.listens_for(engine, "connect")
+    def _no_busy_handler(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute("PRAGMA busy_timeout=0")  # a writer not queued would fail at once, not sleep
+
+    started.set()
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO rows (owner) VALUES ('other process')"))
+    engine.dispose()
+    written.set()
+
+
+def test_another_process_queues_behind_a_group_on_the_long_lived_connection(db: Engine, tmp_path: Path) -> None:
+    group = GroupCommit(db)
+    spawn = multiprocessing.get_context("spawn")
+    started, written = spawn.Event(), spawn.Event()
+    other = spawn.Process(target=_write_from_another_process,
+                          args=(f"sqlite:///{tmp_path / 'group.db'}", started, written))
+
+    def work(conn: Connection, _savepoint: DirectSavepoint | None) -> bool:
+        conn.execute(text("INSERT INTO rows (owner) VALUES ('this process')"))
+        other.start()
+        assert started.wait(60)
+        return written.wait(1)  # the other process cannot write while this transaction is open
+
+    assert group.run(work) is False
+    other.join(60)
+    assert other.exitcode == 0
+    assert _stored(db) == ["this process", "other process"]
