@@ -24,7 +24,7 @@ import pytest
 from fakes import FakeClock
 from practice import START, seed_practice
 from practice_at_scale import seed
-from sqlalchemy import event
+from statements import Statements
 
 from definitions.model import Actor
 from engine.actors import ActorRef
@@ -94,13 +94,16 @@ def _flow(path: Path) -> Any:
                  clock=FakeClock(datetime.fromisoformat(START)), hash_cost=TEST_COST, secret_key=b"q" * 43 + b"=")
 
 
-class Recorder:
+class Recorder(Statements):
     """Every SELECT the engine sends, and the VM instructions (in thousands) SQLite runs meanwhile."""
 
     def __init__(self, flow: Any) -> None:
-        self.statements: list[tuple[str, Any]] = []
         self.ticks = 0
-        event.listen(flow.db, "before_cursor_execute", self._before)
+        super().__init__(flow.db)
+
+    @property
+    def statements(self) -> list[tuple[str, Any]]:
+        return self.selects
 
     def _tick(self) -> int:
         self.ticks += 1
@@ -108,8 +111,7 @@ class Recorder:
 
     def _before(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
         conn.connection.driver_connection.set_progress_handler(self._tick, 1000)
-        if statement.lstrip().upper().startswith("SELECT"):
-            self.statements.append((statement, parameters))
+        super()._before(conn, cursor, statement, parameters, context, many)
 
 
 @pytest.fixture
@@ -145,7 +147,7 @@ def test_every_read_a_page_or_worklist_makes_walks_an_index_at_a_million_enrollm
     failures: list[str] = []
     with scale_flow.db.connect() as conn:
         for name, (bound, read) in READS.items():
-            recorder.statements.clear()
+            recorder.clear()
             recorder.ticks = 0
             began = time.perf_counter()
             read(scale_flow)
