@@ -4,7 +4,8 @@ Every filter is answered by an index (engine.storage.tables): site and id, birth
 a LIKE on the lowered name; on SQLite, which compares text byte by byte, it is also the range [prefix, next
 prefix), which the lower(name) index answers directly (SQLite uses no index for a LIKE on an expression).
 PostgreSQL orders text by the database's collation, where that range is not always the prefix: there the LIKE
-alone decides.
+alone decides, and turns into a range of the lower(name) index itself, which is built byte-wise for that
+(text_pattern_ops, revision 0014).
 """
 
 from __future__ import annotations

@@ -123,8 +123,12 @@ patients = Table(
     Column("portal_account_id", String(64), ForeignKey("portal_accounts.id"), nullable=True),
     Index("ix_patients_site", "site_id", "id"), Index("ix_patients_birth_date", "birth_date"),
 )
-Index("ix_patients_family_name", func.lower(patients.c.family_name))  # staff search by name prefix, any case
-Index("ix_patients_given_name", func.lower(patients.c.given_name))
+# Staff search by name prefix, any case: on PostgreSQL byte-wise (text_pattern_ops), so that LIKE 'doe%' is a range
+# of the index whatever the database's collation (revision 0014).
+Index("ix_patients_family_name", func.lower(patients.c.family_name).label("family"),
+      postgresql_ops={"family": "text_pattern_ops"})
+Index("ix_patients_given_name", func.lower(patients.c.given_name).label("given"),
+      postgresql_ops={"given": "text_pattern_ops"})
 
 households = Table(
     "households", metadata,
