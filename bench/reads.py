@@ -46,6 +46,7 @@ WORKLISTS: dict[str, Callable[[Any], object]] = {
     "households_part_registered": lambda flow: flow.worklists.households_part_registered(),
     "messages_failed": lambda flow: flow.worklists.messages_failed(),
     "invites_waiting_one_site": lambda flow: flow.worklists.invites_waiting(site_id="north"),
+    "invites_waiting_site_with_none": lambda flow: flow.worklists.invites_waiting(site_id="rare"),
 }
 
 

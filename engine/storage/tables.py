@@ -170,6 +170,10 @@ enrollments = Table(
     Column("content_hash", String(64), nullable=False),
     Column("patient_id", String(64), ForeignKey("patients.id"), nullable=True),
     Column("household_id", String(64), ForeignKey("households.id"), nullable=True),
+    # The subject's site, copied when the enrollment starts (a patient's or household's site never changes), so
+    # that one site's worklists walk an index of that site's rows (revision 0014). Set on every row; nullable only
+    # because SQLite cannot add a NOT NULL column without a default to a table with rows short of rebuilding it.
+    Column("site_id", String(64), nullable=True),
     Column("state", String(64), nullable=False),
     Column("version", Integer, nullable=False),
     Column("selected_children", JSON(none_as_null=True), nullable=True),  # no selection is SQL NULL
@@ -181,6 +185,7 @@ enrollments = Table(
     Index("ix_enrollments_patient", "patient_id"), Index("ix_enrollments_household", "household_id"),
     Index("ix_enrollments_started", "started_at"),
     Index("ix_enrollments_waiting", "workflow_id", "workflow_version", "state", "updated_at"),  # longest first
+    Index("ix_enrollments_site_waiting", "site_id", "workflow_id", "workflow_version", "state", "updated_at"),
 )
 
 step_completions = Table(

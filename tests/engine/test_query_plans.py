@@ -34,6 +34,7 @@ from engine.credentials.hashing import TEST_COST
 from engine.storage.migrations import refresh_statistics
 
 ANA = ActorRef("ana", "staff", Actor.STAFF)
+RAE = ActorRef("rae", "staff", Actor.STAFF, frozenset({"rare"}))  # works at the site of one patient
 LARGE = ("enrollments", "patients", "households", "household_members", "timers", "credentials", "outbox",
          "audit_events", "portal_accounts", "step_completions")
 # Thousands of VM instructions a read may take: of one subject; of a list or a search. Reading an enrollment's
@@ -53,6 +54,9 @@ READS: dict[str, tuple[int, Read]] = {
     "households part-registered": (PAGE, lambda f: f.worklists.households_part_registered()),
     "messages failed": (PAGE, lambda f: f.worklists.messages_failed()),
     "a site's invites waiting": (PAGE, lambda f: f.worklists.invites_waiting(site_id="north")),
+    "the invites waiting at a site with none": (ONE, lambda f: f.worklists.invites_waiting(site_id="rare")),
+    "the invites waiting at the one site a user works at": (ONE, lambda f: f.worklists.invites_waiting(viewer=RAE)),
+    "a site's households part-registered": (ONE, lambda f: f.worklists.households_part_registered(site_id="north")),
     "the first page of patients": (PAGE, lambda f: f.people.find_patients()),
     "the patients of a small site": (PAGE, lambda f: f.people.find_patients(site_id="rare")),
     "patients by family and given name": (PAGE, lambda f: f.people.find_patients(family_name="fam123",
