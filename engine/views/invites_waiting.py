@@ -55,7 +55,7 @@ def invite_states(definition: WorkflowDefinition) -> tuple[str, ...]:
 
 
 def invites_waiting(conn: Connection, now: datetime, catalog: WorkflowCatalog, *, window_days: int = 30,
-                    site_id: str | None = None, limit: int = DEFAULT_LIMIT, sites: Sites = None
+                    site_id: str | None = None, limit: int = DEFAULT_LIMIT, sites: Sites
                     ) -> list[WaitingInvite]:
     query = (select(enrollments.c.id, enrollments.c.workflow_id, enrollments.c.workflow_version,
                     enrollments.c.state, enrollments.c.updated_at, patients.c.id.label("patient_id"),

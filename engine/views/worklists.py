@@ -94,7 +94,7 @@ class FailedMessage:
 
 def pins_expiring(conn: Connection, now: datetime, catalog: WorkflowCatalog, within_days: int = 7, *,
                   include_expired: bool = True, site_id: str | None = None,
-                  limit: int = DEFAULT_LIMIT, sites: Sites = None) -> list[ExpiringPin]:
+                  limit: int = DEFAULT_LIMIT, sites: Sites) -> list[ExpiringPin]:
     horizon = now + timedelta(days=within_days)
     window = credentials.c.expires_at <= horizon
     if not include_expired:
@@ -125,7 +125,7 @@ def pins_expiring(conn: Connection, now: datetime, catalog: WorkflowCatalog, wit
 
 
 def households_part_registered(conn: Connection, now: datetime, catalog: WorkflowCatalog, *,
-                               site_id: str | None = None, limit: int = DEFAULT_LIMIT, sites: Sites = None
+                               site_id: str | None = None, limit: int = DEFAULT_LIMIT, sites: Sites
                                ) -> list[PartRegisteredHousehold]:
     found: list[PartRegisteredHousehold] = []
     after: tuple[datetime, str] | None = None
@@ -215,7 +215,7 @@ def _split(rows: list[Any], selected: tuple[str, ...]) -> tuple[tuple[Child, ...
 
 
 def messages_failed(conn: Connection, now: datetime, *, within_days: int | None = None, site_id: str | None = None,
-                    limit: int = DEFAULT_LIMIT, sites: Sites = None) -> list[FailedMessage]:
+                    limit: int = DEFAULT_LIMIT, sites: Sites) -> list[FailedMessage]:
     """Failed, held or to-review outbox rows; `within_days` keeps only those created that recently."""
     site = func.coalesce(patients.c.site_id, households.c.site_id)
     query = (select(outbox.c.id, outbox.c.enrollment_id, outbox.c.message_id, outbox.c.channel, outbox.c.recipient,

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import insert, select, text, update
 
 from definitions.model import Actor
-from engine.actors import ActorRef
+from engine.actors import EVERY_SITE, ActorRef
 from engine.enrollments.advance import AdvanceEnrollment
 from engine.enrollments.start import StartEnrollment
 from engine.storage.database import make_engine
@@ -75,11 +75,11 @@ def test_a_sites_worklists_hold_that_sites_rows_for_the_site_asked_for_and_for_a
     lists = flow.worklists
     north_user = ActorRef("nat", "staff", Actor.STAFF, frozenset({"north"}))
 
-    def invited(**kwargs: Any) -> list[str]:
-        return [row.enrollment_id for row in lists.invites_waiting(**kwargs)]
+    def invited(viewer: ActorRef = EVERY_SITE, **kwargs: Any) -> list[str]:
+        return [row.enrollment_id for row in lists.invites_waiting(viewer=viewer, **kwargs)]
 
-    def households(**kwargs: Any) -> list[str]:
-        return [row.enrollment_id for row in lists.households_part_registered(**kwargs)]
+    def households(viewer: ActorRef = EVERY_SITE, **kwargs: Any) -> list[str]:
+        return [row.enrollment_id for row in lists.households_part_registered(viewer=viewer, **kwargs)]
 
     assert invited() == [jane, nell]
     assert invited(site_id="north") == invited(viewer=north_user) == [nell]
