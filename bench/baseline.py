@@ -64,8 +64,9 @@ class BaselineSetup:
             cursor = raw.cursor()
             cursor.execute("BEGIN IMMEDIATE")
             cursor.executemany(
-                "INSERT INTO enrollments (id, workflow_id, workflow_version, content_hash, patient_id, state, "
-                "version, audit_seq, audit_head, started_at, updated_at) VALUES (?, ?, 1, ?, ?, 'a', 1, 1, ?, ?, ?)",
+                "INSERT INTO enrollments (id, workflow_id, workflow_version, content_hash, patient_id, site_id, "
+                "state, version, audit_seq, audit_head, started_at, updated_at) "
+                "VALUES (?, ?, 1, ?, ?, 'main', 'a', 1, 1, ?, ?, ?)",
                 [(eid, WORKFLOW_ID, "0" * 64, pid, head, now, now) for eid, pid, head in rows])
             cursor.executemany(_INSERT, [
                 (eid, 1, GENESIS, head, now, STAFF.id, STAFF.role, "enrollment_started", "patient", pid, eid,

@@ -33,6 +33,7 @@ from typing import Any
 from bench.api_load_client import Phase, request_bytes, run_phase
 from bench.api_load_server import HOST, WORKFLOWS, cpu_by_process, free_port, seed, service
 from bench.summary import print_summary
+from engine.actors import EVERY_SITE
 from engine.bootstrap import build
 from engine.credentials.hashing import TEST_COST
 from engine.storage.database import make_engine
@@ -41,11 +42,12 @@ from engine.storage.migrations import upgrade
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime.fromisoformat("2026-03-02T14:00:00+00:00")  # tests/practice.py START: the data's "now"
 WORKLISTS: dict[str, Callable[[Any], object]] = {
-    "pins_expiring": lambda flow: flow.worklists.pins_expiring(),
-    "invites_waiting": lambda flow: flow.worklists.invites_waiting(),
-    "households_part_registered": lambda flow: flow.worklists.households_part_registered(),
-    "messages_failed": lambda flow: flow.worklists.messages_failed(),
-    "invites_waiting_one_site": lambda flow: flow.worklists.invites_waiting(site_id="north"),
+    "pins_expiring": lambda flow: flow.worklists.pins_expiring(viewer=EVERY_SITE),
+    "invites_waiting": lambda flow: flow.worklists.invites_waiting(viewer=EVERY_SITE),
+    "households_part_registered": lambda flow: flow.worklists.households_part_registered(viewer=EVERY_SITE),
+    "messages_failed": lambda flow: flow.worklists.messages_failed(viewer=EVERY_SITE),
+    "invites_waiting_one_site": lambda flow: flow.worklists.invites_waiting(site_id="north", viewer=EVERY_SITE),
+    "invites_waiting_site_with_none": lambda flow: flow.worklists.invites_waiting(site_id="rare", viewer=EVERY_SITE),
 }
 
 

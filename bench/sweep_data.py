@@ -34,8 +34,8 @@ _DUE_WITHIN = 600  # seconds: the due timers fell due during the last ten minute
 _LIFETIME = timedelta(days=30)  # a PIN's, between issue and expiry
 _PATIENT_COLUMNS = ("id", "site_id", "given_name", "family_name", "birth_date", "email", "email_confirmed_personal",
                     "name_is_placeholder", "portal_access_enabled")
-_ENROLLMENT_COLUMNS = ("id", "workflow_id", "workflow_version", "content_hash", "patient_id", "household_id", "state",
-                       "version", "selected_children", "audit_seq", "audit_head", "started_at", "updated_at")
+_ENROLLMENT_COLUMNS = ("id", "workflow_id", "workflow_version", "content_hash", "patient_id", "household_id", "site_id",
+                       "state", "version", "selected_children", "audit_seq", "audit_head", "started_at", "updated_at")
 _TIMER_COLUMNS = ("enrollment_id", "timer_id", "trigger", "status", "armed_at", "due_at", "attempts")
 _INSERT_PATIENT = DirectStatement(insert(patients), _PATIENT_COLUMNS)
 _INSERT_ENROLLMENT = DirectStatement(insert(enrollments), _ENROLLMENT_COLUMNS)
@@ -91,7 +91,7 @@ def _seed_rows(conn: Connection, stored: int, due: int, now: datetime, content_h
              "name_is_placeholder": False, "portal_access_enabled": False} for i, _, _, _ in made])
         _INSERT_ENROLLMENT.execute_many(conn, [
             {"id": eid, "workflow_id": EXPIRY_WORKFLOW_ID, "workflow_version": 1, "content_hash": content_hash,
-             "patient_id": f"p{i:08d}", "household_id": None, "state": EXPIRY_STATE, "version": 1,
+             "patient_id": f"p{i:08d}", "household_id": None, "site_id": "main", "state": EXPIRY_STATE, "version": 1,
              "selected_children": None, "audit_seq": 0, "audit_head": GENESIS, "started_at": issued,
              "updated_at": issued} for i, eid, issued, _ in made])
         _INSERT_TIMER.execute_many(conn, [
@@ -140,9 +140,10 @@ def _seed_postgres(conn: Connection, stored: int, due: int, now: datetime, conte
         "email_confirmed_personal, portal_access_enabled) SELECT 'p' || lpad(i::text, 8, '0'), 'main', 'Pat', "
         "'Bench' || i, false, DATE '1980-01-01', false, false FROM bench_ids ORDER BY i"), params)
     conn.execute(text(
-        "INSERT INTO enrollments (id, workflow_id, workflow_version, content_hash, patient_id, state, version, "
-        "audit_seq, audit_head, started_at, updated_at) SELECT eid, :wf, 1, :hash, 'p' || lpad(i::text, 8, '0'), "
-        ":state, 1, 0, :genesis, issued, issued FROM bench_ids ORDER BY i"), params)
+        "INSERT INTO enrollments (id, workflow_id, workflow_version, content_hash, patient_id, site_id, state, "
+        "version, audit_seq, audit_head, started_at, updated_at) SELECT eid, :wf, 1, :hash, "
+        "'p' || lpad(i::text, 8, '0'), 'main', :state, 1, 0, :genesis, issued, issued FROM bench_ids ORDER BY i"),
+        params)
     conn.execute(text(
         "INSERT INTO timers (enrollment_id, timer_id, \"trigger\", status, armed_at, due_at, attempts) "
         "SELECT eid, :timer, :timer, 'pending', issued, due_at, 0 FROM bench_ids ORDER BY i"), params)

@@ -19,6 +19,9 @@ class ActorRef:
 
 
 SYSTEM_ACTOR = ActorRef("system", "system", ActorKind.SYSTEM)
+# The viewer of a read meant to see every site: the server's own (a command on the host, a benchmark). Walled reads
+# take their viewer with no default (engine.people.walls), so a caller says this, or whose read it is, or fails mypy.
+EVERY_SITE = ActorRef("every-site", "system", ActorKind.SYSTEM)
 PORTAL_ACTOR = ActorRef("portal", "portal", ActorKind.PORTAL)
 
 

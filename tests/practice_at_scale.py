@@ -40,6 +40,11 @@ def enrollment(i: int) -> str:
     return f"se{i:07d}"
 
 
+def site_of(i: str) -> str:
+    """SQL for the site of patient `i`: one in ten at 'north', patient 999 alone at 'rare', the rest at 'main'."""
+    return f"CASE WHEN {i} = 999 THEN 'rare' WHEN ({i} / 10) % 10 = 7 THEN 'north' ELSE 'main' END"
+
+
 def seed(path: Path) -> None:
     """Fill the (migrated, empty but for tests/practice.py's rows) database at `path`."""
     db = sqlite3.connect(path, isolation_level=None)
@@ -81,7 +86,7 @@ def _people(db: sqlite3.Connection) -> None:
     db.execute(
         "INSERT INTO patients (id, site_id, given_name, family_name, name_is_placeholder, birth_date, birth_sex, zip, "
         "email, email_confirmed_personal, pcp_id, responsible_provider_id, portal_access_enabled, portal_account_id) "
-        f"SELECT {patient('i')}, CASE WHEN i = 999 THEN 'rare' WHEN (i / 10) % 10 = 7 THEN 'north' ELSE 'main' END, "
+        f"SELECT {patient('i')}, {site_of('i')}, "
         f"{given}, 'Fam' || (i % 20000), 0, date('1940-01-01', (i % 30000) || ' days'), 'F', '02139', "
         f"printf('sp%07d@example.test', i), 1, 'dr-pcp', 'dr-pcp', 1, "
         f"CASE WHEN {account} THEN printf('sa%07d', i) END FROM n WHERE i < {PATIENTS}")
@@ -108,10 +113,12 @@ def _enrollments(db: sqlite3.Connection) -> None:
                      "ELSE 'access_disabled' END) END")
     content = "CASE w " + " ".join(f"WHEN '{w}' THEN '{h}'" for w, h in hashes.items()) + " END"
     db.execute(
-        "INSERT INTO enrollments (id, workflow_id, workflow_version, content_hash, patient_id, household_id, state, "
-        "version, selected_children, audit_seq, audit_head, started_at, updated_at) "
+        "INSERT INTO enrollments (id, workflow_id, workflow_version, content_hash, patient_id, household_id, site_id, "
+        "state, version, selected_children, audit_seq, audit_head, started_at, updated_at) "
         f"SELECT printf('se%07d', i), w, 2, {content}, CASE WHEN i >= {households} THEN {patient(f'i % {PATIENTS}')} "
-        f"END, CASE WHEN i < {households} THEN printf('sh%06d', i / 2) END, s, 2, NULL, 1, 'head', t, t FROM "
+        f"END, CASE WHEN i < {households} THEN printf('sh%06d', i / 2) END, "
+        f"CASE WHEN i < {households} THEN 'main' ELSE {site_of(f'i % {PATIENTS}')} END, "
+        "s, 2, NULL, 1, 'head', t, t FROM "
         f"(SELECT i, {workflow} AS w, CASE WHEN i < {households} THEN {household_state} ELSE {patient_state} END AS s, "
         f"{at('-63072000 + i * 63')} AS t FROM n)")  # two years of starts, oldest first
 

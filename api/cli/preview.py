@@ -8,6 +8,7 @@ import argparse
 import sys
 
 from api.cli.opening import open_flow
+from engine.actors import EVERY_SITE
 from engine.errors import InvalidInput, NotFound
 from engine.views.preview import PreviewMessage
 
@@ -16,7 +17,7 @@ def preview(args: argparse.Namespace) -> int:
     query = PreviewMessage(args.message, args.site, args.workflow, args.version, args.patient, args.household)
     try:
         with open_flow(args) as flow:
-            shown = flow.preview(query)
+            shown = flow.preview(query, viewer=EVERY_SITE)  # a command on the host: every site
     except (InvalidInput, NotFound) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -78,4 +78,4 @@ def preview(workflow_id: str, message_id: str, site: str, user: Designer, flow: 
     """The message as it would be written now for `site` and a real `patient` or `household` (default: a sample
     one), with [PIN] or [one-time link] where the secret goes; `held` says why it would not be sent instead."""
     return MessagePreviewOut.of(flow.preview(PreviewMessage(message_id, site, workflow_id, version, patient,
-                                                            household), user.actor))
+                                                            household), viewer=user.actor))

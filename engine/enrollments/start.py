@@ -81,8 +81,8 @@ def start_in(conn: Connection, services: Services, definition: WorkflowDefinitio
                              to_state=definition.initial, detail=f"{definition.id} v{definition.version}")
     audit_rows, head = prepare([entry], GENESIS_HEAD)
     insert_enrollment(conn, enrollment_id, definition, patient_id=command.patient_id,
-                      household_id=command.household_id, selected=command.selected_children, head=head.hash,
-                      now=now)
+                      household_id=command.household_id, site_id=site_id, selected=command.selected_children,
+                      head=head.hash, now=now)
     write(conn, audit_rows)
     arm_state_timers(conn, definition, enrollment_id, definition.initial, now, lambda: load_calendar(conn, site_id))
     return EnrollmentStarted(enrollment_id, definition.id, definition.version, definition.initial,

@@ -100,12 +100,11 @@ class PortalFlow:
             if enrollment_id is not None:
                 walls.see_enrollment(conn, actor, enrollment_id)
 
-    def preview(self, query: PreviewMessage, viewer: ActorRef | None = None) -> MessagePreview:
+    def preview(self, query: PreviewMessage, *, viewer: ActorRef) -> MessagePreview:
         """A workflow's message as it would be written now for a site and a patient (or a sample one), with
         placeholders for its PIN or link, or the reason it would be held. Writes nothing. A real patient or
         household must be within the `viewer`'s walls."""
-        if viewer is not None:
-            self._see(viewer, patient_id=query.patient_id, household_id=query.household_id)
+        self._see(viewer, patient_id=query.patient_id, household_id=query.household_id)
         with self.reader.connect() as conn:
             return preview_message(conn, self.services.renderer, self.catalog, query,
                                    self.services.clock.now().date())
@@ -113,7 +112,7 @@ class PortalFlow:
     def find_enrollments(self, *, patient_id: str | None = None, household_id: str | None = None,
                          workflow_id: str | None = None, state: str | None = None,
                          ids: Sequence[str] | None = None, limit: int = 50,
-                         viewer: ActorRef | None = None) -> list[EnrollmentSummary]:
+                         viewer: ActorRef) -> list[EnrollmentSummary]:
         """Enrollments matching every filter, newest first (a patient's include their households'); only those
         within the `viewer`'s walls."""
         with self.reader.connect() as conn:

@@ -23,19 +23,19 @@ from engine.front_door.base import Door
 from engine.people.walls import walls_of
 
 
-def _walled(query: HistoryQuery, viewer: ActorRef | None) -> HistoryQuery:
+def _walled(query: HistoryQuery, viewer: ActorRef) -> HistoryQuery:
     sites = walls_of(viewer)
     return query if sites is None else replace(query, sites=sites)
 
 
 class Histories(Door):
-    def find(self, query: HistoryQuery, *, viewer: ActorRef | None = None) -> list[AuditRecord]:
+    def find(self, query: HistoryQuery, *, viewer: ActorRef) -> list[AuditRecord]:
         """The history matching every filter, oldest first, a page at a time; a `viewer` kept to some sites reads
         only the rows about them (engine.people.walls)."""
         with self.reader.connect() as conn:
             return find_history(conn, _walled(query, viewer))
 
-    def export(self, query: HistoryQuery, format_name: str, *, viewer: ActorRef | None = None
+    def export(self, query: HistoryQuery, format_name: str, *, viewer: ActorRef
                ) -> tuple[Iterator[str], str]:
         """Every matching row as CSV, JSON lines or FHIR AuditEvent NDJSON, and its media type. The query is
         checked now, so a bad one fails here rather than half-way through a download."""

@@ -22,7 +22,7 @@ from engine.ids import new_id
 from engine.people import finding, patients, walls
 from engine.people.demographics import COLUMNS, check_changes
 from engine.people.practice_fields import check_practice_fields, update_practice_fields
-from engine.people.subjects import Household, load_household, load_patient
+from engine.people.subjects import Household, load_household, load_households, load_patient
 from engine.versions.catalog import WorkflowCatalog
 from engine.views.people import PatientRecord, patient_record, patient_records
 
@@ -39,23 +39,23 @@ class People(Door):
         super().__init__(db, clock)
         self.catalog, self.intake = catalog, intake
 
-    # Every read takes its `viewer` and every write its actor: beyond their walls (engine.people.walls) a patient
-    # or household is not found. No viewer: the server's own read (the CLI on the host), every site.
+    # Every read takes its `viewer` and every write its actor, never by default: beyond their walls
+    # (engine.people.walls) a patient or household is not found. A read of every site says so: `EVERY_SITE`.
 
     def create_patient(self, actor: ActorRef, new: patients.NewPatient, *, where: str = "") -> PatientRecord:
         walls.see_site(actor, new.site_id, "site", new.site_id)
         with self.db.begin() as conn:
             patients.create_patient(conn, self.clock.now(), actor, new, where=where)
-        return self.read_patient(new.id)
+        return self.read_patient(new.id, viewer=actor)
 
-    def read_patient(self, patient_id: str, *, viewer: ActorRef | None = None) -> PatientRecord:
+    def read_patient(self, patient_id: str, *, viewer: ActorRef) -> PatientRecord:
         with self.reader.connect() as conn:
             walls.see_patient(conn, viewer, patient_id)
             return patient_record(conn, self.catalog, patient_id)
 
     def find_patients(self, *, site_id: str | None = None, family_name: str | None = None,
                       given_name: str | None = None, birth_date: date | None = None, after: str | None = None,
-                      limit: int = 50, viewer: ActorRef | None = None) -> list[PatientRecord]:
+                      limit: int = 50, viewer: ActorRef) -> list[PatientRecord]:
         """Patients matching every filter given (names by prefix, any case), in id order, a page at a time."""
         with self.reader.connect() as conn:
             ids = finding.find_patients(conn, site_id=site_id, family_name=family_name, given_name=given_name,
@@ -85,7 +85,7 @@ class People(Door):
                 event = f"{result.outcome}: {result.detail}"
             if own:
                 changed += update_practice_fields(conn, self.clock.now(), actor, patient_id, own)
-        return PatientUpdated(self.read_patient(patient_id), tuple(sorted(changed)), event)
+        return PatientUpdated(self.read_patient(patient_id, viewer=actor), tuple(sorted(changed)), event)
 
     def create_household(self, actor: ActorRef, new: patients.NewHousehold, members: Sequence[str], *,
                          where: str = "") -> Household:
@@ -97,16 +97,25 @@ class People(Door):
             patients.create_household(conn, self.clock.now(), actor, new, members, where=where)
             return load_household(conn, new.id)
 
-    def read_household(self, household_id: str, *, viewer: ActorRef | None = None) -> Household:
+    def read_household(self, household_id: str, *, viewer: ActorRef) -> Household:
         with self.reader.connect() as conn:
             walls.see_household(conn, viewer, household_id)
             return load_household(conn, household_id)
 
-    def list_households(self, *, site_id: str | None = None, after: str | None = None, limit: int = 50,
-                        viewer: ActorRef | None = None) -> list[Household]:
+    def read_households(self, household_ids: Sequence[str], *, viewer: ActorRef) -> list[Household]:
+        """These households in the order given, those beyond the `viewer`'s walls (or unknown) left out; in two
+        queries however many (a patient's page shows each household the patient belongs to)."""
         with self.reader.connect() as conn:
-            return [load_household(conn, i) for i in finding.list_households(
-                conn, site_id=site_id, limit=limit, after=after, sites=walls.walls_of(viewer))]
+            sites = walls.walls_of(viewer)
+            return [h for h in load_households(conn, household_ids) if sites is None or h.site_id in sites]
+
+    def list_households(self, *, site_id: str | None = None, after: str | None = None, limit: int = 50,
+                        viewer: ActorRef) -> list[Household]:
+        """Households in id order, a page at a time, with their children: three queries whatever the page's
+        length."""
+        with self.reader.connect() as conn:
+            return load_households(conn, finding.list_households(conn, site_id=site_id, limit=limit, after=after,
+                                                                 sites=walls.walls_of(viewer)))
 
     def update_household(self, actor: ActorRef, household_id: str, changes: Mapping[str, Any]) -> Household:
         """Correct the guardian's name or email, or confirm the email is correct and personal."""

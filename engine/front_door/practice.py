@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 
 from engine.actors import ActorRef
 from engine.calendars.site_calendar import Opening, SiteCalendar
-from engine.calendars.store import load_calendar, save_calendar
+from engine.calendars.store import load_calendar, load_calendars, save_calendar
 from engine.clock import Clock
 from engine.errors import InvalidInput
 from engine.front_door.base import Door
@@ -62,6 +62,11 @@ class Practice(Door):
     def calendar(self, site_id: str) -> SiteCalendar:
         with self.reader.connect() as conn:
             return load_calendar(conn, site_id)
+
+    def calendars(self) -> dict[str, SiteCalendar]:
+        """Every site's calendar, by site id, in one short read (the admin's sites page shows them all)."""
+        with self.reader.connect() as conn:
+            return load_calendars(conn)
 
     def replace_calendar(self, actor: ActorRef, site_id: str, calendar: SiteCalendar) -> SiteCalendar:
         """Replace the site's zone, weekly hours, holiday region, closures and go-live date; audited."""

@@ -1,6 +1,7 @@
 """Staff worklists, what needs doing today: PINs expiring, invites waiting, households part-registered, messages
 that failed; and the operator's counts behind /metrics (timers due, the outbox, transitions). Each a read at the
-clock's now, and only within the viewer's walls (`engine.people.walls`; no viewer: every site)."""
+clock's now, and only within the viewer's walls (`engine.people.walls`), whom each read names: `EVERY_SITE` for
+every site."""
 
 from __future__ import annotations
 
@@ -31,28 +32,28 @@ class Worklists(Door):
         self.catalog = catalog
 
     def pins_expiring(self, within_days: int = 7, *, include_expired: bool = True, site_id: str | None = None,
-                      limit: int = worklists.DEFAULT_LIMIT, viewer: ActorRef | None = None) -> list[ExpiringPin]:
+                      limit: int = worklists.DEFAULT_LIMIT, viewer: ActorRef) -> list[ExpiringPin]:
         with self.reader.connect() as conn:
             return worklists.pins_expiring(conn, self.clock.now(), self.catalog, within_days,
                                            include_expired=include_expired, site_id=site_id, limit=limit,
                                            sites=walls_of(viewer))
 
     def invites_waiting(self, *, window_days: int = 30, site_id: str | None = None,
-                        limit: int = worklists.DEFAULT_LIMIT, viewer: ActorRef | None = None
+                        limit: int = worklists.DEFAULT_LIMIT, viewer: ActorRef
                         ) -> list[WaitingInvite]:
         with self.reader.connect() as conn:
             return invites_waiting(conn, self.clock.now(), self.catalog, window_days=window_days,
                                    site_id=site_id, limit=limit, sites=walls_of(viewer))
 
     def households_part_registered(self, *, site_id: str | None = None,
-                                   limit: int = worklists.DEFAULT_LIMIT, viewer: ActorRef | None = None
+                                   limit: int = worklists.DEFAULT_LIMIT, viewer: ActorRef
                                    ) -> list[PartRegisteredHousehold]:
         with self.reader.connect() as conn:
             return worklists.households_part_registered(conn, self.clock.now(), self.catalog, site_id=site_id,
                                                         limit=limit, sites=walls_of(viewer))
 
     def messages_failed(self, *, within_days: int | None = None, site_id: str | None = None,
-                        limit: int = worklists.DEFAULT_LIMIT, viewer: ActorRef | None = None
+                        limit: int = worklists.DEFAULT_LIMIT, viewer: ActorRef
                         ) -> list[FailedMessage]:
         with self.reader.connect() as conn:
             return worklists.messages_failed(conn, self.clock.now(), within_days=within_days, site_id=site_id,

@@ -144,11 +144,13 @@ def steps_ticked(conn: Connection, row: EnrollmentRow) -> int:
 
 
 def insert_enrollment(conn: Connection, enrollment_id: str, definition: WorkflowDefinition, *, patient_id: str | None,
-                      household_id: str | None, selected: tuple[str, ...], head: str, now: datetime) -> None:
-    """A new enrollment in the workflow's initial state, version 1, its chain holding its first row."""
+                      household_id: str | None, site_id: str, selected: tuple[str, ...], head: str,
+                      now: datetime) -> None:
+    """A new enrollment in the workflow's initial state, version 1, its chain holding its first row; `site_id` is
+    its subject's site."""
     conn.execute(insert(enrollments).values(
         id=enrollment_id, workflow_id=definition.id, workflow_version=definition.version,
-        content_hash=definition.content_hash, patient_id=patient_id, household_id=household_id,
+        content_hash=definition.content_hash, patient_id=patient_id, household_id=household_id, site_id=site_id,
         state=definition.initial, version=1, selected_children=list(selected) or None, audit_seq=1,
         audit_head=head, started_at=now, updated_at=now))
 

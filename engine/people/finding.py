@@ -4,7 +4,8 @@ Every filter is answered by an index (engine.storage.tables): site and id, birth
 a LIKE on the lowered name; on SQLite, which compares text byte by byte, it is also the range [prefix, next
 prefix), which the lower(name) index answers directly (SQLite uses no index for a LIKE on an expression).
 PostgreSQL orders text by the database's collation, where that range is not always the prefix: there the LIKE
-alone decides.
+alone decides, and turns into a range of the lower(name) index itself, which is built byte-wise for that
+(text_pattern_ops, revision 0014).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ Sites = frozenset[str] | None  # as engine.people.walls says: None is every site
 
 def find_patients(conn: Connection, *, site_id: str | None = None, family_name: str | None = None,
                   given_name: str | None = None, birth_date: date | None = None, limit: int = 50,
-                  after: str | None = None, sites: Sites = None) -> list[str]:
+                  after: str | None = None, sites: Sites) -> list[str]:
     """Patient ids matching every filter given (names case-insensitively, by prefix), in id order; only at
     `sites` when given (the viewer's walls)."""
     query = select(patients.c.id).order_by(patients.c.id).limit(limit)
@@ -54,7 +55,7 @@ def _starts_with(lowered: Any, prefix: str, bytewise: bool) -> list[ColumnElemen
 
 
 def list_households(conn: Connection, *, site_id: str | None = None, limit: int = 50,
-                    after: str | None = None, sites: Sites = None) -> list[str]:
+                    after: str | None = None, sites: Sites) -> list[str]:
     query = select(households.c.id).order_by(households.c.id).limit(limit)
     if sites is not None:
         query = query.where(households.c.site_id.in_(sorted(sites)))

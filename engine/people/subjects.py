@@ -6,6 +6,7 @@ a minimal dict made from them, never a database row.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -86,21 +87,36 @@ def load_patient(conn: Connection, patient_id: str) -> Patient:
 
 
 def load_household(conn: Connection, household_id: str) -> Household:
-    row = conn.execute(select(households).where(households.c.id == household_id)).first()
-    if row is None:
+    found = load_households(conn, [household_id])
+    if not found:
         raise NotFound("household", household_id)
-    members = conn.execute(
-        select(patients).join(household_members, household_members.c.patient_id == patients.c.id)
-        .where(household_members.c.household_id == household_id).order_by(household_members.c.position)
-    ).all()
+    return found[0]
+
+
+def load_households(conn: Connection, household_ids: Sequence[str]) -> list[Household]:
+    """These households with their children, in the order given (unknown ids left out): two queries whatever
+    their number, never a round per household."""
+    ids = list(dict.fromkeys(household_ids))
+    if not ids:
+        return []
+    rows = {r.id: r for r in conn.execute(select(households).where(households.c.id.in_(ids)))}
+    children: dict[str, list[Patient]] = {}
+    for member in conn.execute(
+            select(patients, household_members.c.household_id.label("member_of"))
+            .join(household_members, household_members.c.patient_id == patients.c.id)
+            .where(household_members.c.household_id.in_(list(rows)))
+            .order_by(household_members.c.household_id, household_members.c.position)):
+        children.setdefault(member.member_of, []).append(_record(Patient, member))
+    return [_household(rows[i], children.get(i, [])) for i in ids if i in rows]
+
+
+def _household(row: Any, children: list[Patient]) -> Household:
     mapping = row._mapping
     return Household(
         id=mapping["id"], site_id=mapping["site_id"], guardian_given_name=mapping["guardian_given_name"],
         guardian_family_name=mapping["guardian_family_name"], guardian_email=mapping["guardian_email"],
         guardian_email_confirmed_personal=mapping["guardian_email_confirmed_personal"],
-        portal_account_id=mapping["portal_account_id"],
-        children=tuple(_record(Patient, m) for m in members),
-    )
+        portal_account_id=mapping["portal_account_id"], children=tuple(children))
 
 
 def load_site(conn: Connection, site_id: str) -> Site:

@@ -123,8 +123,12 @@ patients = Table(
     Column("portal_account_id", String(64), ForeignKey("portal_accounts.id"), nullable=True),
     Index("ix_patients_site", "site_id", "id"), Index("ix_patients_birth_date", "birth_date"),
 )
-Index("ix_patients_family_name", func.lower(patients.c.family_name))  # staff search by name prefix, any case
-Index("ix_patients_given_name", func.lower(patients.c.given_name))
+# Staff search by name prefix, any case: on PostgreSQL byte-wise (text_pattern_ops), so that LIKE 'doe%' is a range
+# of the index whatever the database's collation (revision 0014).
+Index("ix_patients_family_name", func.lower(patients.c.family_name).label("family"),
+      postgresql_ops={"family": "text_pattern_ops"})
+Index("ix_patients_given_name", func.lower(patients.c.given_name).label("given"),
+      postgresql_ops={"given": "text_pattern_ops"})
 
 households = Table(
     "households", metadata,
@@ -166,6 +170,10 @@ enrollments = Table(
     Column("content_hash", String(64), nullable=False),
     Column("patient_id", String(64), ForeignKey("patients.id"), nullable=True),
     Column("household_id", String(64), ForeignKey("households.id"), nullable=True),
+    # The subject's site, copied when the enrollment starts (a patient's or household's site never changes), so
+    # that one site's worklists walk an index of that site's rows (revision 0014). Set on every row; nullable only
+    # because SQLite cannot add a NOT NULL column without a default to a table with rows short of rebuilding it.
+    Column("site_id", String(64), nullable=True),
     Column("state", String(64), nullable=False),
     Column("version", Integer, nullable=False),
     Column("selected_children", JSON(none_as_null=True), nullable=True),  # no selection is SQL NULL
@@ -177,6 +185,7 @@ enrollments = Table(
     Index("ix_enrollments_patient", "patient_id"), Index("ix_enrollments_household", "household_id"),
     Index("ix_enrollments_started", "started_at"),
     Index("ix_enrollments_waiting", "workflow_id", "workflow_version", "state", "updated_at"),  # longest first
+    Index("ix_enrollments_site_waiting", "site_id", "workflow_id", "workflow_version", "state", "updated_at"),
 )
 
 step_completions = Table(

@@ -23,7 +23,7 @@ from engine.storage.tables import credentials, enrollments, outbox, patients
 from engine.timers.rows import next_due
 from engine.versions.catalog import WorkflowCatalog
 from engine.views.ordered import first_rows
-from engine.views.worklists import DEFAULT_LIMIT, Sites, display_name, status_of
+from engine.views.worklists import DEFAULT_LIMIT, Sites, display_name, per_site, sites_wanted, status_of
 
 _Sends = tuple[int, datetime | None, datetime | None]  # invites in the window, last queued, last sent
 
@@ -55,22 +55,19 @@ def invite_states(definition: WorkflowDefinition) -> tuple[str, ...]:
 
 
 def invites_waiting(conn: Connection, now: datetime, catalog: WorkflowCatalog, *, window_days: int = 30,
-                    site_id: str | None = None, limit: int = DEFAULT_LIMIT, sites: Sites = None
+                    site_id: str | None = None, limit: int = DEFAULT_LIMIT, sites: Sites
                     ) -> list[WaitingInvite]:
     query = (select(enrollments.c.id, enrollments.c.workflow_id, enrollments.c.workflow_version,
                     enrollments.c.state, enrollments.c.updated_at, patients.c.id.label("patient_id"),
                     patients.c.given_name, patients.c.family_name, patients.c.email, patients.c.site_id)
              .join(patients, patients.c.id == enrollments.c.patient_id)
              .order_by(enrollments.c.updated_at, enrollments.c.id))
-    if site_id is not None:
-        query = query.where(patients.c.site_id == site_id)
-    if sites is not None:
-        query = query.where(patients.c.site_id.in_(sorted(sites)))
-    # One branch per waiting state of each loaded version, each read in ix_enrollments_waiting's order.
-    branches = [query.where((enrollments.c.workflow_id == d.id) & (enrollments.c.workflow_version == d.version)
-                            & (enrollments.c.state == state))
-                for d in catalog.all() for state in invite_states(d)]
-    rows = first_rows(conn, branches, lambda r: (r.updated_at, r.id), limit)
+    # One branch per waiting state of each loaded version, each read in ix_enrollments_waiting's order; kept to
+    # some sites, one per site as well, each read in ix_enrollments_site_waiting's: only that site's rows.
+    waiting = [(enrollments.c.workflow_id == d.id) & (enrollments.c.workflow_version == d.version)
+               & (enrollments.c.state == state) for d in catalog.all() for state in invite_states(d)]
+    rows = first_rows(conn, per_site(query, waiting, sites_wanted(site_id, sites)), lambda r: (r.updated_at, r.id),
+                      limit)
     ids = [r.id for r in rows]
     sends = _invite_sends(conn, catalog, rows, now - timedelta(days=window_days))
     links = _soonest(conn, ids, select(credentials.c.enrollment_id, func.max(credentials.c.expires_at)).where(

@@ -89,7 +89,7 @@ def _enrollments_of(conn: Connection, catalog: WorkflowCatalog, patient_ids: lis
 def find_enrollments(conn: Connection, catalog: WorkflowCatalog, *, patient_id: str | None = None,
                      household_id: str | None = None, workflow_id: str | None = None, state: str | None = None,
                      ids: Sequence[str] | None = None, limit: int = 50,
-                     sites: frozenset[str] | None = None) -> list[EnrollmentSummary]:
+                     sites: frozenset[str] | None) -> list[EnrollmentSummary]:
     """Enrollments matching every filter, newest first; a patient's include its households' enrollments; only
     those whose subject is at `sites` when given (the viewer's walls)."""
     query = select(enrollments).order_by(enrollments.c.started_at.desc(), enrollments.c.id).limit(limit)

@@ -17,11 +17,13 @@ first: the oldest are the most likely to have been dealt with already).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, exists, func, select
+from sqlalchemy import Connection, Select, exists, func, select
+from sqlalchemy.sql.elements import ColumnElement
 
 from definitions.model import Subject
 from engine.clock import as_utc
@@ -92,7 +94,7 @@ class FailedMessage:
 
 def pins_expiring(conn: Connection, now: datetime, catalog: WorkflowCatalog, within_days: int = 7, *,
                   include_expired: bool = True, site_id: str | None = None,
-                  limit: int = DEFAULT_LIMIT, sites: Sites = None) -> list[ExpiringPin]:
+                  limit: int = DEFAULT_LIMIT, sites: Sites) -> list[ExpiringPin]:
     horizon = now + timedelta(days=within_days)
     window = credentials.c.expires_at <= horizon
     if not include_expired:
@@ -123,7 +125,7 @@ def pins_expiring(conn: Connection, now: datetime, catalog: WorkflowCatalog, wit
 
 
 def households_part_registered(conn: Connection, now: datetime, catalog: WorkflowCatalog, *,
-                               site_id: str | None = None, limit: int = DEFAULT_LIMIT, sites: Sites = None
+                               site_id: str | None = None, limit: int = DEFAULT_LIMIT, sites: Sites
                                ) -> list[PartRegisteredHousehold]:
     found: list[PartRegisteredHousehold] = []
     after: tuple[datetime, str] | None = None
@@ -164,17 +166,30 @@ def _part_registered_page(conn: Connection, catalog: WorkflowCatalog, site_id: s
                     households.c.guardian_family_name, households.c.site_id)
              .join(households, households.c.id == enrollments.c.household_id)
              .where(some_child(True) & some_child(False)).order_by(enrollments.c.updated_at, enrollments.c.id))
-    if site_id is not None:
-        query = query.where(households.c.site_id == site_id)
-    if sites is not None:
-        query = query.where(households.c.site_id.in_(sorted(sites)))
     if after is not None:
         query = query.where((enrollments.c.updated_at > after[0])
                             | ((enrollments.c.updated_at == after[0]) & (enrollments.c.id > after[1])))
-    branches = [query.where((enrollments.c.workflow_id == d.id) & (enrollments.c.workflow_version == d.version)
-                            & (enrollments.c.state == s.id))
-                for d in catalog.all() if d.subject is Subject.HOUSEHOLD for s in d.states if not s.final]
-    return first_rows(conn, branches, lambda r: (r.updated_at, r.id), limit)
+    states = [(enrollments.c.workflow_id == d.id) & (enrollments.c.workflow_version == d.version)
+              & (enrollments.c.state == s.id)
+              for d in catalog.all() if d.subject is Subject.HOUSEHOLD for s in d.states if not s.final]
+    return first_rows(conn, per_site(query, states, sites_wanted(site_id, sites)), lambda r: (r.updated_at, r.id),
+                      limit)
+
+
+def sites_wanted(site_id: str | None, sites: Sites) -> Sites:
+    """The sites a worklist is kept to: the one asked for, if within the viewer's walls; None: every site."""
+    if site_id is None:
+        return sites
+    return frozenset({site_id}) if sites is None or site_id in sites else frozenset()
+
+
+def per_site(query: Select[Any], branches: Sequence[ColumnElement[bool]], sites: Sites) -> list[Select[Any]]:
+    """`query` once per branch (a workflow version's state) and, when kept to `sites`, per site too: each an
+    equality prefix of ix_enrollments_waiting (or ix_enrollments_site_waiting), so each is read in updated_at order
+    up to the limit, never the whole practice's rows filtered by site."""
+    if sites is None:
+        return [query.where(branch) for branch in branches]
+    return [query.where((enrollments.c.site_id == site) & branch) for site in sorted(sites) for branch in branches]
 
 
 def _children_of(conn: Connection, household_ids: list[str]) -> dict[str, list[Any]]:
@@ -200,7 +215,7 @@ def _split(rows: list[Any], selected: tuple[str, ...]) -> tuple[tuple[Child, ...
 
 
 def messages_failed(conn: Connection, now: datetime, *, within_days: int | None = None, site_id: str | None = None,
-                    limit: int = DEFAULT_LIMIT, sites: Sites = None) -> list[FailedMessage]:
+                    limit: int = DEFAULT_LIMIT, sites: Sites) -> list[FailedMessage]:
     """Failed, held or to-review outbox rows; `within_days` keeps only those created that recently."""
     site = func.coalesce(patients.c.site_id, households.c.site_id)
     query = (select(outbox.c.id, outbox.c.enrollment_id, outbox.c.message_id, outbox.c.channel, outbox.c.recipient,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.actors import EVERY_SITE
+
 
 def test_a_clerk_enables_and_invites_several_patients_and_reads_each_outcome(browser: Any, site: Any) -> None:
     clerk = browser()
@@ -24,6 +26,6 @@ def test_a_clerk_enables_and_invites_several_patients_and_reads_each_outcome(bro
     assert "Invitation Sent" in outcomes["Jane Doe"]
     assert "refused" in outcomes["Nora Mail"]
     assert "email" in outcomes["Nora Mail"]
-    assert site.flow.people.read_patient("p-jane").patient.portal_access_enabled is True
+    assert site.flow.people.read_patient("p-jane", viewer=EVERY_SITE).patient.portal_access_enabled is True
     jane = clerk.page.locator("tr", has=clerk.page.get_by_label("Select Jane Doe"))
     assert jane.locator(".status.on").inner_text() == "enabled"

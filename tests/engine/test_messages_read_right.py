@@ -105,7 +105,7 @@ def test_an_empty_site_phone_holds_the_message_with_the_reason_and_the_step_stil
         row = conn.execute(select(outbox).where(outbox.c.enrollment_id == done.enrollment_id)).one()
         history = conn.execute(select(audit_events.c.action, audit_events.c.outcome, audit_events.c.detail)
                                .where(audit_events.c.enrollment_id == done.enrollment_id)).all()
-        failed = messages_failed(conn, clock.now())
+        failed = messages_failed(conn, clock.now(), sites=None)
     assert (row.status, row.body, row.html, row.sealed, row.detail) == ("held", "", None, None, held.reason)
     assert ("message_held", "refused", f"message 'manual_invite' {held.reason}") in history
     assert [(f.outbox_id, f.status, f.detail) for f in failed] == [(row.id, "held", held.reason)]

@@ -24,16 +24,18 @@ import pytest
 from fakes import FakeClock
 from practice import START, seed_practice
 from practice_at_scale import seed
-from sqlalchemy import event
+from statements import Statements
 
 from definitions.model import Actor
-from engine.actors import ActorRef
+from engine.actors import EVERY_SITE, ActorRef
 from engine.audit.reading import HistoryQuery
 from engine.bootstrap import build
 from engine.credentials.hashing import TEST_COST
 from engine.storage.migrations import refresh_statistics
 
 ANA = ActorRef("ana", "staff", Actor.STAFF)
+RAE = ActorRef("rae", "staff", Actor.STAFF, frozenset({"rare"}))  # works at the site of one patient
+ALL = EVERY_SITE  # the reads below are the server's own, of every site
 LARGE = ("enrollments", "patients", "households", "household_members", "timers", "credentials", "outbox",
          "audit_events", "portal_accounts", "step_completions")
 # Thousands of VM instructions a read may take: of one subject; of a list or a search. Reading an enrollment's
@@ -48,32 +50,39 @@ READS: dict[str, tuple[int, Read]] = {
     "an enrollment waiting for registration": (ONE, lambda f: f.describe("se0500008", ANA)),
     "an onboarding enrollment with its link": (ONE, lambda f: f.describe("se0500018", ANA)),
     "a household enrollment, part-registered": (ONE, lambda f: f.describe("se0012347", ANA)),
-    "PINs expiring": (PAGE, lambda f: f.worklists.pins_expiring()),
-    "invites waiting": (PAGE, lambda f: f.worklists.invites_waiting()),
-    "households part-registered": (PAGE, lambda f: f.worklists.households_part_registered()),
-    "messages failed": (PAGE, lambda f: f.worklists.messages_failed()),
-    "a site's invites waiting": (PAGE, lambda f: f.worklists.invites_waiting(site_id="north")),
-    "the first page of patients": (PAGE, lambda f: f.people.find_patients()),
-    "the patients of a small site": (PAGE, lambda f: f.people.find_patients(site_id="rare")),
+    "PINs expiring": (PAGE, lambda f: f.worklists.pins_expiring(viewer=ALL)),
+    "invites waiting": (PAGE, lambda f: f.worklists.invites_waiting(viewer=ALL)),
+    "households part-registered": (PAGE, lambda f: f.worklists.households_part_registered(viewer=ALL)),
+    "messages failed": (PAGE, lambda f: f.worklists.messages_failed(viewer=ALL)),
+    "a site's invites waiting": (PAGE, lambda f: f.worklists.invites_waiting(site_id="north", viewer=ALL)),
+    "the invites waiting at a site with none": (ONE, lambda f: f.worklists.invites_waiting(site_id="rare",
+                                                                                           viewer=ALL)),
+    "the invites waiting at the one site a user works at": (ONE, lambda f: f.worklists.invites_waiting(viewer=RAE)),
+    "a site's households part-registered": (ONE, lambda f: f.worklists.households_part_registered(
+        site_id="north", viewer=ALL)),
+    "the first page of patients": (PAGE, lambda f: f.people.find_patients(viewer=ALL)),
+    "the patients of a small site": (PAGE, lambda f: f.people.find_patients(site_id="rare", viewer=ALL)),
     "patients by family and given name": (PAGE, lambda f: f.people.find_patients(family_name="fam123",
-                                                                                 given_name="b")),
-    "patients by given name": (PAGE, lambda f: f.people.find_patients(given_name="flo")),
-    "patients by birth date": (PAGE, lambda f: f.people.find_patients(birth_date=date(1950, 1, 1))),
-    "a patient's record": (ONE, lambda f: f.people.read_patient("sp0100003")),
-    "a child's record": (ONE, lambda f: f.people.read_patient("sp0000005")),
-    "a household": (ONE, lambda f: f.people.read_household("sh000002")),
-    "households": (PAGE, lambda f: f.people.list_households()),
-    "the newest enrollments": (PAGE, lambda f: f.find_enrollments()),
+                                                                                 given_name="b", viewer=ALL)),
+    "patients by given name": (PAGE, lambda f: f.people.find_patients(given_name="flo", viewer=ALL)),
+    "patients by birth date": (PAGE, lambda f: f.people.find_patients(birth_date=date(1950, 1, 1), viewer=ALL)),
+    "a patient's record": (ONE, lambda f: f.people.read_patient("sp0100003", viewer=ALL)),
+    "a child's record": (ONE, lambda f: f.people.read_patient("sp0000005", viewer=ALL)),
+    "a household": (ONE, lambda f: f.people.read_household("sh000002", viewer=ALL)),
+    "households": (PAGE, lambda f: f.people.list_households(viewer=ALL)),
+    "the newest enrollments": (PAGE, lambda f: f.find_enrollments(viewer=ALL)),
     "enrollments of a workflow in a state": (PAGE, lambda f: f.find_enrollments(
-        workflow_id="nextgen-pxp-portal-invites", state="invited")),
-    "a household's enrollments": (ONE, lambda f: f.find_enrollments(household_id="sh000002")),
-    "an enrollment's history": (ONE, lambda f: f.histories.find(HistoryQuery(enrollment_id="se0500028"))),
-    "a patient's history": (ONE, lambda f: f.histories.find(HistoryQuery(patient_id="sp0000005"))),
-    "a household's history": (ONE, lambda f: f.histories.find(HistoryQuery(household_id="sh000002"))),
-    "a staff user's history": (PAGE, lambda f: f.histories.find(HistoryQuery(actor_id="bob"))),
+        workflow_id="nextgen-pxp-portal-invites", state="invited", viewer=ALL)),
+    "a household's enrollments": (ONE, lambda f: f.find_enrollments(household_id="sh000002", viewer=ALL)),
+    "an enrollment's history": (ONE, lambda f: f.histories.find(HistoryQuery(enrollment_id="se0500028"),
+                                                                viewer=ALL)),
+    "a patient's history": (ONE, lambda f: f.histories.find(HistoryQuery(patient_id="sp0000005"), viewer=ALL)),
+    "a household's history": (ONE, lambda f: f.histories.find(HistoryQuery(household_id="sh000002"), viewer=ALL)),
+    "a staff user's history": (PAGE, lambda f: f.histories.find(HistoryQuery(actor_id="bob"), viewer=ALL)),
     "a staff user's history in June": (PAGE, lambda f: f.histories.find(HistoryQuery(
-        actor_id="bob", since=JUNE[0], until=JUNE[1]))),
-    "the history of June": (PAGE, lambda f: f.histories.find(HistoryQuery(since=JUNE[0], until=JUNE[1]))),
+        actor_id="bob", since=JUNE[0], until=JUNE[1]), viewer=ALL)),
+    "the history of June": (PAGE, lambda f: f.histories.find(HistoryQuery(since=JUNE[0], until=JUNE[1]),
+                                                             viewer=ALL)),
 }
 
 
@@ -94,13 +103,16 @@ def _flow(path: Path) -> Any:
                  clock=FakeClock(datetime.fromisoformat(START)), hash_cost=TEST_COST, secret_key=b"q" * 43 + b"=")
 
 
-class Recorder:
+class Recorder(Statements):
     """Every SELECT the engine sends, and the VM instructions (in thousands) SQLite runs meanwhile."""
 
     def __init__(self, flow: Any) -> None:
-        self.statements: list[tuple[str, Any]] = []
         self.ticks = 0
-        event.listen(flow.db, "before_cursor_execute", self._before)
+        super().__init__(flow.db)
+
+    @property
+    def statements(self) -> list[tuple[str, Any]]:
+        return self.selects
 
     def _tick(self) -> int:
         self.ticks += 1
@@ -108,8 +120,7 @@ class Recorder:
 
     def _before(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
         conn.connection.driver_connection.set_progress_handler(self._tick, 1000)
-        if statement.lstrip().upper().startswith("SELECT"):
-            self.statements.append((statement, parameters))
+        super()._before(conn, cursor, statement, parameters, context, many)
 
 
 @pytest.fixture
@@ -145,7 +156,7 @@ def test_every_read_a_page_or_worklist_makes_walks_an_index_at_a_million_enrollm
     failures: list[str] = []
     with scale_flow.db.connect() as conn:
         for name, (bound, read) in READS.items():
-            recorder.statements.clear()
+            recorder.clear()
             recorder.ticks = 0
             began = time.perf_counter()
             read(scale_flow)
@@ -163,11 +174,11 @@ def test_every_read_a_page_or_worklist_makes_walks_an_index_at_a_million_enrollm
 @pytest.mark.parametrize("scale_flow", ["without statistics"], indirect=True)
 def test_a_page_of_patients_is_read_in_five_queries_not_a_round_per_patient(scale_flow: Any) -> None:
     recorder = Recorder(scale_flow)
-    page = scale_flow.people.find_patients(limit=50)
+    page = scale_flow.people.find_patients(limit=50, viewer=ALL)
     assert len(page) == 50
     assert len(recorder.statements) == 5  # the ids, then the patients, their households, accounts, enrollments
     child = next(r for r in page if r.patient.id == "sp0000005")
     assert child.households == ("sh000002",)
     assert {e.household_id for e in child.enrollments} >= {"sh000002"}
     assert all(e.patient_id in (None, "sp0000005") for e in child.enrollments)
-    assert child.enrollments == scale_flow.people.read_patient("sp0000005").enrollments
+    assert child.enrollments == scale_flow.people.read_patient("sp0000005", viewer=ALL).enrollments

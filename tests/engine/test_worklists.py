@@ -72,9 +72,10 @@ def add_north_site_patient(flow: Any) -> None:
             email_confirmed_personal=True, portal_access_enabled=False))
 
 
-def worklist(flow: Any, fn: Any, *args: Any, **options: Any) -> Any:
+def worklist(flow: Any, fn: Any, *args: Any, sites: frozenset[str] | None = None, **options: Any) -> Any:
+    """The worklist `fn` read now; of every site unless `sites` says otherwise."""
     with flow.db.connect() as conn:
-        return fn(conn, flow.services.clock.now(), *args, **options)
+        return fn(conn, flow.services.clock.now(), *args, sites=sites, **options)
 
 
 # ----- PINs about to expire -------------------------------------------------------------------------------------

@@ -97,7 +97,7 @@ def _sites(request: Request, session: Session, flow: PortalFlow, status_code: in
     sites = flow.practice.list_sites()
     values: dict[str, Any] = {"error": None, "done": None, "error_site": None, "calendar_text": {},
                               "imported": None, **extra}
-    calendars = {s.id: calendar_as_text(flow.practice.calendar(s.id)) for s in sites}
+    calendars = {ident: calendar_as_text(calendar) for ident, calendar in flow.practice.calendars().items()}
     calendars.update(values.pop("calendar_text"))
     return render(request, "admin/sites.html", session, status_code, sites=sites, calendars=calendars,
                   workflows=[flow.catalog.latest(i) for i in flow.catalog.ids()],

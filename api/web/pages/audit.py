@@ -98,10 +98,11 @@ def _zone(flow: PortalFlow, wanted: Filters, viewer: ActorRef) -> str | None:
     return zones.pop() if len(zones) == 1 else None
 
 
-def lines_of(flow: PortalFlow, records: list[AuditRecord]) -> list[Line]:
+def lines_of(flow: PortalFlow, records: list[AuditRecord], viewer: ActorRef) -> list[Line]:
     names = {u.id: u.name for u in flow.users.list()}
     ids = sorted({r.enrollment_id for r in records if r.enrollment_id})
-    where = {e.id: (e.workflow_id, e.workflow_version) for e in flow.find_enrollments(ids=ids, limit=len(ids) or 1)}
+    where = {e.id: (e.workflow_id, e.workflow_version)
+             for e in flow.find_enrollments(ids=ids, limit=len(ids) or 1, viewer=viewer)}
 
     def status(enrollment_id: str | None, state: str | None) -> str:
         if not state or enrollment_id not in where:
@@ -120,7 +121,7 @@ def timeline(request: Request, session: AuditorSession, flow: Flow, wanted: Filt
     searched = bool(wanted.params())
     records = flow.histories.find(wanted.query(after_id), viewer=session.user.actor) if searched else []
     more = records[-1].id if len(records) == PAGE else None
-    return render(request, "audit/timeline.html", session, f=wanted, lines=lines_of(flow, records),
+    return render(request, "audit/timeline.html", session, f=wanted, lines=lines_of(flow, records, session.user.actor),
                   searched=searched, zone=_zone(flow, wanted, session.user.actor), more=more,
                   users=flow.users.list())
 

@@ -40,9 +40,9 @@ def _subject(flow: PortalFlow, view: EnrollmentView, viewer: ActorRef) -> dict[s
             "site_id": record.patient.site_id, "children": (), "patient": record.patient}
 
 
-def who_changed(flow: PortalFlow, enrollment_id: str) -> str:
+def who_changed(flow: PortalFlow, enrollment_id: str, viewer: ActorRef) -> str:
     """The name of whoever moved the enrollment last (a person's display name, or what the system is)."""
-    moved = [r for r in flow.histories.find(HistoryQuery(enrollment_id=enrollment_id, limit=1000))
+    moved = [r for r in flow.histories.find(HistoryQuery(enrollment_id=enrollment_id, limit=1000), viewer=viewer)
              if r.to_state is not None and r.outcome == "ok"]
     if not moved:
         return "someone"
@@ -60,7 +60,8 @@ def page(request: Request, session: Session, flow: PortalFlow, enrollment_id: st
     site = flow.practice.read_site(subject["site_id"])
     values: dict[str, Any] = {"refused": None, "refused_trigger": None, "entered": {}, "stale": None,
                               "error": None, **extra}
-    refusals = flow.histories.find(HistoryQuery(enrollment_id=enrollment_id, action="credential_refused", limit=20))
+    refusals = flow.histories.find(HistoryQuery(enrollment_id=enrollment_id, action="credential_refused", limit=20),
+                                   viewer=session.user.actor)
     return render(request, "enrollments/enrollment.html", session, status_code, e=view, subject=subject,
                   site=site, providers=flow.practice.list_providers(), by_words=_BY, refusals=refusals, **values)
 
@@ -133,7 +134,8 @@ def _stale(request: Request, session: Session, flow: PortalFlow, enrollment_id: 
            view: EnrollmentView | None) -> Response:
     now = view or flow.describe(enrollment_id, session.user.actor)
     return page(request, session, flow, enrollment_id, 409, stale={
-        "who": who_changed(flow, enrollment_id), "status": now.status, "seen": seen, "now": now.version})
+        "who": who_changed(flow, enrollment_id, session.user.actor), "status": now.status, "seen": seen,
+        "now": now.version})
 
 
 def _done(request: Request, session: Session, flow: PortalFlow, moved: EnrollmentAdvanced,

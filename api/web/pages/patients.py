@@ -89,7 +89,7 @@ def _patient_page(request: Request, session: Session, flow: PortalFlow, patient_
     viewer = session.user.actor
     record = flow.people.read_patient(patient_id, viewer=viewer)
     site = flow.practice.read_site(record.patient.site_id)
-    households = [flow.people.read_household(h, viewer=viewer) for h in record.households]
+    households = flow.people.read_households(record.households, viewer=viewer)
     values: dict[str, Any] = {"error": None, "saved": None, **extra}
     return render(request, "patients/patient.html", session, status_code, record=record, p=record.patient,
                   site=site, households=households, workflows=workflows_of(flow, site, Subject.PATIENT),

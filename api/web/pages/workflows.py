@@ -71,5 +71,5 @@ async def check(request: Request, session: DesignerSession, flow: Flow, csrf_tok
 def preview(request: Request, workflow_id: str, version: int, message_id: str, site: str,
             session: DesignerSession, flow: Flow, patient: str = "") -> Response:
     shown = flow.preview(PreviewMessage(message_id, site, workflow_id, version, patient_id=patient.strip() or None),
-                         session.user.actor)
+                         viewer=session.user.actor)
     return render(request, "workflows/preview.html", session, p=shown, site_id=site, patient=patient)
