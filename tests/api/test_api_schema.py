@@ -48,8 +48,9 @@ OWN_TAGS = {"integration": ["integration", "imports"]}
 # successful request without its token and with a wrong one, and both must be refused; `missing_required_header`;
 # `unsupported_method` (a method the path lacks is a 405). Left out, each because it flags behaviour the API means
 # to have or a framework detail: `positive_data_acceptance` (a valid body naming a patient that does not exist is
-# rightly a 404, a guard's refusal a 422); `negative_data_rejection` (query filters still read a number as a date
-# or time, `GET /patients?birth_date=0`, `GET /audit/events?until=0.5`: harmless on a search, reported);
+# rightly a 404, a guard's refusal a 422: test_api_positive_data.py checks instead that schema-valid data is refused
+# only by the rules that depend on data, each named); `negative_data_rejection` (query filters still read a number
+# as a date or time, `GET /patients?birth_date=0`, `GET /audit/events?until=0.5`: harmless on a search, reported);
 # `allow_header_conformance` (Starlette's 405 names only the methods of the first route on a path: DELETE /sites
 # answers `Allow: GET` without POST; reported); the stateful checks (the document declares no links).
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
