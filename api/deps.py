@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import WithJsonSchema
 
 from api.errors import ApiError
 from engine.front_door.flow import PortalFlow
@@ -72,9 +73,13 @@ Importer = Annotated[User, Depends(requires("admin", "integration"))]
 
 
 _IF_MATCH = 'The enrollment version you acted on, as its ETag: `"3"` (or `W/"3"`, or 3)'
+# Documented, not enforced by Pydantic: the check below answers in its own words, naming the header. The header
+# may be left out, but when sent it is text, never null: the schema says so.
+_VERSION_TAG = '^(W/)?"[0-9]+"$|^[0-9]+$'
 
 
-async def expected_version(if_match: Annotated[str | None, Header(description=_IF_MATCH)] = None) -> int | None:
+async def expected_version(if_match: Annotated[str | None, Header(description=_IF_MATCH), WithJsonSchema(
+        {"type": "string", "pattern": _VERSION_TAG})] = None) -> int | None:
     if if_match is None:
         return None
     text = if_match.strip()

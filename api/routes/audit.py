@@ -18,15 +18,18 @@ from api.schemas.query import QueryDateTime
 from engine.audit.reading import HistoryQuery
 
 router = APIRouter(tags=["audit"], responses=responses(401, 403, 422))
+Outcome = Literal["ok", "refused", "failed"]  # engine.audit.entry.OUTCOMES
+_SINCE = "from (inclusive), with a UTC offset; earlier than until; within the years 1 to 9999 in UTC"
+_UNTIL = "to (exclusive), with a UTC offset; later than since; within the years 1 to 9999 in UTC"
 
 
 def history_query(
         enrollment_id: str | None = None, patient_id: str | None = None, household_id: str | None = None,
         actor_id: Annotated[str | None, Query(description="a staff user's (or system's) id")] = None,
         action: Annotated[str | None, Query(examples=["transition"])] = None,
-        outcome: Annotated[str | None, Query(description="ok, refused or failed")] = None,
-        since: Annotated[QueryDateTime | None, Query(description="from (inclusive), with a UTC offset")] = None,
-        until: Annotated[QueryDateTime | None, Query(description="to (exclusive), with a UTC offset")] = None,
+        outcome: Annotated[Outcome | None, Query()] = None,
+        since: Annotated[QueryDateTime | None, Query(description=_SINCE)] = None,
+        until: Annotated[QueryDateTime | None, Query(description=_UNTIL)] = None,
         after_id: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> HistoryQuery:
     return HistoryQuery(enrollment_id=enrollment_id, patient_id=patient_id, household_id=household_id,

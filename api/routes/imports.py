@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from api.deps import Flow, Importer
 from api.errors import ApiError, responses
 from engine.imports.batches import ImportReport
+from engine.imports.csv_file import COLUMNS as CSV_COLUMNS
 
 router = APIRouter(tags=["imports"], responses=responses(401, 403, 413, 415, 422))
 MAX_BYTES = 20 * 1024 * 1024  # ~100,000 patients as CSV; bigger files go through `portalflow import`
@@ -39,11 +40,21 @@ class ImportOut(BaseModel):
                    rejected=[RejectedOut(where=r.where, field=r.field, reason=r.reason) for r in report.rejected])
 
 
+# The whole request is refused (422) when the file cannot be read as one: a CSV file without its header row, with an
+# unknown or repeated column, without patient_id, or without site_id when no ?site_id= is given; a JSON body that is
+# not a Bundle with a list of entries. A row (or entry) that is wrong is reported in the answer, and the rest is
+# imported. A CSV header is a file's first line, which JSON Schema cannot take apart: it is told in words.
+_CSV = ("UTF-8 CSV whose first row names its columns, each once, from: " + ", ".join(CSV_COLUMNS)
+        + "; patient_id is required, and site_id unless ?site_id= gives the site")
+_BUNDLE = {"type": "object", "required": ["resourceType"], "description": "a FHIR R4 Bundle of Patient and "
+           "RelatedPerson resources", "properties": {"resourceType": {"const": "Bundle"},
+                                                     "entry": {"type": "array"}}}
 _BODY = {"content": {
-    "text/csv": {"schema": {"type": "string"}, "example": "patient_id,site_id,given_name,family_name,birth_date\n"
-                                                         "mrn-1,main,Maria,Garcia,1984-07-12\n"},
-    "application/fhir+json": {"schema": {"type": "object"}},
-    "application/json": {"schema": {"type": "object"}}}, "required": True}
+    "text/csv": {"schema": {"type": "string", "description": _CSV},
+                 "example": "patient_id,site_id,given_name,family_name,birth_date\n"
+                            "mrn-1,main,Maria,Garcia,1984-07-12\n"},
+    "application/fhir+json": {"schema": _BUNDLE},
+    "application/json": {"schema": _BUNDLE}}, "required": True}
 
 
 @router.post("/imports/patients", response_model=ImportOut, openapi_extra={"requestBody": _BODY})

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header, status
+from pydantic import WithJsonSchema
 
 from api.deps import Flow, Integration
 from api.errors import ApiError, responses
@@ -31,15 +32,20 @@ router = APIRouter(tags=["integration"], responses=responses(401, 403, 422))
 
 @router.post("/integration/events", response_model=EventOut, responses=responses(404))
 def receive_event(body: EventIn, user: Integration, flow: Flow,
-                  idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> EventOut:
-    """An EHR event; each idempotency key is acted on once, and a repeat answers the first outcome."""
+                  idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200, description=(
+                      "the event's idempotency key, unless the body has it in `key`; the same when both do")),
+                      WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 200})] = None,
+                  ) -> EventOut:
+    """An EHR event; each idempotency key is acted on once, and a repeat answers the first outcome. The key may
+    not be reused for another patient or kind of event."""
     key = body.key or idempotency_key
     if body.key and idempotency_key and body.key != idempotency_key:
         raise ApiError(422, "invalid_request", "the Idempotency-Key header and body.key differ", field="body.key")
     if not key:
         raise ApiError(422, "invalid_request", "an idempotency key is required (body.key or Idempotency-Key)",
                        field="body.key")
-    return EventOut.of(flow.receive(IntakeEvent(key, body.kind, body.patient_id, body.changes, source=user.id)))
+    changes = body.changes.model_dump(exclude_unset=True)
+    return EventOut.of(flow.receive(IntakeEvent(key, body.kind, body.patient_id, changes, source=user.id)))
 
 
 @router.post("/portal/registrations", response_model=PortalOut, responses=responses(400))

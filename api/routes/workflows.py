@@ -3,9 +3,9 @@ enrollments onto a newer version (designers and admins)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
 
 from api.deps import Designer, Flow, WorkflowReader
@@ -25,6 +25,8 @@ from engine.front_door.flow import PortalFlow
 from engine.views.preview import PreviewMessage
 
 router = APIRouter(tags=["workflows"], responses=responses(401, 403))
+# Two query parameters cannot be related in OpenAPI: the rule is told in words, and the engine answers 422 naming it.
+_PERSON = "a real {0} at the site, if the workflow is about a {0} (not with `{1}`); none: a sample one"
 
 
 def _find(flow: PortalFlow, workflow_id: str, version: int | None = None) -> WorkflowDefinition:
@@ -74,7 +76,9 @@ def migrate(workflow_id: str, body: MigrationIn, designer: Designer, flow: Flow)
 @router.get("/workflows/{workflow_id}/messages/{message_id}/preview", response_model=MessagePreviewOut,
             responses=responses(404, 422))
 def preview(workflow_id: str, message_id: str, site: str, user: Designer, flow: Flow, version: int | None = None,
-            patient: str | None = None, household: str | None = None) -> MessagePreviewOut:
+            patient: Annotated[str | None, Query(description=_PERSON.format("patient", "household"))] = None,
+            household: Annotated[str | None, Query(description=_PERSON.format("household", "patient"))] = None,
+            ) -> MessagePreviewOut:
     """The message as it would be written now for `site` and a real `patient` or `household` (default: a sample
     one), with [PIN] or [one-time link] where the secret goes; `held` says why it would not be sent instead."""
     return MessagePreviewOut.of(flow.preview(PreviewMessage(message_id, site, workflow_id, version, patient,

@@ -4,22 +4,39 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo
 
 from engine.enrollments.advance import EnrollmentAdvanced
 from engine.enrollments.start import EnrollmentStarted
 from engine.fsm.services import ShownSecret
 
+_VERSION = "the enrollment version you saw, or send it in If-Match; when both are sent they must agree"
+
+
+def _one_subject(household_id: str | None, info: ValidationInfo) -> str | None:
+    if "patient_id" not in info.data:  # refused itself: its own error says why
+        return household_id
+    if (info.data["patient_id"] is None) == (household_id is None):
+        raise ValueError("give exactly one of patient_id and household_id (which one is the workflow's subject)")
+    return household_id
+
 
 class StartIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"workflow_id": "nextgen-regenerate-expired-pin", "patient_id": "p-jane"},
-        {"workflow_id": "intellichart-pins-for-siblings", "household_id": "h-lee", "selected_children": ["c-ava"]}]})
+    """Exactly one of `patient_id` and `household_id`: the one the workflow is about (its `subject`; a workflow
+    for households also takes `selected_children`, the household's children to enroll)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "oneOf": [{"properties": {"patient_id": {"type": "string"}}, "required": ["patient_id"]},
+                  {"properties": {"household_id": {"type": "string"}}, "required": ["household_id"]}],
+        "examples": [{"workflow_id": "nextgen-regenerate-expired-pin", "patient_id": "p-jane"},
+                     {"workflow_id": "intellichart-pins-for-siblings", "household_id": "h-lee",
+                      "selected_children": ["c-ava"]}]})
     workflow_id: str = Field(min_length=1, max_length=120)
     patient_id: str | None = Field(default=None, max_length=64)
-    household_id: str | None = Field(default=None, max_length=64)
+    household_id: Annotated[str | None, AfterValidator(_one_subject)] = Field(
+        default=None, max_length=64, validate_default=True)
     selected_children: list[str] = Field(default_factory=list, max_length=50)
 
 
@@ -43,7 +60,7 @@ class StepIn(BaseModel):
         {"trigger": "regenerate_pin", "value": "dr-pcp"}]})
     trigger: str = Field(min_length=1, max_length=64, description="the action the step belongs to")
     value: Any = Field(default=True, description="the step's input; true for a plain checklist step")
-    version: int | None = Field(default=None, ge=1, description="the enrollment version you saw (or If-Match)")
+    version: int | None = Field(default=None, ge=1, description=_VERSION)
 
 
 class StepDone(BaseModel):
@@ -58,8 +75,9 @@ class TriggerIn(BaseModel):
         {"inputs": {"confirm_email": True}, "version": 1},
         {"reason": "patient asked at the desk", "version": 3}]})
     inputs: dict[str, Any] = Field(default_factory=dict, description="step inputs not completed earlier")
-    reason: str | None = Field(default=None, max_length=500)
-    version: int | None = Field(default=None, ge=1, description="the enrollment version you saw (or If-Match)")
+    reason: str | None = Field(default=None, max_length=500, description=(
+        "why, for the history; required by some actions (the enrollment's `reason_required`)"))
+    version: int | None = Field(default=None, ge=1, description=_VERSION)
 
 
 class ShownOut(BaseModel):

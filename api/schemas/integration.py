@@ -2,26 +2,46 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo
 
 from api.schemas.common import IsoDate
+from api.schemas.demographics import DemographicChanges
 from engine.enrollments.intake import IntakeResult
+
+EventKind = Literal["chart_added", "demographics_changed", "new_encounter", "new_appointment"]  # intake.EVENT_KINDS
+_CHANGED = "demographics_changed"
+
+
+def _changes_of_kind(changes: DemographicChanges, info: ValidationInfo) -> DemographicChanges:
+    if "kind" not in info.data:  # refused itself: its own error says why
+        return changes
+    if info.data["kind"] == _CHANGED and not changes.model_fields_set:
+        raise ValueError("a demographics_changed event must say which fields changed and to what")
+    if info.data["kind"] != _CHANGED and changes.model_fields_set:
+        raise ValueError("only a demographics_changed event carries changes")
+    return changes
 
 
 class EventIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"key": "ehr-7731-chart", "kind": "chart_added", "patient_id": "p-jane"},
-        {"key": "ehr-7732", "kind": "demographics_changed", "patient_id": "p-jane",
-         "changes": {"email": "jane.doe@example.test"}}]})
-    key: str | None = Field(default=None, max_length=200,
+    """An idempotency key is required, in `key` or in the Idempotency-Key header (the same in both when both are
+    sent). `changes` goes with a demographics_changed event, and only with it."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "if": {"properties": {"kind": {"const": _CHANGED}}, "required": ["kind"]},
+        "then": {"properties": {"changes": {"minProperties": 1}}, "required": ["changes"]},
+        "else": {"properties": {"changes": {"maxProperties": 0}}},
+        "examples": [{"key": "ehr-7731-chart", "kind": "chart_added", "patient_id": "p-jane"},
+                     {"key": "ehr-7732", "kind": "demographics_changed", "patient_id": "p-jane",
+                      "changes": {"email": "jane.doe@example.test"}}]})
+    key: str | None = Field(default=None, min_length=1, max_length=200,
                             description="the sender's idempotency key (or the Idempotency-Key header)")
-    kind: str = Field(examples=["chart_added"],
-                      description="chart_added, demographics_changed, new_encounter or new_appointment")
+    kind: EventKind = Field(examples=["chart_added"])
     patient_id: str = Field(min_length=1, max_length=64)
-    changes: dict[str, Any] = Field(default_factory=dict,
-                                    description="demographics_changed only: field name to new value (null clears)")
+    changes: Annotated[DemographicChanges, AfterValidator(_changes_of_kind)] = Field(
+        default_factory=DemographicChanges, validate_default=True,
+        description="demographics_changed only: field name to new value (null clears)")
 
 
 class EventOut(BaseModel):

@@ -1,121 +1,61 @@
-"""Bodies for sites, providers, patients and households."""
+"""Bodies for patients and households.
+
+The engine's rules on a person's details are stated in the schema (`api.schemas.demographics`), and so are the
+pairs it insists on: an email can be confirmed as personal only when there is one. A birth date in the future is
+refused too, but "the future" is the server's clock, which no schema knows: the field says so.
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from api.schemas.common import IsoDate, ident
-from engine.people.practice import SiteRecord
+from api.schemas.common import IsoDate, absent_or, ident, needs_earlier, when_true_requires
+from api.schemas.demographics import BirthSex, CellPhone, DemographicChanges, Email, PersonName, Zip
 from engine.people.subjects import Household
 from engine.views.people import EnrollmentSummary, PatientRecord
 
-WorkflowId = Annotated[str, Field(min_length=1, max_length=120)]
+_NO_EMAIL = "there is no email address to confirm"
+_CONFIRMED = "the email address is correct and the patient's own (it needs an email)"
+_BIRTH_DATE = "YYYY-MM-DD, not after today (the server's date, with a day's slack for time zones)"
 
-
-class SiteIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"id": "main", "name": "Maple Family Practice", "timezone": "America/New_York",
-         "portal_url": "https://portal.example.test", "phone": "(617) 555-0142", "country": "US",
-         "subdivision": "NY"}]})
-    id: str = ident("site")
-    name: str = Field(min_length=1, max_length=200)
-    timezone: str = Field(max_length=64, description="IANA time zone, e.g. America/New_York")
-    portal_url: str = Field(max_length=500, description="https:// address links are built from")
-    phone: str = Field(max_length=32, description=(
-        "the number patients call, as they dial it (messages print it); stored in the site country's format"))
-    specialist_office: bool = False
-    go_live_on: IsoDate | None = None
-    country: str | None = Field(default=None, max_length=8, description="public holidays, e.g. US")
-    subdivision: str | None = Field(default=None, max_length=16, description="e.g. NY")
-    from_address: str | None = Field(default=None, max_length=320)
-    recipient_daily_cap: int | None = Field(default=None, ge=1)
-    workflows: list[WorkflowId] | None = Field(default=None, max_length=100, description=(
-        "the workflow ids the site uses: nothing starts for another one (null: every published workflow)"))
-
-
-class SiteOut(SiteIn):
-    phone: str | None = None  # type: ignore[assignment]  # a site set up before phones were asked for has none
-    @classmethod
-    def of(cls, s: SiteRecord) -> SiteOut:
-        return cls(id=s.id, name=s.name, timezone=s.timezone, portal_url=s.portal_url, phone=s.phone,
-                   specialist_office=s.specialist_office, go_live_on=s.go_live_on, country=s.country,
-                   subdivision=s.subdivision, from_address=s.from_address, recipient_daily_cap=s.recipient_daily_cap,
-                   workflows=list(s.workflows) if s.workflows is not None else None)
-
-
-class SiteChanges(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    portal_url: str | None = Field(default=None, max_length=500)
-    phone: str | None = Field(default=None, max_length=32)
-    specialist_office: bool | None = None
-    from_address: str | None = Field(default=None, max_length=320)
-    recipient_daily_cap: int | None = Field(default=None, ge=1)
-    workflows: list[WorkflowId] | None = Field(default=None, max_length=100, description=(
-        "the workflow ids the site uses (null: every published workflow)"))
-
-
-class CalendarBody(BaseModel):
-    """The same shape as a calendar file (`portalflow calendar set`)."""
-
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"zone": "America/New_York", "country": "US", "subdivision": "NY", "go_live": "2026-01-05",
-         "hours": {"mon": ["08:00-12:00", "13:00-17:00"], "tue": ["08:00-17:00"]},
-         "closures": {"2026-12-24": "Christmas Eve"}}]})
-    zone: str = Field(max_length=64)
-    country: str | None = Field(default=None, max_length=8)
-    subdivision: str | None = Field(default=None, max_length=16)
-    go_live: IsoDate | None = None
-    hours: dict[str, list[str]] | None = Field(default=None, description="weekday (mon..sun) to HH:MM-HH:MM spans")
-    closures: dict[str, str] = Field(default_factory=dict, description="date (YYYY-MM-DD) to the reason")
-
-
-class ProviderIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"id": "dr-pcp",
-                                                                               "name": "Dr. Pat Primary"}]})
-    id: str = ident("provider")
-    name: str = Field(min_length=1, max_length=200)
 
 
 class PatientIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"id": "p-1001", "site_id": "main", "given_name": "Jane", "family_name": "Doe", "birth_date": "1980-04-01",
-         "birth_sex": "F", "zip": "02139", "email": "jane@example.test", "pcp_id": "dr-pcp"}]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        **when_true_requires("email_confirmed_personal", "email"),
+        "examples": [{"id": "p-1001", "site_id": "main", "given_name": "Jane", "family_name": "Doe",
+                      "birth_date": "1980-04-01", "birth_sex": "F", "zip": "02139", "email": "jane@example.test",
+                      "pcp_id": "dr-pcp"}]})
     id: str = ident("patient")
     site_id: str = Field(min_length=1, max_length=64)
-    given_name: str | None = Field(default=None, max_length=120)
-    family_name: str | None = Field(default=None, max_length=120)
-    birth_date: IsoDate | None = None
-    birth_sex: str | None = Field(default=None, description="F, M or UNK (US Core birth sex)")
-    zip: str | None = Field(default=None, max_length=16)
-    email: str | None = Field(default=None, max_length=320)
-    cell_phone: str | None = Field(default=None, max_length=32)
+    given_name: PersonName | None = None
+    family_name: PersonName | None = None
+    birth_date: IsoDate | None = Field(default=None, description=_BIRTH_DATE)
+    birth_sex: BirthSex | None = None
+    zip: Zip | None = None
+    email: Email | None = None
+    cell_phone: CellPhone | None = None
     pcp_id: str | None = Field(default=None, max_length=64)
     responsible_provider_id: str | None = Field(default=None, max_length=64)
     name_is_placeholder: bool | None = Field(default=None, description="none: detected from 'Baby Boy' etc.")
-    email_confirmed_personal: bool = False
+    email_confirmed_personal: Annotated[bool, AfterValidator(needs_earlier("email", _NO_EMAIL))] = Field(
+        default=False, description=_CONFIRMED)
 
 
-class PatientChanges(BaseModel):
+class PatientChanges(DemographicChanges):
     """Only the fields sent change; null clears a demographic field. A change to a field the invite workflow
-    requires re-triggers it, as an EHR change event would."""
+    requires re-triggers it, as an EHR change event would. The practice's flags may be changed, not cleared."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"email": "jane.doe@example.test"}, {"pcp_id": "dr-other", "email_confirmed_personal": True}]})
-    first_name: str | None = Field(default=None, max_length=120)
-    last_name: str | None = Field(default=None, max_length=120)
-    birth_date: IsoDate | None = None
-    birth_sex: str | None = None
-    zip: str | None = Field(default=None, max_length=16)
-    email: str | None = Field(default=None, max_length=320)
-    cell_phone: str | None = Field(default=None, max_length=32)
     pcp_id: str | None = Field(default=None, max_length=64)
     responsible_provider_id: str | None = Field(default=None, max_length=64)
-    email_confirmed_personal: bool | None = None
-    name_is_placeholder: bool | None = None
+    email_confirmed_personal: bool = absent_or(description=(
+        "the email address is correct and the patient's own; a new email needs confirming again"))
+    name_is_placeholder: bool = absent_or(description="the given name is a newborn's placeholder ('Baby Boy')")
 
 
 class EnrollmentSummaryOut(BaseModel):
@@ -176,15 +116,17 @@ class PatientUpdated(BaseModel):
 
 
 class HouseholdIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"id": "h-lee", "site_id": "main", "guardian_given_name": "Kim", "guardian_family_name": "Lee",
-         "guardian_email": "kim@example.test", "members": ["c-ava", "c-cal"]}]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        **when_true_requires("guardian_email_confirmed_personal", "guardian_email"),
+        "examples": [{"id": "h-lee", "site_id": "main", "guardian_given_name": "Kim", "guardian_family_name": "Lee",
+                      "guardian_email": "kim@example.test", "members": ["c-ava", "c-cal"]}]})
     id: str = ident("household")
     site_id: str = Field(min_length=1, max_length=64)
-    guardian_given_name: str = Field(min_length=1, max_length=120)
-    guardian_family_name: str = Field(min_length=1, max_length=120)
-    guardian_email: str | None = Field(default=None, max_length=320)
-    guardian_email_confirmed_personal: bool = False
+    guardian_given_name: PersonName
+    guardian_family_name: PersonName
+    guardian_email: Email | None = None
+    guardian_email_confirmed_personal: Annotated[bool, AfterValidator(needs_earlier("guardian_email", _NO_EMAIL))] = (
+        Field(default=False, description=_CONFIRMED))
     members: list[str] = Field(default_factory=list, max_length=30, description="children's patient ids, in order")
 
 
@@ -194,9 +136,9 @@ class HouseholdChanges(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"guardian_email": "kim.lee@example.test", "guardian_email_confirmed_personal": True}]})
-    guardian_given_name: str | None = Field(default=None, min_length=1, max_length=120)
-    guardian_family_name: str | None = Field(default=None, min_length=1, max_length=120)
-    guardian_email: str | None = Field(default=None, max_length=320)
+    guardian_given_name: PersonName = absent_or(description="may be changed, not cleared")
+    guardian_family_name: PersonName = absent_or(description="may be changed, not cleared")
+    guardian_email: Email | None = None
     guardian_email_confirmed_personal: bool | None = None
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from engine.people.identity import User
+from api.schemas.common import Name, ident
+from engine.people.identity import MIN_PASSWORD, User
+
+Role = Literal["staff", "designer", "auditor", "admin", "integration"]  # engine.people.identity.ROLES
 
 
 class UserOut(BaseModel):
@@ -36,9 +39,9 @@ class SitesIn(BaseModel):
 
 class NewUser(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    id: str = Field(min_length=1, max_length=58, examples=["ana"])
-    name: str = Field(min_length=1, max_length=200, examples=["Ana Front Desk"])
-    role: str = Field(examples=["staff"], description="staff, designer, auditor, admin or integration")
+    id: str = ident("staff", examples=["ana"])
+    name: Name = Field(examples=["Ana Front Desk"])
+    role: Role = Field(examples=["staff"])
     linked_to_staff_record: bool = Field(default=False, description="the EHR's user is linked to a staff record")
 
 
@@ -70,9 +73,10 @@ class LoginOut(BaseModel):
 
 class PasswordIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    password: str = Field(min_length=1, max_length=1000, description="at least 12 characters")
-    reason: str | None = Field(default=None, max_length=500,
-                               description="required when an admin sets another user's password")
+    password: str = Field(min_length=MIN_PASSWORD, max_length=1000)
+    reason: str | None = Field(default=None, max_length=500, description=(
+        "required, not blank, when an admin sets another user's password (PUT /users/{user_id}/password); "
+        "ignored when you change your own"))
 
 
 class Revoked(BaseModel):

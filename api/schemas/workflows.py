@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated
 
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo
+
+from api.schemas.common import NOT_BLANK
 from definitions.model import Call, WorkflowDefinition
 from engine.enrollments.migration import OUTCOMES, MigrationReport
 from engine.views.preview import MessagePreview
@@ -91,14 +94,27 @@ def summary(d: WorkflowDefinition) -> WorkflowSummary:
                            content_hash=d.content_hash)
 
 
+def _reason_to_move(reason: str | None, info: ValidationInfo) -> str | None:
+    if not info.data.get("dry_run", True) and not (reason or "").strip():
+        raise ValueError("moving enrollments to another version needs a reason for their history (or dry_run: true)")
+    return reason
+
+
 class MigrationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"to_version": 2, "dry_run": True},
-        {"to_version": 2, "map": {"waiting": "invited"}, "reason": "re-sends resume when the window allows"}]})
+    """A move needs a `reason`, not blank (each enrollment's history records it); a dry run does not."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "if": {"properties": {"dry_run": {"const": True}}, "required": ["dry_run"]},
+        "else": {"properties": {"reason": {"type": "string", "pattern": NOT_BLANK}}, "required": ["reason"]},
+        "examples": [{"to_version": 2, "dry_run": True},
+                     {"to_version": 2, "map": {"waiting": "invited"},
+                      "reason": "re-sends resume when the window allows"}]})
     to_version: int = Field(ge=1, le=1_000_000, description="the published version to move them to")
     map: dict[str, str] = Field(default_factory=dict, description="state of an older version -> state of the new")
     dry_run: bool = Field(default=False, description="say what would happen to each; change nothing")
-    reason: str | None = Field(default=None, max_length=500, description="for each history (required to move)")
+    reason: Annotated[str | None, AfterValidator(_reason_to_move)] = Field(
+        default=None, max_length=500, validate_default=True,
+        description="for each history: required, not blank, unless dry_run")
     limit: int | None = Field(default=None, ge=1, le=100_000, description="move at most this many now")
 
 

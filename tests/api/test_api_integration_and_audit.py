@@ -34,7 +34,7 @@ def test_an_ehr_event_is_acted_on_once_per_idempotency_key(api: Any) -> None:
     assert no_key.json()["error"]["field"] == "body.key"
     kind = api.client.post("/integration/events", headers=api.as_("ehr"), json={**body, "key": "k2", "kind": "x"})
     assert kind.status_code == 422
-    assert kind.json()["error"]["field"] == "kind"
+    assert kind.json()["error"]["field"] == "body.kind"
 
 
 def test_staff_cannot_post_events_and_the_integration_cannot_do_staff_work(api: Any) -> None:

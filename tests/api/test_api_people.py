@@ -110,10 +110,10 @@ def test_admins_set_up_sites_calendars_and_providers_and_staff_may_not(api: Any)
     assert api.client.get("/sites/z", headers=api.as_("root")).status_code == 404
     zone = api.client.post("/sites", headers=api.as_("root"), json={**site, "id": "x", "timezone": "Mars/Base"})
     assert zone.status_code == 422
-    assert zone.json()["error"]["field"] == "timezone"
+    assert zone.json()["error"]["field"] == "body.timezone"
     http = api.client.post("/sites", headers=api.as_("root"), json={**site, "id": "y", "portal_url": "http://a.b"})
     assert http.status_code == 422
-    assert http.json()["error"]["field"] == "portal_url"
+    assert http.json()["error"]["field"] == "body.portal_url"
     calendar = {"zone": "America/Chicago", "country": "US", "subdivision": "IL", "go_live": "2026-01-05",
                 "hours": {"mon": ["08:00-12:00", "13:00-17:00"]}, "closures": {"2026-12-24": "Christmas Eve"}}
     saved = api.client.put("/sites/north/calendar", headers=api.as_("root"), json=calendar)
@@ -163,7 +163,7 @@ def test_a_guardians_new_email_must_be_confirmed_again_and_a_bad_one_is_refused(
     assert confirmed.json()["guardian_email_confirmed_personal"] is True
     bad = api.client.patch("/households/h-lee", headers=api.as_("ana"), json={"guardian_email": "kim at home"})
     assert bad.status_code == 422
-    assert bad.json()["error"]["field"] == "guardian_email"
+    assert bad.json()["error"]["field"] == "body.guardian_email"
     missing = api.client.patch("/households/h-none", headers=api.as_("ana"), json={"guardian_given_name": "X"})
     assert missing.status_code == 404
 
@@ -175,7 +175,7 @@ def test_unreadable_bodies_nulls_numbers_as_dates_and_overlong_ids_are_422_not_5
     assert latin.json()["error"]["field"] == "body"
     null = api.client.patch("/sites/main", headers=api.as_("root"), json={"specialist_office": None})
     assert null.status_code == 422
-    assert null.json()["error"]["field"] == "specialist_office"
+    assert null.json()["error"]["field"] == "body.specialist_office"
     number = api.client.post("/patients", headers=api.as_("ana"), json={**NEW, "birth_date": 0})
     assert number.status_code == 422
     assert number.json()["error"]["field"] == "body.birth_date"

@@ -27,7 +27,7 @@ def test_an_unknown_version_is_404_and_moving_without_a_reason_is_422_naming_it(
     assert unknown.json()["error"]["message"] == f"no workflow version '{PXP} v7'"
     no_reason = api.client.post(f"/workflows/{PXP}/migrations", headers=api.as_("root"), json={"to_version": 2})
     assert no_reason.status_code == 422
-    assert no_reason.json()["error"]["field"] == "reason"
+    assert no_reason.json()["error"]["field"] == "body.reason"
     bad_map = api.client.post(f"/workflows/{PXP}/migrations", headers=api.as_("root"),
                               json={"to_version": 2, "dry_run": True, "map": {"a": "b"}, "extra": 1})
     assert bad_map.status_code == 422
