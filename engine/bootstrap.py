@@ -96,5 +96,5 @@ def build(database_url: str, workflows_dir: Path | None, *, clock: Clock | None 
         sweeper=Sweeper(engine, advancer, catalog, clock), delivery=delivery, intake=intake,
         people=People(engine, clock, catalog, intake), practice=Practice(engine, clock, catalog),
         users=Users(engine, clock, hasher), histories=Histories(engine, clock, keeper),
-        worklists=Worklists(engine, clock, catalog), imports=Imports(engine, clock),
+        worklists=Worklists(engine, clock, catalog), imports=Imports(engine, clock, intake),
         versions=Versions(engine, clock, catalog, vocabulary, workflows_dir))

@@ -157,6 +157,13 @@ def add_import_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     command.add_argument("--site", help="site of the rows that name none")
     command.add_argument("--actor", default="import", metavar="USER_ID",
                          help="the user id the history records (default: import)")
+    command.add_argument("--dry-run", action="store_true",
+                         help="check every row exactly as the import would, and say what it would do: write nothing")
+    command.add_argument("--update", action="store_true",
+                         help="correct the patients who already exist (same patient id) from their rows, instead of "
+                              "rejecting those rows; each change goes on the patient's history")
+    command.add_argument("--quiet", action="store_true",
+                         help="no progress bar (there is none either when stderr is not a terminal)")
     _database(command)
     command.set_defaults(run=_command("imports", "run_import"))
 

@@ -53,6 +53,7 @@ class IntakeEvent:
     changes: Mapping[str, Any] = field(default_factory=dict)
     source: str = INTEGRATION  # the integration's name (or the staff user's id), recorded as the actor
     source_role: str = INTEGRATION  # the actor's role in the history: a staff edit is recorded as staff
+    reason: str | None = None  # why, for the history: an import names its file and row ("import of x.csv, line 4")
 
     @property
     def actor(self) -> ActorRef:
@@ -164,7 +165,7 @@ class EventIntake:
             enrollment_id = running.id
         try:
             moved = self.advancer.advance_in(conn, AdvanceEnrollment(
-                enrollment_id, event.kind, actor, reason=f"{event.kind} event {event.key}"[:500]))
+                enrollment_id, event.kind, actor, reason=_why(event)))
         except Refused as refusal:
             return "refused", f"{started}{event.kind} refused: {'; '.join(refusal.reasons)}", enrollment_id
         except NotAllowed as not_now:
@@ -175,7 +176,12 @@ class EventIntake:
     def _record_update(self, conn: Connection, event: IntakeEvent, changed: list[str]) -> None:
         append_to_subject(conn, about_subject(
             "patient", event.patient_id, self.advancer.services.clock.now(), event.actor, "demographics_updated",
-            inputs={"fields": sorted(changed)}, detail=f"{event.kind} event {event.key}"[:500]))
+            inputs={"fields": sorted(changed)}, reason=event.reason, detail=f"{event.kind} event {event.key}"[:500]))
+
+
+def _why(event: IntakeEvent) -> str:
+    said = f"{event.kind} event {event.key}"
+    return (f"{said}: {event.reason}" if event.reason else said)[:500]
 
 
 def _check(event: IntakeEvent) -> None:

@@ -16,13 +16,12 @@ from sqlalchemy import Engine
 
 from engine.actors import ActorRef
 from engine.clock import Clock
-from engine.enrollments.intake import EventIntake, IntakeEvent
+from engine.enrollments.corrections import correct_patient_in
+from engine.enrollments.intake import EventIntake
 from engine.front_door.base import Door
-from engine.ids import new_id
 from engine.people import finding, patients, walls
 from engine.people.demographics import COLUMNS, check_changes
-from engine.people.practice_fields import check_practice_fields, update_practice_fields
-from engine.people.subjects import Household, load_household, load_households, load_patient
+from engine.people.subjects import Household, load_household, load_households
 from engine.versions.catalog import WorkflowCatalog
 from engine.views.people import PatientRecord, patient_record, patient_records
 
@@ -65,27 +64,15 @@ class People(Door):
 
     def update_patient(self, actor: ActorRef, patient_id: str, changes: Mapping[str, Any], *,
                        where: str = "") -> PatientUpdated:
-        """Correct a patient's details in one transaction: every value is checked before anything is written;
-        then the demographics (which may re-trigger the invite, and say again whether a renamed newborn's name is
-        a placeholder), then the practice's own fields, so a flag sent explicitly wins."""
-        demographic = {k: v for k, v in changes.items() if k in COLUMNS}
-        own = {k: v for k, v in changes.items() if k not in COLUMNS}
-        check_changes(demographic, where=where or "changes")
-        changed: list[str] = []
-        event = None
+        """Correct a patient's details in one transaction (`engine.enrollments.corrections`, the path an import's
+        update takes too): every value is checked before anything is written; then the demographics (which may
+        re-trigger the invite, and say again whether a renamed newborn's name is a placeholder), then the
+        practice's own fields, so a flag sent explicitly wins."""
+        check_changes({k: v for k, v in changes.items() if k in COLUMNS}, where=where or "changes")
         with self.db.begin() as conn:
-            walls.see_patient(conn, actor, patient_id)
-            load_patient(conn, patient_id)
-            check_practice_fields(conn, own)
-            if demographic:
-                result = self.intake.receive_in(conn, IntakeEvent(
-                    f"staff:{actor.id}:{new_id()}", "demographics_changed", patient_id, demographic,
-                    source=actor.id, source_role=actor.role))
-                changed += result.changed
-                event = f"{result.outcome}: {result.detail}"
-            if own:
-                changed += update_practice_fields(conn, self.clock.now(), actor, patient_id, own)
-        return PatientUpdated(self.read_patient(patient_id, viewer=actor), tuple(sorted(changed)), event)
+            done = correct_patient_in(conn, self.intake, self.clock.now(), actor, patient_id, changes,
+                                      where=where or "changes")
+        return PatientUpdated(self.read_patient(patient_id, viewer=actor), done.changed, done.event)
 
     def create_household(self, actor: ActorRef, new: patients.NewHousehold, members: Sequence[str], *,
                          where: str = "") -> Household:

@@ -1,10 +1,11 @@
 """Import patients and guardians from a CSV file: one patient per row, siblings sharing a guardian_id.
 
 The header row names the columns, in any order; a column we do not know is refused before anything is written
-(a misspelt "e-mail" would otherwise drop every address silently). Blank cells are no value. A row with guardian
-columns puts its patient in the household `guardian_id`, created by the first row naming it (the guardian's names
-are required there), joined by the next ones in row order. Rows are written by `engine.imports.batches.run_import`;
-a rejected row is named "line N", the line of the file it starts on.
+(a misspelt "e-mail" would otherwise drop every address silently). Blank cells are no value (updating a patient,
+they leave the field as it is). A row with guardian columns puts its patient in the household `guardian_id`,
+created by the first row naming it (the guardian's names are required there), joined by the next ones in row
+order. Rows are written by `engine.imports.batches.run_import`; a rejected row is named "line N", the line of the
+file it starts on.
 """
 
 from __future__ import annotations
@@ -17,17 +18,20 @@ from typing import TYPE_CHECKING, TextIO
 from sqlalchemy import Engine
 
 from engine.actors import ActorRef
+from engine.enrollments.intake import EventIntake
 from engine.errors import InvalidInput
 from engine.imports.batches import (
+    JUST_IMPORT,
     Guardian,
-    ImportReport,
+    ImportOptions,
     ImportRow,
     Now,
-    Rejected,
+    Progress,
     parse_birth_date,
     problem_of,
     run_import,
 )
+from engine.imports.report import ImportReport, Rejected
 from engine.people.patients import NewPatient
 
 if TYPE_CHECKING:
@@ -44,13 +48,31 @@ _NAMES = {"patient.id": "patient_id", "patient.responsible_provider_id": "pcp_id
 
 
 def import_csv(db: Engine, clock: Now, actor: ActorRef, text: str | TextIO, *, site_id: str | None = None,
-               batch: int = 200) -> ImportReport:
-    """Import the CSV `text`; `site_id` is the site of rows with no site_id of their own.
+               batch: int = 200, options: ImportOptions = JUST_IMPORT, intake: EventIntake | None = None,
+               progress: Progress | None = None) -> ImportReport:
+    """Import the CSV `text`; `site_id` is the site of rows with no site_id of their own. `options`, `intake` and
+    `progress` as `engine.imports.batches.run_import` takes them.
 
-    Raises `InvalidInput` (field "header") before writing anything when the header is missing or wrong.
+    Raises `InvalidInput` before writing anything when the header is missing or wrong (field "header") or, for
+    `text` given whole, when some row is not readable as CSV (field "line N"); a stream is read lazily instead,
+    and such a row stops the import there.
     """
     stream = io.StringIO(text) if isinstance(text, str) else text
-    return run_import(db, clock, actor, csv_rows(stream, site_id), batch=batch)
+    rows = csv_rows(stream, site_id)
+    total = count_rows(text) if isinstance(text, str) else None
+    if progress is not None:
+        progress.begin(total)
+    return run_import(db, clock, actor, rows, batch=batch, options=options, intake=intake, progress=progress)
+
+
+def count_rows(text: str) -> int:
+    """How many rows follow the header (blank ones are skipped); `InvalidInput` naming the first line that is not
+    readable as CSV, so a broken file is refused before its first row is written."""
+    reader = csv.reader(io.StringIO(text))
+    records = 0
+    while (record := _next_record(reader)) is not None:
+        records += any(cell.strip() for cell in record)
+    return max(records - 1, 0)  # the header is the first record that is not blank
 
 
 def csv_rows(stream: TextIO, site_id: str | None) -> Iterator[ImportRow | Rejected]:
@@ -67,7 +89,7 @@ def _next_record(reader: Reader) -> list[str] | None:
     try:
         return next(reader, None)
     except csv.Error as error:
-        # The reader cannot resume after this; the rows before it were imported, and the file needs fixing.
+        # The reader cannot resume after this: the file needs fixing (`count_rows` finds it before any write).
         raise InvalidInput(f"line {reader.line_num}", f"not readable as CSV: {error}") from None
 
 
@@ -104,13 +126,13 @@ def _rows(reader: Reader, header: list[str], site_id: str | None) -> Iterator[Im
             continue
         cells = {name: cell.strip() or None for name, cell in zip(header, record, strict=True)}
         try:
-            row: ImportRow | Rejected = _row(where, cells, site_id)
+            row: ImportRow | Rejected = _row(where, start, cells, site_id)
         except InvalidInput as bad:
             row = Rejected(where, bad.field, problem_of(bad))
         yield row
 
 
-def _row(where: str, cells: dict[str, str | None], site_id: str | None) -> ImportRow:
+def _row(where: str, line: int, cells: dict[str, str | None], site_id: str | None) -> ImportRow:
     site = cells.get("site_id") or site_id
     if site is None:
         raise InvalidInput("site_id", "required: this row names no site and no default site was given")
@@ -120,7 +142,7 @@ def _row(where: str, cells: dict[str, str | None], site_id: str | None) -> Impor
         birth_sex=cells.get("birth_sex"), zip=cells.get("zip"), email=cells.get("email"),
         cell_phone=cells.get("cell_phone"), pcp_id=cells.get("pcp_id"),
         name_is_placeholder=_yes_no(cells.get("name_is_placeholder"), "name_is_placeholder"))
-    return ImportRow(where, patient, _guardian(cells), names=_NAMES)
+    return ImportRow(where, patient, _guardian(cells), names=_NAMES, number=line)
 
 
 def _guardian(cells: dict[str, str | None]) -> Guardian | None:

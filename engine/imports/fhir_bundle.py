@@ -19,23 +19,27 @@ the entries. Other resource types are rejected one by one, and the rest is impor
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine
 
 from engine.actors import ActorRef
+from engine.enrollments.intake import EventIntake
 from engine.errors import InvalidInput
 from engine.imports.batches import (
+    JUST_IMPORT,
     Guardian,
-    ImportReport,
+    ImportOptions,
     ImportRow,
     Now,
-    Rejected,
+    Progress,
     parse_birth_date,
     problem_of,
     run_import,
 )
+from engine.imports.report import ImportReport, Rejected
 from engine.people.patients import NewPatient
 
 BIRTH_SEX_URL = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-birthsex"
@@ -53,12 +57,18 @@ _GUARDIAN_NAMES = {
 
 
 def import_fhir_bundle(db: Engine, clock: Now, actor: ActorRef, bundle: Mapping[str, Any], *,
-                       site_id: str | None = None, batch: int = 200) -> ImportReport:
+                       site_id: str | None = None, batch: int = 200, options: ImportOptions = JUST_IMPORT,
+                       intake: EventIntake | None = None, progress: Progress | None = None) -> ImportReport:
     """Import a Bundle's Patients, then its RelatedPersons; `site_id` is the site of Patients naming none.
+    `options`, `intake` and `progress` as `engine.imports.batches.run_import` takes them.
 
     Raises `InvalidInput` before writing anything when `bundle` is not a Bundle with a list of entries.
     """
-    return run_import(db, clock, actor, bundle_rows(bundle, site_id), batch=batch)
+    rows = bundle_rows(bundle, site_id)
+    if progress is not None:
+        progress.begin(len(bundle["entry"]) if "entry" in bundle else 0)
+    return run_import(db, clock, actor, rows, batch=batch, options=options, intake=intake, unit="entry",
+                      progress=progress)
 
 
 def bundle_rows(bundle: Mapping[str, Any], site_id: str | None) -> Iterator[ImportRow | Rejected]:
@@ -73,7 +83,7 @@ def bundle_rows(bundle: Mapping[str, Any], site_id: str | None) -> Iterator[Impo
 
 
 def _rows(entries: Sequence[object], site_id: str | None) -> Iterator[ImportRow | Rejected]:
-    guardians: list[tuple[str, Mapping[str, Any]]] = []
+    guardians: list[tuple[int, str, Mapping[str, Any]]] = []
     patient_urls: dict[str, str] = {}  # fullUrl -> Patient id, for references by fullUrl (urn:uuid:...)
     for index, entry in enumerate(entries):
         resource = entry.get("resource") if isinstance(entry, Mapping) else None
@@ -82,16 +92,16 @@ def _rows(entries: Sequence[object], site_id: str | None) -> Iterator[ImportRow 
             continue
         where, kind = _where(index, resource), resource.get("resourceType")
         if kind == "Patient":
-            yield _converted(where, partial(_patient, where, resource, site_id))
+            yield _converted(index, where, partial(_patient, where, resource, site_id))
             full_url = entry.get("fullUrl") if isinstance(entry, Mapping) else None
             if isinstance(full_url, str) and isinstance(resource.get("id"), str):
                 patient_urls[full_url] = resource["id"]
         elif kind == "RelatedPerson":
-            guardians.append((where, resource))
+            guardians.append((index, where, resource))
         else:
             yield Rejected(where, None, "not a Patient or RelatedPerson")
-    for where, resource in guardians:
-        yield _converted(where, partial(_guardian, where, resource, patient_urls))
+    for index, where, resource in guardians:
+        yield _converted(index, where, partial(_guardian, where, resource, patient_urls))
 
 
 def _where(index: int, resource: Mapping[str, Any]) -> str:
@@ -101,12 +111,12 @@ def _where(index: int, resource: Mapping[str, Any]) -> str:
     return f"entry[{index}] ({kind}/{ident})" if isinstance(ident, str) else f"entry[{index}] ({kind})"
 
 
-def _converted(where: str, convert: Callable[[], ImportRow]) -> ImportRow | Rejected:
+def _converted(index: int, where: str, convert: Callable[[], ImportRow]) -> ImportRow | Rejected:
     try:
         row = convert()
     except InvalidInput as bad:
         return Rejected(where, bad.field, problem_of(bad))
-    return row
+    return replace(row, number=index)
 
 
 def _patient(where: str, resource: Mapping[str, Any], site_id: str | None) -> ImportRow:

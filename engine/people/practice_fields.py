@@ -35,8 +35,8 @@ def check_practice_fields(conn: Connection, changes: dict[str, Any]) -> None:
 
 
 def update_practice_fields(conn: Connection, now: datetime, actor: ActorRef, patient_id: str,
-                           changes: dict[str, Any]) -> list[str]:
-    """Apply the practice's own fields; returns the names that really changed."""
+                           changes: dict[str, Any], *, reason: str | None = None) -> list[str]:
+    """Apply the practice's own fields; returns the names that really changed. `reason`: why, for the history."""
     check_practice_fields(conn, changes)
     row = conn.execute(select(*[patients.c[n] for n in PRACTICE_FIELDS]).where(patients.c.id == patient_id)
                        .with_for_update()).first()
@@ -46,5 +46,5 @@ def update_practice_fields(conn: Connection, now: datetime, actor: ActorRef, pat
     if changed:
         conn.execute(update(patients).where(patients.c.id == patient_id).values(**changed))
         append_to_subject(conn, about_subject("patient", patient_id, now, actor, "patient_updated",
-                                              inputs={"fields": sorted(changed)}))
+                                              inputs={"fields": sorted(changed)}, reason=reason))
     return sorted(changed)

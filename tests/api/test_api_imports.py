@@ -64,3 +64,27 @@ def test_an_import_needs_a_known_format_and_the_right_role(api: Any) -> None:
     staff = api.client.post("/imports/patients", headers={**api.as_("ana"), "Content-Type": "text/csv"},
                             content=b"patient_id\n")
     assert staff.status_code == 403
+
+
+def test_a_dry_run_answers_the_import_s_report_and_writes_nothing_and_update_corrects(api: Any) -> None:
+    csv_text = ("patient_id,site_id,given_name,family_name,birth_date,email\n"
+                "p-jane,main,Jane,Doe,1980-04-01,jane.doe@example.test\n"
+                "p-noemail,main,Nora,Mail,1975-01-02,\n"
+                "n-1,main,Ann,One,1990-01-01,\n")
+    headers = {**api.as_("root"), "Content-Type": "text/csv"}
+    dry = api.client.post("/imports/patients?dry_run=true&update=true", headers=headers, content=csv_text)
+    assert dry.status_code == 200, dry.text
+    report = dry.json()
+    assert (report["dry_run"], report["patients_created"], report["patients_updated"]) == (True, 1, 1)
+    assert report["summary"].startswith("dry run, nothing written: would import 1 patient(s)")
+    assert (report["created"], report["unchanged"]) == (["line 4"], ["line 3"])
+    [jane] = report["updated"]
+    assert (jane["where"], jane["patient_id"], jane["fields"]) == ("line 2", "p-jane", ["email"])
+    assert api.client.get("/patients/n-1", headers=api.as_("ana")).status_code == 404
+    assert api.client.get("/patients/p-jane", headers=api.as_("ana")).json()["email"] == "jane@example.test"
+
+    plain = api.client.post("/imports/patients", headers=headers, content=csv_text).json()
+    assert (plain["dry_run"], plain["patients_created"], plain["existing"]) == (False, 1, 2)
+    done = api.client.post("/imports/patients?update=true", headers=headers, content=csv_text).json()
+    assert (done["patients_updated"], done["unchanged"], done["rejected"]) == (1, ["line 3", "line 4"], [])
+    assert api.client.get("/patients/p-jane", headers=api.as_("ana")).json()["email"] == "jane.doe@example.test"

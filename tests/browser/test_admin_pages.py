@@ -86,3 +86,30 @@ def test_an_admin_keeps_a_site_s_details_workflows_and_calendar_and_a_bad_calend
 
     admin.submit("Add the provider", **{"Provider id": "dr-new", "Provider name": "Dr. Nia New"})
     assert "Dr. Nia New" in admin.text()
+
+
+def test_an_admin_checks_an_export_first_then_imports_it_correcting_the_patients_who_exist(
+        browser: Any, site: Any, tmp_path: Any) -> None:
+    file = tmp_path / "nightly.csv"
+    file.write_text("patient_id,site_id,given_name,family_name,birth_date,email\n"
+                    "p-jane,main,Jane,Doe,1980-04-01,jane.doe@example.test\n"
+                    "n-1,main,Ann,One,1990-01-01,\n", encoding="utf-8")
+    admin = browser()
+    admin.sign_in("root")
+    admin.open("/app/admin/sites")
+    admin.page.get_by_label("A CSV file, or a FHIR R4 Bundle (.json)", exact=False).set_input_files(str(file))
+    admin.submit("Import", **{"Only check the file, and write nothing (a dry run)": True,
+                              "Correct the patients who already exist": True})
+    shown = admin.text("#imported")
+    assert "dry run, nothing written: would import 1 patient(s), 0 household(s); would update 1 patient(s)" in shown
+    assert "would create: line 3" in shown
+    assert "line 2: p-jane: updated email" in shown
+    assert "nightly.csv" in shown
+    assert site.flow.people.read_patient("p-jane").patient.email == "jane@example.test"
+
+    admin.page.get_by_label("A CSV file, or a FHIR R4 Bundle (.json)", exact=False).set_input_files(str(file))
+    admin.submit("Import", **{"Correct the patients who already exist": True})
+    assert "imported 1 patient(s), 0 household(s); updated 1 patient(s), 0 unchanged" in admin.text("#imported")
+    assert site.flow.people.read_patient("p-jane").patient.email == "jane.doe@example.test"
+    [corrected] = site.flow.histories.find(HistoryQuery(patient_id="p-jane", action="demographics_updated"))
+    assert (corrected.actor_id, corrected.reason) == ("root", "import of nightly.csv (web page), line 2")

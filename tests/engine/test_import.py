@@ -17,9 +17,9 @@ from definitions.model import Actor
 from engine.actors import ActorRef
 from engine.audit.verify import verify
 from engine.errors import InvalidInput
-from engine.imports.batches import ImportReport, Rejected
 from engine.imports.csv_file import COLUMNS, import_csv
 from engine.imports.fhir_bundle import BIRTH_SEX_URL, import_fhir_bundle
+from engine.imports.report import ImportReport, Rejected
 from engine.people.subjects import load_household, load_patient
 from engine.storage.database import make_engine
 from engine.storage.migrations import upgrade
@@ -72,9 +72,10 @@ def _fhir_patient(ident: str, **fields: Any) -> dict[str, Any]:
 
 def test_the_shipped_csv_sample_imports_fully(flow: Any) -> None:
     report = _csv(flow, (SAMPLES / "patients.csv").read_text(encoding="utf-8"))
-    assert report.as_dict() == {"patients_created": 10, "households_created": 2, "members_added": 5,
-                                "rejected": []}
+    assert (report.patients_created, report.households_created, report.members_added, report.rejected) == (
+        10, 2, 5, [])
     assert report.summary() == "imported 10 patient(s), 2 household(s); rejected 0 row(s)"
+    assert report.details() == ["created: lines 2-11"]
     assert _children(flow, "g-okafor") == ["mrn-1004", "mrn-1005", "mrn-1006"]
     assert _children(flow, "g-brown") == ["mrn-1009", "mrn-1010"]
     baby = _patient(flow, "mrn-1006")
@@ -257,7 +258,8 @@ def test_the_audit_rows_of_an_import_carry_field_names_but_no_values(flow: Any) 
 
 def test_the_shipped_fhir_sample_imports_fully(flow: Any) -> None:
     report = _fhir(flow, json.loads((SAMPLES / "patients.fhir.json").read_text(encoding="utf-8")))
-    assert report.as_dict() == {"patients_created": 5, "households_created": 1, "members_added": 2, "rejected": []}
+    assert (report.patients_created, report.households_created, report.members_added, report.rejected) == (
+        5, 1, 2, [])
     grace = _patient(flow, "pt-2001")
     assert (grace.given_name, grace.family_name, grace.birth_sex, grace.zip, grace.email, grace.cell_phone,
             grace.pcp_id, grace.site_id) == ("Grace", "Kim", "F", "02139", "grace.kim@example.test",
@@ -373,9 +375,11 @@ def _run(*argv: str) -> int:
 def test_the_command_imports_both_samples_and_says_so(database: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert _run(str(SAMPLES / "patients.csv"), "--database", database) == 0
     assert capsys.readouterr().out == ("imported 10 patient(s), 2 household(s); rejected 0 row(s)\n"
+                                       "created: lines 2-11\n"
                                        "site main uses: every workflow\n")
     assert _run(str(SAMPLES / "patients.fhir.json"), "--database", database, "--actor", "ana") == 0
     assert capsys.readouterr().out == ("imported 5 patient(s), 1 household(s); rejected 0 row(s)\n"
+                                       "created: entries 0-6\n"
                                        "site main uses: every workflow\n")
     db = make_engine(database)
     with db.connect() as conn:
@@ -392,7 +396,8 @@ def test_the_command_lists_rejected_rows_and_exits_1(database: str, tmp_path: Pa
     assert _run(str(file), "--format", "csv", "--site", "main", "--database-url", database) == 1
     assert capsys.readouterr().out.splitlines() == [
         "imported 1 patient(s), 0 household(s); rejected 1 row(s)",
-        "line 3: birth_date: not a date (YYYY-MM-DD)",
+        "created: line 2",
+        f"{file}, line 3: birth_date: not a date (YYYY-MM-DD)",
         "site main uses: every workflow"]
 
 

@@ -16,6 +16,7 @@ from api.web.responses import PageRoute, go, render
 from api.web.session import Session, role
 from engine.errors import AlreadyExists, InvalidInput, NotAllowed
 from engine.front_door.flow import PortalFlow
+from engine.imports.batches import ImportOptions
 from engine.people.identity import MIN_PASSWORD, ROLES
 from engine.people.practice import SiteRecord
 
@@ -96,7 +97,7 @@ def _sites(request: Request, session: Session, flow: PortalFlow, status_code: in
            ) -> Response:
     sites = flow.practice.list_sites()
     values: dict[str, Any] = {"error": None, "done": None, "error_site": None, "calendar_text": {},
-                              "imported": None, **extra}
+                              "imported": None, "imported_from": None, **extra}
     calendars = {ident: calendar_as_text(calendar) for ident, calendar in flow.practice.calendars().items()}
     calendars.update(values.pop("calendar_text"))
     return render(request, "admin/sites.html", session, status_code, sites=sites, calendars=calendars,
@@ -142,23 +143,26 @@ def create_site(request: Request, session: AdminSession, flow: Flow, site_id: Te
 
 @router.post("/imports")
 async def import_patients(request: Request, session: AdminSession, flow: Flow, file: UploadFile,
-                          csrf_token: Text = "") -> Response:
-    """Patients and guardians from a CSV file or a FHIR R4 Bundle (JSON), as `portalflow import` takes them."""
+                          dry_run: Text = "", update: Text = "", csrf_token: Text = "") -> Response:
+    """Patients and guardians from a CSV file or a FHIR R4 Bundle (JSON), as `portalflow import` takes them: only
+    checked (a dry run), or correcting the patients who already exist, when ticked."""
     session.check(request, csrf_token)
     raw = await file.read(MAX_IMPORT + 1)
     name = file.filename or "the file"
+    options = ImportOptions(dry_run=dry_run == "yes", update=update == "yes", source=f"import of {name} (web page)")
     try:
         if len(raw) > MAX_IMPORT:
             raise InvalidInput("file", f"{name} is over {MAX_IMPORT // 2**20} MiB: import it with `portalflow import`")
         text = raw.decode("utf-8-sig")
         if name.lower().endswith(".json"):
-            report = await run_in_threadpool(flow.imports.fhir, session.user.actor, json.loads(text))
+            report = await run_in_threadpool(flow.imports.fhir, session.user.actor, json.loads(text),
+                                             options=options)
         else:
-            report = await run_in_threadpool(flow.imports.csv, session.user.actor, text)
+            report = await run_in_threadpool(flow.imports.csv, session.user.actor, text, options=options)
     except (InvalidInput, UnicodeDecodeError, json.JSONDecodeError) as invalid:
         return await run_in_threadpool(_sites, request, session, flow, 422,
                                        error=f"Nothing imported from {name}: {invalid}.")
-    return await run_in_threadpool(_sites, request, session, flow, imported=report)
+    return await run_in_threadpool(_sites, request, session, flow, imported=report, imported_from=name)
 
 
 @router.post("/providers")
