@@ -32,6 +32,8 @@ _ARM = DirectStatement(insert(timers), columns=[
 _SETTLE = DirectStatement(update(timers).where(timers.c.id == bindparam("b_id")).values(
     status=bindparam("b_status"), detail=bindparam("b_detail"), settled_at=bindparam("b_now")))
 
+_STATUS = DirectStatement(select(timers.c.status).where(timers.c.id == bindparam("b_id")))
+
 
 @dataclass(frozen=True, slots=True)
 class Claim:
@@ -131,6 +133,12 @@ def claim_due(conn: Connection, now: datetime, size: int) -> list[Claim]:
         conn.execute(select(enrollments.c.id).where(enrollments.c.id.in_({r.enrollment_id for r in rows}))
                      .order_by(enrollments.c.id).with_for_update())
     return [Claim(r.id, r.enrollment_id, r.timer_id, r.trigger, as_utc(r.due_at), r.attempts) for r in rows]
+
+
+def still_pending(conn: Connection, timer_row: int) -> bool:
+    """Whether a claimed timer is still pending: a firing earlier in the same transaction (of another timer of its
+    enrollment) may have cancelled it on leaving its state, and a cancelled timer must not fire."""
+    return _STATUS.first(conn, {"b_id": timer_row}) == ("pending",)
 
 
 def settle(conn: Connection, timer_row: int, status: str, detail: str | None, now: datetime) -> None:
