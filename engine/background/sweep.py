@@ -40,7 +40,7 @@ from engine.clock import Clock
 from engine.enrollments.advance import AdvanceEnrollment, Advancer
 from engine.errors import Conflict, NotAllowed, Refused
 from engine.fsm.batch_writes import BatchWrites
-from engine.fsm.rows import EnrollmentRow, read_enrollment, read_enrollments
+from engine.fsm.rows import ROW_COLUMNS, EnrollmentRow, enrollment_row, read_enrollment
 from engine.people.subjects import site_id_of
 from engine.storage.direct import DirectSavepoint
 from engine.timers import rows
@@ -93,7 +93,7 @@ class Sweeper:
         now = self.clock.now()
         problems: list[str] = []
         with self.db.begin() as conn:
-            claims = rows.claim_due(conn, now, size)
+            claims = rows.claim_due(conn, now, size, ROW_COLUMNS)
             outcomes = self._together(conn, claims, now, problems) if claims else []
             if outcomes is None:
                 problems.clear()
@@ -112,7 +112,8 @@ class Sweeper:
         writes = BatchWrites()
         quiet = QuietFirings(self.catalog, self.advancer.choices, now) if self.fast else None
         try:
-            found = read_enrollments(conn, {claim.enrollment_id for claim in claims})
+            found = {claim.enrollment_id: enrollment_row(claim.enrollment) for claim in claims
+                     if claim.enrollment is not None}
             seen: set[str] = set()
             outcomes = []
             for claim in claims:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Delete, Insert, Select, Update
@@ -91,7 +92,7 @@ class DirectStatement:
             if len(rows) == 1:
                 _run(conn, cursor.execute, plan.sql, self._arguments(plan, rows[0]))
             else:
-                _run(conn, cursor.executemany, plan.sql, [self._arguments(plan, row) for row in rows])
+                _run(conn, cursor.executemany, plan.sql, _arguments_many(plan, rows))
         finally:
             cursor.close()
 
@@ -108,6 +109,69 @@ class DirectStatement:
             return None
         return tuple(value if read is None or value is None else read(value)
                      for read, value in zip(plan.readers, row, strict=True))
+
+    def all(self, conn: Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Every row of a SELECT, each value converted as SQLAlchemy would."""
+        plan = self._plan(conn.dialect)
+        cursor = _cursor(conn)
+        try:
+            _run(conn, cursor.execute, plan.sql, self._arguments(plan, params))
+            found = cursor.fetchall()
+        finally:
+            cursor.close()
+        return _read(plan.readers, found)
+
+
+def _read(readers: tuple[Processor | None, ...], rows: list[Any]) -> list[tuple[Any, ...]]:
+    """Rows as SQLAlchemy would give their values: each through its column's result processor, if it has one."""
+    reading = [(position, read) for position, read in enumerate(readers) if read is not None]
+    if not reading:
+        return [tuple(row) for row in rows]
+    converted = []
+    for row in rows:
+        values = list(row)
+        for position, read in reading:
+            if values[position] is not None:
+                values[position] = read(values[position])
+        converted.append(tuple(values))
+    return converted
+
+
+def _arguments_many(plan: _Plan, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+    """`_arguments` of every row, converting a value that many rows share (a batch's one `now`) once. Shared means
+    the same object, not an equal one: a UTC time and a local time of one instant are equal but stored apart.
+    (Every value stays referenced by `rows` meanwhile, so no two of them can have the same id.)"""
+    converted: dict[tuple[str, int], Any] = {}
+
+    def convert(name: str, process: Processor, value: Any) -> Any:
+        key = (name, id(value))
+        if key not in converted:
+            converted[key] = process(value)
+        return converted[key]
+
+    if not plan.positional:
+        named = []
+        for row in rows:
+            values = dict(row)
+            for name, process in plan.binders:
+                values[name] = convert(name, process, values[name])
+            named.append(values)
+        return named
+    names = plan.names
+    at = [(position, name, process) for position, name in enumerate(names)
+          for bound, process in plan.binders if bound == name]
+    if len(names) == 1:
+        return [[convert(names[0], at[0][2], row[names[0]]) if at else row[names[0]]] for row in rows]
+    pick = itemgetter(*names)
+    arguments: list[Any] = []
+    for row in rows:
+        picked = pick(row)
+        if at:
+            picked = list(picked)
+            for position, name, process in at:
+                picked[position] = convert(name, process, picked[position])
+        arguments.append(picked)
+    return arguments
 
 
 def _cursor(conn: Connection) -> Any:

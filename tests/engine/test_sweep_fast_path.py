@@ -235,7 +235,7 @@ def test_the_fast_path_and_the_advancer_store_identical_rows_for_every_quiet_tim
     fast.sweeper.batch = ordinary.sweeper.batch = batch
     fast_report, ordinary_report = fast.sweeper.sweep(), ordinary.sweeper.sweep()
     assert fast_report.counts == ordinary_report.counts
-    assert fast_report.counts["fired"] >= len(cases)
+    assert fast_report.handled >= len(cases)  # and the chained timers armed by earlier examples, now due
     assert _stored(fast) == _stored(ordinary)
 
 
