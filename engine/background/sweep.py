@@ -1,7 +1,7 @@
 """The sweep: fire due timers through the engine, each exactly once, a batch per transaction.
 
-A sweep claims a batch of due pending timers (`engine.timers.rows.claim_due`), reads their enrollments in one
-statement, and handles each: decide (`engine.timers.decision`), then apply the decision — fire the trigger as the
+A sweep claims a batch of due pending timers (`engine.timers.rows.claim_due`), reading their enrollments in the same
+pass, and handles each: decide (`engine.timers.decision`), then apply the decision — fire the trigger as the
 system through the advancer (the same judgement, effects and hash-chained audit entry as any advance), defer it, or
 skip it — and settle the row. A quiet trigger (no guard, step or effect) whose choice the machine already made goes
 the fast way (`engine.background.quiet_firing`): the advancer's rows, made with less work. The rows each firing writes
