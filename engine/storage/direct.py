@@ -141,37 +141,41 @@ def _arguments_many(plan: _Plan, rows: Sequence[Mapping[str, Any]]) -> list[Any]
     """`_arguments` of every row, converting a value that many rows share (a batch's one `now`) once. Shared means
     the same object, not an equal one: a UTC time and a local time of one instant are equal but stored apart.
     (Every value stays referenced by `rows` meanwhile, so no two of them can have the same id.)"""
-    converted: dict[tuple[str, int], Any] = {}
-
-    def convert(name: str, process: Processor, value: Any) -> Any:
-        key = (name, id(value))
-        if key not in converted:
-            converted[key] = process(value)
-        return converted[key]
-
     if not plan.positional:
         named = []
+        done: dict[tuple[str, int], Any] = {}
         for row in rows:
             values = dict(row)
             for name, process in plan.binders:
-                values[name] = convert(name, process, values[name])
+                value = values[name]
+                key = (name, id(value))
+                if key not in done:
+                    done[key] = process(value)
+                values[name] = done[key]
             named.append(values)
         return named
     names = plan.names
-    at = [(position, name, process) for position, name in enumerate(names)
-          for bound, process in plan.binders if bound == name]
-    if len(names) == 1:
-        return [[convert(names[0], at[0][2], row[names[0]]) if at else row[names[0]]] for row in rows]
-    pick = itemgetter(*names)
+    # Per converted position: its processor and what it made of each value (by id).
+    at: list[tuple[int, Processor, dict[int, Any]]] = [
+        (position, process, {}) for position, name in enumerate(names) for bound, process in plan.binders
+        if bound == name]
+    pick = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
     arguments: list[Any] = []
     for row in rows:
         picked = pick(row)
         if at:
             picked = list(picked)
-            for position, name, process in at:
-                picked[position] = convert(name, process, picked[position])
+            for position, process, converted in at:
+                value = picked[position]
+                made = converted.get(id(value), _UNMADE)
+                if made is _UNMADE:
+                    made = converted[id(value)] = process(value)
+                picked[position] = made
         arguments.append(picked)
     return arguments
+
+
+_UNMADE: Any = object()
 
 
 def _cursor(conn: Connection) -> Any:
