@@ -57,7 +57,7 @@ def seed(db: Engine, stored: int, due: int, now: datetime, layout: str = "realis
         else:
             _seed_rows(conn, stored, due, now, content_hash, layout)
     if db.dialect.name == "postgresql":  # these tables only: a bare ANALYZE visits every schema, others' included
-        with db.connect() as conn:
+        with db.begin() as conn:  # committed: ANALYZE in a transaction that rolls back leaves no statistics
             conn.execute(text("ANALYZE patients, enrollments, timers"))
 
 

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from engine.audit.trail import Prepared, write
+from engine.fsm.batch_postgres import insert_audit, move_all
 from engine.fsm.rows import move_many
 from engine.timers.rows import arm_many, cancel_together, settle_together
 
@@ -67,9 +68,10 @@ class BatchWrites:
         for (now, timer_ids), enrollment_ids in self.cancels.items():
             cancel_together(conn, enrollment_ids, timer_ids, now)
         arm_many(conn, self.arms)
-        if move_many(conn, self.moves) != len(self.moves):
+        postgres = conn.dialect.name == "postgresql"  # one statement for all rows (`engine.fsm.batch_postgres`)
+        if (move_all if postgres else move_many)(conn, self.moves) != len(self.moves):
             raise BatchMoved(f"{len(self.moves)} enrollments to move, some changed after they were read")
-        write(conn, self.audit)
+        (insert_audit if postgres else write)(conn, self.audit)
         self.cancels.clear()
         self.settles.clear()
         for waiting in (self.arms, self.moves, self.audit):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ARRAY, Connection, String, any_, bindparam, func, insert, select, update
+from sqlalchemy import ARRAY, Column, Connection, String, any_, bindparam, func, insert, select, update
 
 from definitions.model import WorkflowDefinition
 from engine.actors import ActorRef
@@ -35,10 +35,12 @@ class EnrollmentRow:
     audit_head: str
 
 
-_COLUMNS = select(
+# The columns an `EnrollmentRow` is made of, in its fields' order (`enrollment_row` takes them so).
+ROW_COLUMNS: tuple[Column[Any], ...] = (
     enrollments.c.id, enrollments.c.workflow_id, enrollments.c.workflow_version, enrollments.c.patient_id,
     enrollments.c.household_id, enrollments.c.state, enrollments.c.version, enrollments.c.selected_children,
     enrollments.c.audit_seq, enrollments.c.audit_head)
+_COLUMNS = select(*ROW_COLUMNS)
 _READ = DirectStatement(_COLUMNS.where(enrollments.c.id == bindparam("b_id")))
 # Guarded by the version AND the chain's seq: recording a refused attempt (or a note, a delivery) appends to the
 # chain without moving the version, and a move that read the row before must not write a stale seq after it.
@@ -53,10 +55,11 @@ def read_enrollment(conn: Connection, enrollment_id: str) -> EnrollmentRow:
     row = _READ.first(conn, {"b_id": enrollment_id})
     if row is None:
         raise NotFound("enrollment", enrollment_id)
-    return _row(row)
+    return enrollment_row(row)
 
 
-def _row(row: Any) -> EnrollmentRow:
+def enrollment_row(row: Any) -> EnrollmentRow:
+    """An `EnrollmentRow` from the values of `ROW_COLUMNS`, in that order."""
     eid, workflow_id, workflow_version, patient_id, household_id, state, version, selected, seq, head = row
     return EnrollmentRow(eid, workflow_id, workflow_version, patient_id, household_id, state, version,
                          tuple(selected or ()), seq, head)
@@ -67,7 +70,7 @@ def read_enrollments(conn: Connection, enrollment_ids: Collection[str]) -> dict[
     if not enrollment_ids:
         return {}
     found = conn.execute(_COLUMNS.where(enrollments.c.id.in_(list(enrollment_ids))))
-    return {row.id: row for row in map(_row, found)}
+    return {row.id: row for row in map(enrollment_row, found)}
 
 
 def move(conn: Connection, row: EnrollmentRow, state: str, selected: tuple[str, ...], seq: int, head: str,
@@ -132,7 +135,7 @@ def running_on_versions(conn: Connection, workflow_id: str, finals: dict[int, li
     query = (_COLUMNS.where((enrollments.c.workflow_id == workflow_id)
                             & enrollments.c.workflow_version.in_(list(finals)))
              .order_by(enrollments.c.workflow_version, enrollments.c.state, enrollments.c.id))
-    running = [row for row in map(_row, conn.execute(query)) if row.state not in finals[row.workflow_version]]
+    running = [row for row in map(enrollment_row, conn.execute(query)) if row.state not in finals[row.workflow_version]]
     return running[:limit] if limit is not None else running
 
 

@@ -32,8 +32,10 @@ Processor = Callable[[Any], Any]
 class _Plan:
     sql: str
     positional: bool
-    arguments: Callable[[Mapping[str, Any]], Any]  # a call's parameters as the driver takes them, converted
-    readers: tuple[tuple[int, Processor], ...]  # (position, converter) of the selected columns that need one
+    names: tuple[str, ...]
+    binders: tuple[tuple[str, Processor], ...]  # only the parameters that need converting
+    readers: tuple[Processor | None, ...]  # per selected column; empty when the statement returns nothing
+    arguments: Callable[[Mapping[str, Any]], Any]  # one call's parameters as the driver takes them, converted
 
 
 class DirectStatement:
@@ -55,18 +57,17 @@ class DirectStatement:
     def _compile(self, dialect: Dialect) -> _Plan:
         compiled = self._statement.compile(dialect=dialect, column_keys=self._columns)
         names = tuple(compiled.positiontup or ()) if compiled.positional else tuple(compiled.binds)
-        binders: dict[str, Processor] = {}
+        binders = []
         for name in dict.fromkeys(names):
             process = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
             if process is not None:
-                binders[name] = process
-        readers: tuple[tuple[int, Processor], ...] = ()
+                binders.append((name, process))
+        readers: tuple[Processor | None, ...] = ()
         if isinstance(self._statement, Select):
-            found = (column.type.dialect_impl(dialect).result_processor(dialect, None)
-                     for column in self._statement.selected_columns)
-            readers = tuple((i, read) for i, read in enumerate(found) if read is not None)
-        arguments = _positional(names, binders) if compiled.positional else _named(binders)
-        return _Plan(compiled.string, compiled.positional, arguments, readers)
+            readers = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
+                            for column in self._statement.selected_columns)
+        arguments = _positional(names, dict(binders)) if compiled.positional else _named(dict(binders))
+        return _Plan(compiled.string, compiled.positional, names, tuple(binders), readers, arguments)
 
     def execute(self, conn: Connection, params: Mapping[str, Any]) -> int:
         """Run once; returns the driver's rowcount."""
@@ -87,7 +88,7 @@ class DirectStatement:
             if len(rows) == 1:
                 _run(conn, cursor.execute, plan.sql, plan.arguments(rows[0]))
             else:
-                _run(conn, cursor.executemany, plan.sql, [plan.arguments(row) for row in rows])
+                _run(conn, cursor.executemany, plan.sql, _arguments_many(plan, rows))
         finally:
             cursor.close()
 
@@ -100,13 +101,21 @@ class DirectStatement:
             row = cursor.fetchone()
         finally:
             cursor.close()
-        if row is None or not plan.readers:
-            return None if row is None else tuple(row)
-        values = list(row)
-        for i, read in plan.readers:
-            if values[i] is not None:
-                values[i] = read(values[i])
-        return tuple(values)
+        if row is None:
+            return None
+        return tuple(value if read is None or value is None else read(value)
+                     for read, value in zip(plan.readers, row, strict=True))
+
+    def all(self, conn: Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Every row of a SELECT, each value converted as SQLAlchemy would."""
+        plan = self._plan(conn.dialect)
+        cursor = _cursor(conn)
+        try:
+            _run(conn, cursor.execute, plan.sql, plan.arguments(params))
+            found = cursor.fetchall()
+        finally:
+            cursor.close()
+        return _read(plan.readers, found)
 
 
 def _positional(names: tuple[str, ...], binders: Mapping[str, Processor]) -> Callable[[Mapping[str, Any]], Any]:
@@ -143,6 +152,62 @@ def _named(binders: Mapping[str, Processor]) -> Callable[[Mapping[str, Any]], An
     return arguments
 
 
+def _read(readers: tuple[Processor | None, ...], rows: list[Any]) -> list[tuple[Any, ...]]:
+    """Rows as SQLAlchemy would give their values: each through its column's result processor, if it has one."""
+    reading = [(position, read) for position, read in enumerate(readers) if read is not None]
+    if not reading:
+        return [tuple(row) for row in rows]
+    converted = []
+    for row in rows:
+        values = list(row)
+        for position, read in reading:
+            if values[position] is not None:
+                values[position] = read(values[position])
+        converted.append(tuple(values))
+    return converted
+
+
+def _arguments_many(plan: _Plan, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+    """`_Plan.arguments` of every row, converting a value that many rows share (a batch's one `now`) once. Shared means
+    the same object, not an equal one: a UTC time and a local time of one instant are equal but stored apart.
+    (Every value stays referenced by `rows` meanwhile, so no two of them can have the same id.)"""
+    if not plan.positional:
+        named = []
+        done: dict[tuple[str, int], Any] = {}
+        for row in rows:
+            values = dict(row)
+            for name, process in plan.binders:
+                value = values[name]
+                key = (name, id(value))
+                if key not in done:
+                    done[key] = process(value)
+                values[name] = done[key]
+            named.append(values)
+        return named
+    names = plan.names
+    # Per converted position: its processor and what it made of each value (by id).
+    at: list[tuple[int, Processor, dict[int, Any]]] = [
+        (position, process, {}) for position, name in enumerate(names) for bound, process in plan.binders
+        if bound == name]
+    pick = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
+    arguments: list[Any] = []
+    for row in rows:
+        picked = pick(row)
+        if at:
+            picked = list(picked)
+            for position, process, converted in at:
+                value = picked[position]
+                made = converted.get(id(value), _UNMADE)
+                if made is _UNMADE:
+                    made = converted[id(value)] = process(value)
+                picked[position] = made
+        arguments.append(picked)
+    return arguments
+
+
+_UNMADE: Any = object()
+
+
 def _cursor(conn: Connection) -> Any:
     if not conn.in_transaction():
         conn.begin()  # what `Connection.execute` does (autobegin), so `conn.commit()` commits these statements too
@@ -150,13 +215,11 @@ def _cursor(conn: Connection) -> Any:
 
 
 def _run(conn: Connection, call: Callable[[str, Any], Any], sql: str, arguments: Any) -> None:
+    driver_error: type[Exception] = conn.dialect.loaded_dbapi.Error
     try:
         call(sql, arguments)
-    except Exception as error:
-        driver_error: type[Exception] = conn.dialect.loaded_dbapi.Error  # looked up only when something failed
-        if isinstance(error, driver_error):
-            raise DBAPIError.instance(sql, arguments, error, driver_error, dialect=conn.dialect) from error
-        raise
+    except driver_error as error:
+        raise DBAPIError.instance(sql, arguments, error, driver_error, dialect=conn.dialect) from error
 
 
 class DirectSavepoint:

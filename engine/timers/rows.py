@@ -9,12 +9,26 @@ the transition's own statements. The sweep writes a whole batch's at once: arms 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+import json
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import (
+    ARRAY,
+    Column,
+    ColumnElement,
+    Connection,
+    String,
+    any_,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    select,
+    update,
+)
 
 from definitions.model import Timer, WorkflowDefinition
 from engine.calendars.site_calendar import SiteCalendar
@@ -32,6 +46,31 @@ _ARM = DirectStatement(insert(timers), columns=[
 _SETTLE = DirectStatement(update(timers).where(timers.c.id == bindparam("b_id")).values(
     status=bindparam("b_status"), detail=bindparam("b_detail"), settled_at=bindparam("b_now")))
 
+_STATUS = DirectStatement(select(timers.c.status).where(timers.c.id == bindparam("b_id")))
+
+
+
+def _in_set(column: Column[Any], name: str, postgres: bool) -> ColumnElement[bool]:
+    """`column IN` a set passed as one parameter, so the statement is built once whatever the set's size (an IN
+    list is compiled again for every size): a PostgreSQL array, or a JSON array that SQLite's `json_each` reads."""
+    if postgres:
+        return column == any_(bindparam(name, type_=ARRAY(column.type)))
+    return column.in_(select(literal_column("value")).select_from(func.json_each(bindparam(name, type_=String))))
+
+
+def _set_of(postgres: bool, values: Collection[Any]) -> Any:
+    return list(values) if postgres else json.dumps(list(values))
+
+
+_SETTLE_SETS = {postgres: DirectStatement(update(timers).where(_in_set(timers.c.id, "b_ids", postgres)).values(
+    status=bindparam("b_status"), detail=bindparam("b_detail"), settled_at=bindparam("b_now")))
+    for postgres in (False, True)}
+_CANCEL_SETS = {postgres: DirectStatement(update(timers).where(
+    _in_set(timers.c.enrollment_id, "b_enrollments", postgres) & _in_set(timers.c.timer_id, "b_timers", postgres)
+    & (timers.c.status == bindparam("b_pending"))).values(status=bindparam("b_cancelled"),
+                                                          settled_at=bindparam("b_now")))
+    for postgres in (False, True)}
+
 
 @dataclass(frozen=True, slots=True)
 class Claim:
@@ -43,6 +82,7 @@ class Claim:
     trigger: str
     due_at: datetime
     attempts: int
+    enrollment: tuple[Any, ...] | None = ()  # its enrollment's columns, when asked for (None: it is gone)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,27 +150,67 @@ def cancel_together(conn: Connection, enrollment_ids: Collection[str], timer_ids
                     now: datetime) -> None:
     """`cancel_named` for every (enrollment, timer) pair of the two sets, in one statement."""
     if enrollment_ids and timer_ids:
-        conn.execute(update(timers).where(
-            timers.c.enrollment_id.in_(list(enrollment_ids)) & timers.c.timer_id.in_(sorted(timer_ids))
-            & (timers.c.status == "pending")).values(status="cancelled", settled_at=now))
+        postgres = conn.dialect.name == "postgresql"
+        _CANCEL_SETS[postgres].execute(conn, {
+            "b_enrollments": _set_of(postgres, enrollment_ids), "b_timers": _set_of(postgres, sorted(timer_ids)),
+            "b_pending": "pending", "b_cancelled": "cancelled", "b_now": now})
 
 
-def claim_due(conn: Connection, now: datetime, size: int) -> list[Claim]:
-    """Up to `size` due pending timers, oldest first. PostgreSQL: `FOR UPDATE SKIP LOCKED`, so several sweepers
-    take different rows, then their enrollments are locked (in id order: no deadlock) so staff acting on one finish
-    first. SQLite: the transaction's `BEGIN IMMEDIATE` already admits one writer at a time."""
-    query = (select(timers.c.id, timers.c.enrollment_id, timers.c.timer_id, timers.c.trigger, timers.c.due_at,
-                    timers.c.attempts)
-             .where((timers.c.status == "pending") & (timers.c.due_at <= now))
-             .order_by(timers.c.due_at, timers.c.id).limit(size))
-    postgres = conn.dialect.name == "postgresql"
-    if postgres:
-        query = query.with_for_update(skip_locked=True)
-    rows = conn.execute(query).all()
-    if postgres and rows:
-        conn.execute(select(enrollments.c.id).where(enrollments.c.id.in_({r.enrollment_id for r in rows}))
-                     .order_by(enrollments.c.id).with_for_update())
-    return [Claim(r.id, r.enrollment_id, r.timer_id, r.trigger, as_utc(r.due_at), r.attempts) for r in rows]
+def claim_due(conn: Connection, now: datetime, size: int,
+              enrollment_columns: Sequence[Column[Any]] = ()) -> list[Claim]:
+    """Up to `size` due pending timers, oldest first, each with the values of `enrollment_columns` of its enrollment
+    read in the same pass (`Claim.enrollment`; None when the enrollment is gone). PostgreSQL: `FOR UPDATE SKIP
+    LOCKED`, so several sweepers take different rows, then their enrollments are locked (in id order: no deadlock)
+    and read, so staff acting on one finish first. SQLite: the transaction's `BEGIN IMMEDIATE` already admits one
+    writer at a time, and one joined statement reads both."""
+    joined, skipping, lock = _claim_statements(tuple(enrollment_columns))
+    params = {"b_pending": "pending", "b_now": now, "b_size": size, "b_skip": 0}  # SQLite's LIMIT needs an OFFSET
+    if conn.dialect.name != "postgresql":
+        width = len(_CLAIMED)
+        return [_claim(row[:width], row[width:] if row[width] is not None else None)
+                for row in joined.all(conn, params)]
+    found = skipping.all(conn, params)
+    if not found:
+        return []
+    locked = {row[0]: row for row in lock.all(conn, {"b_ids": sorted({row[1] for row in found})})}
+    return [_claim(row, locked.get(row[1])) for row in found]
+
+
+_CLAIMED = (timers.c.id, timers.c.enrollment_id, timers.c.timer_id, timers.c.trigger, timers.c.due_at,
+            timers.c.attempts)
+_CLAIMS: dict[tuple[Column[Any], ...], tuple[DirectStatement, DirectStatement, DirectStatement]] = {}
+
+
+def _claim_statements(columns: tuple[Column[Any], ...]) -> tuple[DirectStatement, DirectStatement, DirectStatement]:
+    """(joined, skipping, lock) for one choice of enrollment columns, built once like the other hot statements:
+    SQLite claims with the enrollments joined; PostgreSQL claims the timers alone (`skipping`), then `lock`s."""
+    statements = _CLAIMS.get(columns)
+    if statements is None:
+        due = (timers.c.status == bindparam("b_pending")) & (timers.c.due_at <= bindparam("b_now"))
+        oldest = (timers.c.due_at, timers.c.id)
+        found = enrollments.c.id.label("found_enrollment")  # NULL: the enrollment is gone
+        joined = (select(*_CLAIMED, found, *columns)
+                  .select_from(timers.outerjoin(enrollments, enrollments.c.id == timers.c.enrollment_id))
+                  .where(due).order_by(*oldest).limit(bindparam("b_size")).offset(bindparam("b_skip")))
+        skipping = (select(*_CLAIMED).where(due).order_by(*oldest).limit(bindparam("b_size"))
+                    .offset(bindparam("b_skip"))
+                    .with_for_update(skip_locked=True))
+        lock = (select(found, *columns).where(enrollments.c.id == any_(bindparam("b_ids", type_=ARRAY(String))))
+                .order_by(enrollments.c.id).with_for_update())
+        statements = _CLAIMS[columns] = (DirectStatement(joined), DirectStatement(skipping), DirectStatement(lock))
+    return statements
+
+
+def _claim(timer: Sequence[Any], enrollment: Sequence[Any] | None) -> Claim:
+    timer_row, enrollment_id, timer_id, trigger, due, attempts = timer
+    return Claim(timer_row, enrollment_id, timer_id, trigger, as_utc(due), attempts,
+                 None if enrollment is None else tuple(enrollment[1:]))
+
+
+def still_pending(conn: Connection, timer_row: int) -> bool:
+    """Whether a claimed timer is still pending: a firing earlier in the same transaction (of another timer of its
+    enrollment) may have cancelled it on leaving its state, and a cancelled timer must not fire."""
+    return _STATUS.first(conn, {"b_id": timer_row}) == ("pending",)
 
 
 def settle(conn: Connection, timer_row: int, status: str, detail: str | None, now: datetime) -> None:
@@ -141,8 +221,9 @@ def settle_together(conn: Connection, timer_rows: Collection[int], status: str, 
                     now: datetime) -> None:
     """`settle` for many timers that end alike, in one statement."""
     if timer_rows:
-        conn.execute(update(timers).where(timers.c.id.in_(list(timer_rows))).values(
-            status=status, detail=detail, settled_at=now))
+        postgres = conn.dialect.name == "postgresql"
+        _SETTLE_SETS[postgres].execute(conn, {"b_ids": _set_of(postgres, timer_rows), "b_status": status,
+                                             "b_detail": detail, "b_now": now})
 
 
 def defer(conn: Connection, timer_row: int, until: datetime, why: str) -> None:

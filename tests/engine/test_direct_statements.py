@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import Column, DateTime, Engine, Integer, MetaData, String, Table, bindparam, insert, select
@@ -109,3 +109,19 @@ def test_a_savepoint_ended_by_a_callee_is_not_ended_again_by_its_owner(db: Engin
         _ADD.execute_many(conn, [{"id": "after", "at": AT, "data": None, "n": 3}])
     with db.connect() as conn:
         assert {r.id: r.n for r in conn.execute(select(things.c.id, things.c.n))} == {"kept": 1, "after": 3}
+
+
+def test_a_time_many_rows_share_is_stored_as_each_row_alone_would_store_it_and_an_equal_local_one_apart(
+        db: Engine) -> None:
+    local = AT.astimezone(timezone(timedelta(hours=-5)))  # the same instant, another zone: equal, not the same
+    shared = {"k": [1]}
+    rows = [{"id": f"m{i}", "at": AT if i % 2 else local, "data": shared if i % 3 else None, "n": i} for i in range(6)]
+    with db.begin() as conn:
+        _ADD.execute_many(conn, rows)
+        for row in rows:
+            _ADD.execute_many(conn, [{**row, "id": row["id"].replace("m", "o")}])
+    with db.connect() as conn:
+        stored = {r[0]: r[1:] for r in conn.exec_driver_sql("SELECT id, at, data, n FROM things")}
+    assert {key.replace("o", "m"): value for key, value in stored.items() if key.startswith("o")} == {
+        key: value for key, value in stored.items() if key.startswith("m")}
+    assert len(stored) == 12

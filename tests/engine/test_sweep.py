@@ -19,7 +19,8 @@ from fakes import FakeClock
 from sqlalchemy import func, insert, select, text, update
 
 from definitions.model import Actor
-from engine.actors import ActorRef
+from engine.actors import SYSTEM_ACTOR, ActorRef
+from engine.background.quiet_firing import QuietFirings
 from engine.bootstrap import build
 from engine.calendars.site_calendar import SiteCalendar
 from engine.calendars.store import save_calendar
@@ -205,7 +206,15 @@ def test_one_failing_enrollment_does_not_stop_the_others_and_is_retried_then_mar
             raise RuntimeError("template server unreachable")
         return real(conn, command, **options)
 
+    real_quiet = QuietFirings.fire
+
+    def breaking_quiet(fast: QuietFirings, conn: Any, row: Any, *rest: Any) -> bool:  # the sweep's fast path
+        if row.id == bad:
+            return bool(breaking(conn, AdvanceEnrollment(row.id, "time_up", SYSTEM_ACTOR)))
+        return real_quiet(fast, conn, row, *rest)
+
     monkeypatch.setattr(flow.advancer, "advance_in", breaking)
+    monkeypatch.setattr(QuietFirings, "fire", breaking_quiet)
     clock.set(clock.now() + timedelta(days=1))
     report = flow.sweeper.sweep()
     assert report.counts == {"fired": 2, "refused": 0, "deferred": 0, "skipped": 0, "failed": 1}

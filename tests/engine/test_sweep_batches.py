@@ -16,6 +16,7 @@ from sqlalchemy import func, insert, select
 from definitions.model import Actor
 from engine.actors import ActorRef
 from engine.audit.verify import verify
+from engine.background.quiet_firing import QuietFirings
 from engine.bootstrap import build
 from engine.credentials.hashing import TEST_COST
 from engine.enrollments.advance import AdvanceEnrollment
@@ -111,7 +112,15 @@ def test_one_failing_timer_in_a_batch_of_fifty_leaves_the_other_forty_nine_fired
             raise RuntimeError("template server unreachable")
         return real(conn, command, **options)
 
+    real_quiet = QuietFirings.fire
+
+    def breaking_quiet(fast: QuietFirings, conn: Any, row: Any, *rest: Any) -> bool:  # the sweep's fast path
+        if row.id == bad:
+            raise RuntimeError("template server unreachable")
+        return real_quiet(fast, conn, row, *rest)
+
     monkeypatch.setattr(timed.advancer, "advance_in", breaking)
+    monkeypatch.setattr(QuietFirings, "fire", breaking_quiet)
     clock.set(clock.now() + timedelta(days=1))
     outcomes = timed.sweeper.fire_batch(50)
     assert outcomes.count("fired") == 49
