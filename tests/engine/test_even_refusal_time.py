@@ -8,10 +8,14 @@ from typing import Any
 
 import pytest
 
+from definitions.model import Actor
+from engine.actors import ActorRef
 from engine.credentials.even_time import LINK_REFUSAL_FLOOR, refusals_take_at_least
 from engine.enrollments.advance import AdvanceEnrollment
+from engine.enrollments.start import StartEnrollment
 from engine.errors import CredentialRefused
-from tests.engine.test_portal_accounts import ANA, enable_access
+
+ANA = ActorRef("ana", "staff", Actor.STAFF)
 
 
 class FakeTime:
@@ -64,7 +68,8 @@ def _refusal_takes(flow: Any, token: str) -> float:
 
 
 def test_an_unknown_link_and_a_used_one_both_answer_no_sooner_than_the_floor(flow: Any) -> None:
-    eid = enable_access(flow, "p-jane")
+    eid = str(flow.start(StartEnrollment("portal-invitation-reset-onboarding", ANA, patient_id="p-jane")).enrollment_id)
+    flow.advance(AdvanceEnrollment(eid, "enable_portal_access", ANA, inputs={"enable_access": "onboarding_tool"}))
     (shown,) = flow.advance(AdvanceEnrollment(eid, "send_invitation", ANA, inputs={
         "send_from": "onboarding_tool", "confirm_email_personal": True})).shown
     token = shown.value.rsplit("/", 1)[-1]
