@@ -94,25 +94,20 @@ class DirectStatement:
 
     def first(self, conn: Connection, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """The first row of a SELECT, each value converted as SQLAlchemy would; None when there is none."""
-        plan = self._plan(conn.dialect)
-        cursor = _cursor(conn)
-        try:
-            _run(conn, cursor.execute, plan.sql, plan.arguments(params))
-            row = cursor.fetchone()
-        finally:
-            cursor.close()
-        if row is None:
-            return None
-        return tuple(value if read is None or value is None else read(value)
-                     for read, value in zip(plan.readers, row, strict=True))
+        found = self._fetch(conn, params, one=True)
+        return found[0] if found else None
 
     def all(self, conn: Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Every row of a SELECT, each value converted as SQLAlchemy would."""
+        return self._fetch(conn, params, one=False)
+
+    def _fetch(self, conn: Connection, params: Mapping[str, Any], *, one: bool) -> list[tuple[Any, ...]]:
         plan = self._plan(conn.dialect)
         cursor = _cursor(conn)
         try:
             _run(conn, cursor.execute, plan.sql, plan.arguments(params))
-            found = cursor.fetchall()
+            row = cursor.fetchone() if one else None
+            found = ([] if row is None else [row]) if one else cursor.fetchall()
         finally:
             cursor.close()
         return _read(plan.readers, found)
