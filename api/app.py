@@ -11,11 +11,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from pydantic import BaseModel, Field
 
 from api import errors
 from api.headers import StandardHeaders
+from api.nul_characters import refuse_nul_characters
 from api.observability import logs, metrics
 from api.observability.requests import RequestObservation
 from api.routes import audit, enrollments, imports, integration, people, practice, users, workflows, worklists
@@ -28,7 +29,8 @@ DESCRIPTION = """Patient-portal enrollment orchestrator.
 
 Authenticate with `Authorization: Bearer <token>`: tokens come from `portalflow user create` / `portalflow user
 token` (see the README) or `POST /auth/login`. Every error has one shape: `{"error": {"code", "message", "field",
-"reasons", "current"}}`.
+"reasons", "current"}}`. No text anywhere (path, query, body) may hold the NUL character (U+0000): it is refused
+with 422 naming the field.
 """
 
 TAGS = [
@@ -79,7 +81,8 @@ def create_app(settings: Settings | None = None, flow: PortalFlow | None = None)
             flow.close()
 
     app = FastAPI(title="PortalFlow", version="0.1.0", lifespan=lifespan, description=DESCRIPTION,
-                  openapi_tags=TAGS, docs_url=None, redoc_url=None)
+                  openapi_tags=TAGS, docs_url=None, redoc_url=None,
+                  dependencies=[Depends(refuse_nul_characters)])
     app.state.flow = flow
     errors.install(app)
     web.install(app)
