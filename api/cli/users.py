@@ -17,7 +17,7 @@ from typing import TypeVar
 from api.cli.opening import open_flow
 from definitions.model import Actor
 from engine.actors import ActorRef
-from engine.errors import InvalidInput, NotFound
+from engine.errors import AlreadyExists, InvalidInput, NotFound
 from engine.front_door.users import Users
 
 T = TypeVar("T")
@@ -30,7 +30,7 @@ def _refusing(args: argparse.Namespace, work: Callable[[Users], T]) -> T | None:
     try:
         with open_flow(args) as flow:
             return work(flow.users)
-    except (InvalidInput, NotFound) as error:
+    except (AlreadyExists, InvalidInput, NotFound) as error:
         print(f"error: {error}", file=sys.stderr)
         return None
 

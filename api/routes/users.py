@@ -40,7 +40,7 @@ def list_users(_: Admin, flow: Flow) -> list[UserOut]:
 
 
 @router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED,
-             responses=responses(401, 403, 422))
+             responses=responses(401, 403, 409, 422))
 def create_user(body: NewUser, admin: Admin, flow: Flow) -> UserOut:
     user, _ = flow.users.create(admin.actor, body.id, body.name, body.role,
                                 linked_to_staff_record=body.linked_to_staff_record)

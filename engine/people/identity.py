@@ -23,7 +23,7 @@ from engine.audit.trail import append_to_subject
 from engine.clock import as_utc
 from engine.credentials.hashing import SecretHasher
 from engine.credentials.tokens import token_digest
-from engine.errors import AuthenticationFailed, InvalidInput, NotFound
+from engine.errors import AlreadyExists, AuthenticationFailed, InvalidInput, NotFound
 from engine.people.user_sites import sites_of
 from engine.storage.tables import api_tokens, staff_user_sites, staff_users
 
@@ -106,7 +106,7 @@ def create_user(conn: Connection, now: datetime, by: ActorRef, user_id: str, nam
     if role not in ROLES:
         raise InvalidInput("role", f"unknown role '{role}'; roles: {', '.join(ROLES)}")
     if conn.execute(select(staff_users.c.id).where(staff_users.c.id == user_id)).first() is not None:
-        raise InvalidInput("id", f"a user '{user_id}' already exists")
+        raise AlreadyExists("user", user_id)
     conn.execute(insert(staff_users).values(id=user_id, name=name.strip(), role=role, active=True,
                                             linked_to_staff_record=linked_to_staff_record,
                                             must_change_password=False))

@@ -72,10 +72,15 @@ def test_an_admin_creates_a_user_and_issues_a_token_that_works_once_shown(api: A
     assert all(token not in (r.detail or "") for r in rows)
 
 
-def test_a_duplicate_or_badly_named_user_is_422_naming_the_field(api: Any) -> None:
+def test_a_user_id_already_taken_is_409_like_every_other_taken_id(api: Any) -> None:
     again = api.client.post("/users", headers=api.as_("root"), json={"id": "ana", "name": "Ana", "role": "staff"})
-    assert again.status_code == 422
+    assert again.status_code == 409
+    assert _error(again)["code"] == "already_exists"
     assert _error(again)["field"] == "id"
+    assert "user 'ana' already exists" in _error(again)["message"]
+
+
+def test_a_badly_named_user_is_422_naming_the_field(api: Any) -> None:
     role = api.client.post("/users", headers=api.as_("root"), json={"id": "zed", "name": "Z", "role": "boss"})
     assert role.status_code == 422
     assert _error(role)["field"] == "body.role"

@@ -36,7 +36,6 @@ DATA = "what is stored"
 # Operation -> the refusals allowed for schema-valid data: (field, words in the message) -> why the document cannot
 # state it. Anything else refused with 400 or 422 is a rule the document should state, and fails the test.
 REFUSED_BY_DATA: dict[str, dict[tuple[str | None, str], str]] = {
-    "POST /users": {("id", "already exists"): f"{DATA}: the id is taken (an id can be checked, not reserved)"},
     "PUT /users/{user_id}/sites": {("sites", "no site"): f"{DATA}: the sites that exist"},
     "PUT /users/{user_id}/password": {
         ("reason", "needs a reason"): "who is asking: a reason is needed when an admin sets another user's password, "
@@ -146,7 +145,8 @@ def test_every_allowance_and_every_left_out_operation_names_a_real_operation_wit
 
 
 def test_a_refusal_not_listed_for_its_operation_fails_the_check() -> None:
-    taken = {"code": "invalid_input", "field": "id", "message": "id: a user 'ana' already exists"}
-    assert refusal_is_allowed("POST /users", 422, taken)
-    assert not refusal_is_allowed("POST /providers", 422, taken)
-    assert not refusal_is_allowed("POST /users", 422, {**taken, "field": "body.role", "message": "body.role: no"})
+    gone = {"code": "invalid_input", "field": "user_id", "message": "user_id: user 'ana' is deactivated"}
+    assert refusal_is_allowed("POST /users/{user_id}/tokens", 422, gone)
+    assert not refusal_is_allowed("POST /providers", 422, gone)
+    assert not refusal_is_allowed("POST /users/{user_id}/tokens", 422,
+                                  {**gone, "field": "body.label", "message": "body.label: no"})
