@@ -9,9 +9,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, fields
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlparse
 
+import holidays
 import phonenumbers
 from sqlalchemy import Connection, insert, select, update
 
@@ -77,10 +79,22 @@ def _check_site_values(values: dict[str, Any], country: str | None) -> None:
         raise InvalidInput("workflows", "a list of workflow ids, or null for every workflow")
 
 
+@lru_cache(maxsize=64)
+def phone_region(country: str | None) -> str:
+    """The two-letter region libphonenumber dials from, for a site's holidays country, which may be written with
+    three letters ('USA'): the holidays package knows both. US when the site names no country."""
+    if country is None:
+        return "US"
+    try:
+        return str(holidays.country_holidays(country, years=()).country)
+    except NotImplementedError:  # not a holidays country: refused as the site's country, with its own message
+        return country.upper()
+
+
 def site_phone(text: object, country: str | None) -> str:
     """The number patients call, as they would dial it from the site's country (messages print it): checked by
     libphonenumber, the rules phones themselves use, rather than by a pattern of our own."""
-    region = (country or "US").upper()
+    region = phone_region(country)
     if not isinstance(text, str) or not text.strip():
         raise InvalidInput("phone", "a site needs the phone number patients call: its messages print it")
     try:

@@ -93,6 +93,21 @@ def test_a_household_is_created_with_its_children_in_order(api: Any) -> None:
     assert api.client.get("/patients/c-ben", headers=api.as_("ana")).json()["households"] == ["h-lee", "h-park"]
 
 
+def test_a_site_whose_holidays_country_has_three_letters_takes_a_phone_dialled_there(api: Any) -> None:
+    site = {"id": "east", "name": "East Clinic", "timezone": "Europe/London",
+            "portal_url": "https://portal.example.test", "phone": "020 7946 0000", "country": "GBR"}
+    created = api.client.post("/sites", headers=api.as_("root"), json=site)
+    assert created.status_code == 201, created.text
+    assert created.json()["phone"] == "020 7946 0000"
+    us = api.client.post("/sites", headers=api.as_("root"), json={**site, "id": "west", "phone": "(617) 555-0142",
+                                                                   "timezone": "America/New_York", "country": "USA"})
+    assert us.status_code == 201, us.text
+    assert us.json()["phone"] == "(617) 555-0142"
+    wrong = api.client.patch("/sites/east", headers=api.as_("root"), json={"phone": "555-01"})
+    assert wrong.status_code == 422
+    assert "not a phone number in GB" in wrong.json()["error"]["message"]
+
+
 def test_admins_set_up_sites_calendars_and_providers_and_staff_may_not(api: Any) -> None:
     site = {"id": "north", "name": "North Clinic", "timezone": "America/Chicago",
             "portal_url": "https://portal.example.test", "phone": "312 555 0142", "country": "US", "subdivision": "IL"}
