@@ -21,6 +21,7 @@ from engine.actors import ActorRef
 from engine.enrollments.intake import EventIntake
 from engine.errors import InvalidInput
 from engine.imports.batches import (
+    HOLD,
     JUST_IMPORT,
     Guardian,
     ImportOptions,
@@ -49,9 +50,9 @@ _NAMES = {"patient.id": "patient_id", "patient.responsible_provider_id": "pcp_id
 
 def import_csv(db: Engine, clock: Now, actor: ActorRef, text: str | TextIO, *, site_id: str | None = None,
                batch: int = 200, options: ImportOptions = JUST_IMPORT, intake: EventIntake | None = None,
-               progress: Progress | None = None) -> ImportReport:
-    """Import the CSV `text`; `site_id` is the site of rows with no site_id of their own. `options`, `intake` and
-    `progress` as `engine.imports.batches.run_import` takes them.
+               progress: Progress | None = None, hold: float = HOLD) -> ImportReport:
+    """Import the CSV `text`; `site_id` is the site of rows with no site_id of their own. `batch`, `options`,
+    `intake`, `progress` and `hold` as `engine.imports.batches.run_import` takes them.
 
     Raises `InvalidInput` before writing anything when the header is missing or wrong (field "header") or, for
     `text` given whole, when some row is not readable as CSV (field "line N"); a stream is read lazily instead,
@@ -62,7 +63,8 @@ def import_csv(db: Engine, clock: Now, actor: ActorRef, text: str | TextIO, *, s
     total = count_rows(text) if isinstance(text, str) else None
     if progress is not None:
         progress.begin(total)
-    return run_import(db, clock, actor, rows, batch=batch, options=options, intake=intake, progress=progress)
+    return run_import(db, clock, actor, rows, batch=batch, options=options, intake=intake, progress=progress,
+                      hold=hold)
 
 
 def count_rows(text: str) -> int:

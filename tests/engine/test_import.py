@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from practice import seed_practice
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from api.cli import add_import_parser
 from definitions.model import Actor
@@ -226,6 +226,24 @@ def test_batches_commit_around_a_bad_row_at_or_beside_a_boundary(flow: Any, bad_
     assert report.patients_created == 4
     assert {f"b-{n}" for n in range(1, 6)} - _ids(flow) == {f"b-{bad_line - 1}"}
     assert _count(flow, audit_events) == events_before + 4  # the rejected row left no audit row behind
+
+
+@pytest.mark.parametrize(("hold", "commits"), [(60.0, 2), (0.0, 5)])
+def test_a_batch_commits_at_its_size_or_once_it_has_held_its_transaction_long_enough(
+        flow: Any, hold: float, commits: int) -> None:
+    committed: list[object] = []
+
+    def count(conn: object) -> None:
+        committed.append(conn)
+
+    event.listen(flow.db, "commit", count)
+    try:
+        rows = [f"h-{n},Kid{n},Held,2010-01-0{n},,,," for n in range(1, 6)]
+        report = _csv(flow, HEADER + "\n".join(rows) + "\n", site_id="main", batch=3, hold=hold)
+    finally:
+        event.remove(flow.db, "commit", count)
+    assert report.patients_created == 5
+    assert len(committed) == commits  # 3 + 2 rows within the time; one row per commit when none is allowed
 
 
 def test_an_import_takes_a_plain_function_for_the_time(flow: Any) -> None:
