@@ -1,8 +1,8 @@
 """`make bench-api`: the real service (uvicorn, 2 workers, SQLite) under 32 concurrent clients on loopback.
 
     python -m bench.api_load [--quick] [--clients 32] [--workers 2] [--requests 5000] [--seconds 20]
-                             [--pin-requests 200] [--no-pin] [--page-users 16] [--no-access-log] [--soak MINUTES]
-                             [--dir DIR]
+                             [--pin-requests 200] [--no-pin] [--mix-pin-clients 4] [--page-users 16]
+                             [--no-access-log] [--soak MINUTES] [--dir DIR]
 
 Untimed: a fresh SQLite file in a temporary folder, seeded as `bench.api_load_server` says (a staff user and its
 token from `portalflow user create`, one site, one enrollment started per patient), then `portalflow serve
@@ -14,6 +14,9 @@ token from `portalflow user create`, one site, one enrollment started per patien
   step input, effect on the patient, audit row and chain, commit with fsync). This is the HTTP+engine path.
 - PIN (informational, fewer requests): POST .../triggers/generate_pin on nextgen-regenerate-expired-pin: the same
   path plus a PIN hashed with Argon2id at the production cost (64 MiB, 3 passes), which dominates it.
+- PIN mix (`bench.api_load_mix`; not with --no-pin or --mix-pin-clients 0): --mix-pin-clients (4) of the clients
+  issue PINs while the others advance, for the same seconds; the PINs' p99 (target < 1 s) and the other writers'
+  p99 meanwhile (target < 150 ms), beside the advancing phase's p99 alone.
 - pages: --page-users (16) signed-in users, one connection each, going round home, search, patient, enrollment
   and the action posted from it (`bench.api_load_pages`); every action moves an enrollment of its own.
 - soak (only with --soak MINUTES): a mixed load of reads and repeatable writes, each worker's RSS read every 30 s
@@ -37,12 +40,12 @@ import sqlite3
 import sys
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bench import api_load_pages, api_load_report, api_load_soak
+from bench import api_load_mix, api_load_pages, api_load_report, api_load_soak
 from bench.api_load_client import Phase, request_bytes, run_phase
 from bench.api_load_report import report
 from bench.api_load_server import (
@@ -64,6 +67,7 @@ from engine.storage.database import make_engine
 from engine.storage.tables import enrollments
 
 WARM_ONBOARDING, WARM_PIN = 64, 4
+MIX_PINS_PER_SECOND = 40  # PINs seeded for the PIN mix: more than two cores can hash (about 20/s), so it never runs dry
 ENABLE = b'{"inputs": {"enable_access": "onboarding_tool"}}'
 
 
@@ -75,7 +79,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--requests", type=int, help="answers per phase at most (default 5000)")
     parser.add_argument("--seconds", type=float, help="seconds per phase at most (default 20)")
     parser.add_argument("--pin-requests", type=int, help="generate_pin requests (default 200; 0 skips the phase)")
-    parser.add_argument("--no-pin", action="store_true", help="skip the generate_pin phase")
+    parser.add_argument("--no-pin", action="store_true", help="skip the generate_pin phase and the PIN mix")
+    parser.add_argument("--mix-pin-clients", type=int, default=4, help="clients issuing PINs in the PIN mix, the "
+                        "others advancing meanwhile (default 4; 0 skips the mix)")
     parser.add_argument("--page-users", type=int, default=16, help="signed-in users of the page phase (default 16; "
                         "0 skips it)")
     parser.add_argument("--no-access-log", action="store_true",
@@ -90,6 +96,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
                                                else (40 if args.quick else 200))
     if args.requests < 1 or args.seconds <= 0 or args.clients < 1 or args.workers < 1 or args.pin_requests < 0:
         parser.error("--requests, --seconds, --clients and --workers must be positive")
+    if not 0 <= args.mix_pin_clients < args.clients:
+        parser.error("--mix-pin-clients must leave at least one of --clients to advance")
+    args.mix_pins = round(MIX_PINS_PER_SECOND * args.seconds) if args.pin_requests and args.mix_pin_clients else 0
     return args
 
 
@@ -104,6 +113,7 @@ class Measured:
     rss_end: dict[int, float]  # and after the last phase (the soak's, when there is one)
     rss_peak: dict[int, float]  # the most each worker held at any moment (VmHWM), read at the end
     soak: api_load_soak.Soak | None = None
+    mixed: dict[str, float] = field(default_factory=dict)  # the PIN mix's verdicts, when it ran
 
 
 def _measure(args: argparse.Namespace, folder: Path, url: str, seeded: Seeded) -> Measured:
@@ -140,8 +150,21 @@ def _measure(args: argparse.Namespace, folder: Path, url: str, seeded: Seeded) -
         if args.pin_requests:
             phases.append(timed("PIN", _triggers(pins[WARM_PIN:], "generate_pin", token, b"{}"), args.pin_requests))
             report(phases[-1], "POST .../triggers/generate_pin, Argon2id production cost", cpus)
+        mixed: dict[str, float] = {}
+        if args.mix_pins:
+            start = WARM_ONBOARDING + args.requests
+            adding = onboarding[start:start + args.requests]
+            pinning = pins[WARM_PIN + args.pin_requests:]
+            pin, others = api_load_mix.mix(HOST, port, _triggers(pinning, "generate_pin", token, b"{}"),
+                                           _triggers(adding, "enable_portal_access", token, ENABLE),
+                                           pin_clients=args.mix_pin_clients, clients=args.clients,
+                                           max_requests=args.requests, max_seconds=args.seconds)
+            phases += [pin, others]
+            report(pin, f"generate_pin on {args.mix_pin_clients} clients, while the others advance", cpus)
+            report(others, f"enable_portal_access on {args.clients - args.mix_pin_clients} clients meanwhile", cpus)
+            mixed = api_load_mix.verdicts(pin, others, phases[1])
         if args.page_users:
-            offset = WARM_ONBOARDING + args.requests
+            offset = WARM_ONBOARDING + args.requests * (2 if args.mix_pins else 1)
             stream = api_load_pages.visits(port, api_load_pages.clerks(args.page_users), onboarding[offset:],
                                            seeded.patients[offset:])
             page = run_phase("pages", HOST, port, iter(stream), clients=args.page_users,
@@ -153,7 +176,7 @@ def _measure(args: argparse.Namespace, folder: Path, url: str, seeded: Seeded) -
                           f"({stream.acts} actions)", cpus)
         soaked = (api_load_soak.soak(args.soak, url, port, pid, token, args.clients, server_cpu)
                   if args.soak else None)
-        return Measured(phases + warm, rss_start, worker_rss_mib(pid), worker_rss_mib(pid, "VmHWM"), soaked)
+        return Measured(phases + warm, rss_start, worker_rss_mib(pid), worker_rss_mib(pid, "VmHWM"), soaked, mixed)
 
 
 def _check_writes(url: str, advanced: int, pinned: int) -> tuple[bool, str]:
@@ -197,9 +220,10 @@ def main(argv: list[str] | None = None) -> int:
               f"{sqlite3.sqlite_version}, {cpus} CPUs shared by the service and the client; database on "
               f"{filesystem(folder)} ({folder}); "
               + ("uvicorn without access log" if args.no_access_log else "portalflow serve (access log on)"))
-        pins = args.pin_requests + WARM_PIN if args.pin_requests else 0
+        pins = args.pin_requests + WARM_PIN + args.mix_pins if args.pin_requests else 0
         page_visits = args.requests // 5 + 1 if args.page_users else 0
-        seeded = seed(folder, url, args.requests + WARM_ONBOARDING + page_visits, pins,
+        advances = args.requests * (2 if args.mix_pins else 1)
+        seeded = seed(folder, url, advances + WARM_ONBOARDING + page_visits, pins,
                       tuple(api_load_pages.clerks(args.page_users)), api_load_pages.PASSWORD)
         print(f"seeded: staff user with a token, {len(seeded.onboarding) + len(seeded.pin)} patients and their "
               f"enrollments in {seeded.seconds:.1f} s, untimed")
@@ -210,13 +234,15 @@ def main(argv: list[str] | None = None) -> int:
         for p in phases:
             moved[p.label.removeprefix("warm-up ")] += p.statuses[200]
         acted = sum(p.acts for p in phases)
-        ok, detail = _check_writes(url, moved["advancing"] + acted, moved.get("PIN", 0))
+        ok, detail = _check_writes(url, moved["advancing"] + moved.get("mix advancing", 0) + acted,
+                                   moved.get("PIN", 0) + moved.get("mix PIN", 0))
         print(f"after the run: {detail}")
         ceiling = _ceiling(args, seeded.token, cpus)
         print(f"  {'':<10} the client alone drives {ceiling.rate / max(noop.rate, 1):.1f}x the no-op rate; during "
               f"the no-op phase it used {100 * noop.client_cpu / (cpus * noop.seconds):.0f}% of the machine")
         figures: dict[str, object] = {**api_load_report.verdicts(noop, advancing, phases, args.clients)}
         figures |= api_load_report.memory(measured.rss_start, measured.rss_end, measured.rss_peak)
+        figures |= measured.mixed
     timed = [p for p in phases if not p.label.startswith("warm-up")]
     figures |= {p.label: api_load_report.figures(p) for p in [*timed, ceiling]}
     broken = [p.label for p in timed if p.server_errors or p.errors or p.non_2xx]
