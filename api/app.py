@@ -85,7 +85,6 @@ def create_app(settings: Settings | None = None, flow: PortalFlow | None = None)
                   dependencies=[Depends(refuse_nul_characters)])
     app.state.flow = flow
     errors.install(app)
-    web.install(app)
 
     app.add_middleware(StandardHeaders)
     observed = metrics.install(app, flow, settings.sweep_seconds)
@@ -103,4 +102,8 @@ def create_app(settings: Settings | None = None, flow: PortalFlow | None = None)
 
     for module in (users, practice, people, imports, workflows, enrollments, worklists, integration, audit):
         app.include_router(module.router)
+    # The pages last: no path is both a page's (/app/..., /docs, /static/..., /) and the API's, so the order decides
+    # no match, only the cost of finding one; routes are tried one by one (~5 us each), and the API is what
+    # integrations call in volume.
+    web.install(app)
     return app

@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import WithJsonSchema
+from starlette.concurrency import run_in_threadpool
 
 from api.errors import ApiError
 from engine.front_door.flow import PortalFlow
@@ -22,7 +23,7 @@ _bearer = HTTPBearer(auto_error=False, description="A token from `portalflow use
 
 
 # Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` one in the threadpool, a hop that costs
-# more than the work (bench/api_load.py). The token lookup reads the database, so it stays a `def`.
+# more than the work (bench/api_load.py, bench/advance_profile.py).
 async def get_flow(request: Request) -> PortalFlow:
     flow: PortalFlow = request.app.state.flow
     return flow
@@ -31,11 +32,15 @@ async def get_flow(request: Request) -> PortalFlow:
 Flow = Annotated[PortalFlow, Depends(get_flow)]
 
 
-def _authenticated(flow: Flow, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> User:
+async def _authenticated(flow: Flow,
+                         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> User:
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise ApiError(401, "unauthenticated", "send a token as 'Authorization: Bearer <token>'",
                        headers={"WWW-Authenticate": "Bearer"})
-    return flow.users.authenticate(credentials.credentials)
+    token = credentials.credentials
+    # A token recognised a moment ago is known from memory, here on the event loop; only a lookup that reads the
+    # database goes to the threadpool, as a plain `def` dependency would.
+    return flow.users.recognised(token) or await run_in_threadpool(flow.users.authenticate, token)
 
 
 AnyUser = Annotated[User, Depends(_authenticated)]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam, insert, update
 
 from definitions.durations import Duration
 from definitions.model import Call, Channel, Message, Recipient
@@ -25,6 +25,7 @@ from engine.messaging.composing import MessageFacts, compose
 from engine.messaging.contact import recipient_cap, send_window
 from engine.messaging.sealing import filled
 from engine.people.subjects import Patient
+from engine.storage.direct import DirectStatement
 from engine.storage.tables import credentials, households, outbox, patients, portal_accounts
 from engine.timers.rows import arm_timer, cancel_named
 
@@ -217,9 +218,13 @@ def cancel_timer(ctx: TransitionContext, call: Call) -> None:
     cancel_named(ctx.conn, ctx.enrollment.id, str(call.param("timer")), ctx.now)
 
 
+# One row per person (an IN list would be compiled again for every number of people).
+_ENABLE_ACCESS = DirectStatement(update(patients).where(patients.c.id == bindparam("b_id"))
+                                 .values(portal_access_enabled=bindparam("b_enabled")))
+
+
 def enable_portal_access(ctx: TransitionContext, call: Call) -> None:
-    ids = [p.id for p in ctx.subject.people()]
-    ctx.conn.execute(update(patients).where(patients.c.id.in_(ids)).values(portal_access_enabled=True))
+    _ENABLE_ACCESS.execute_many(ctx.conn, [{"b_id": p.id, "b_enabled": True} for p in ctx.subject.people()])
     ctx.subject.forget()
 
 

@@ -169,12 +169,17 @@ def running_for(conn: Connection, definition: WorkflowDefinition, *, patient_id:
     return None if found is None else (found.id, found.state)
 
 
+# Read on every advance of a trigger with guided steps (most staff actions): built once, like `_READ`.
+_STORED = DirectStatement(select(step_completions.c.step_id, step_completions.c.inputs).where(
+    (step_completions.c.enrollment_id == bindparam("b_id"))
+    & (step_completions.c.enrollment_version == bindparam("b_version"))
+    & (step_completions.c.trigger == bindparam("b_trigger"))).order_by(step_completions.c.id))
+
+
 def stored_inputs(conn: Connection, row: EnrollmentRow, trigger: str) -> dict[str, Any]:
     """Steps completed one at a time earlier, in this state (the same enrollment version)."""
-    found = conn.execute(select(step_completions.c.step_id, step_completions.c.inputs).where(
-        (step_completions.c.enrollment_id == row.id) & (step_completions.c.enrollment_version == row.version)
-        & (step_completions.c.trigger == trigger)).order_by(step_completions.c.id)).all()
-    return {r.step_id: (r.inputs or {}).get("value") for r in found}
+    found = _STORED.all(conn, {"b_id": row.id, "b_version": row.version, "b_trigger": trigger})
+    return {step_id: (inputs or {}).get("value") for step_id, inputs in found}
 
 
 def record_step(conn: Connection, row: EnrollmentRow, trigger: str, step_id: str, value: Any, actor: ActorRef,

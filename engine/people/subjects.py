@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from engine.errors import NotFound
+from engine.storage.direct import DirectStatement
 from engine.storage.tables import enrollments, household_members, households, patients, sites
 
 
@@ -78,12 +79,17 @@ def _record(cls: Any, row: Any) -> Any:
     return cls(**{name: mapping[name] for name in cls.__slots__})
 
 
+# A transition's guards and effects read its patient (on first use): built once, run on the driver's cursor
+# (`engine.storage.direct`), the columns in `Patient`'s field order.
+_PATIENT = DirectStatement(select(*(patients.c[name] for name in Patient.__slots__))
+                           .where(patients.c.id == bindparam("b_id")))
+
+
 def load_patient(conn: Connection, patient_id: str) -> Patient:
-    row = conn.execute(select(patients).where(patients.c.id == patient_id)).first()
+    row = _PATIENT.first(conn, {"b_id": patient_id})
     if row is None:
         raise NotFound("patient", patient_id)
-    result: Patient = _record(Patient, row)
-    return result
+    return Patient(*row)
 
 
 def load_household(conn: Connection, household_id: str) -> Household:

@@ -148,3 +148,22 @@ def test_the_cache_is_keyed_by_the_tokens_digest_and_keeps_no_more_than_its_size
     for token in tokens:
         small.keep(token_digest(token), here.authenticate(token), None)
     assert list(small._kept) == [token_digest(t) for t in tokens[1:]]  # the oldest left first
+
+
+def test_recognising_from_memory_alone_knows_only_tokens_seen_within_the_bound_and_still_checks_expiry(
+        flow: Any, here: Users, ticks: Ticks, clock: Any) -> None:
+    token = _token(here, valid_for=timedelta(minutes=10))
+    statements = _reads(flow.db)
+    assert here.recognised(token) is None  # never seen here: only the database can say
+    assert here.recognised("pf_not-a-token") is None
+    assert statements == []
+    assert here.authenticate(token).id == "zoe"
+    recognised = here.recognised(token)
+    assert recognised is not None
+    assert recognised.id == "zoe"
+    ticks.now += 5.0
+    assert here.recognised(token) is None  # the bound passed: look again
+    here.authenticate(token)
+    clock.advance(timedelta(minutes=10))
+    with pytest.raises(AuthenticationFailed, match="expired"):
+        here.recognised(token)
