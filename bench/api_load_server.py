@@ -178,17 +178,24 @@ def connections_by_process(port: int) -> dict[int, int]:
 def worker_rss_mib(pid: int, field: str = "VmRSS") -> dict[int, float]:
     """Resident memory (MiB) of each uvicorn worker under the supervisor `pid`: its descendants started by
     multiprocessing's spawn (not the resource tracker, not the supervisor itself); empty without /proc.
-    `field` VmRSS is now; VmHWM is the most the worker has held since it started (a peak between two readings)."""
+    `field` VmRSS is now; VmHWM is the most the worker has held since it started (a peak between two readings).
+    With no such worker (`serve --workers 1` serves in the process it starts), the process `pid` itself."""
     found: dict[int, float] = {}
     for each in _descendants(pid):
         with contextlib.suppress(OSError, ValueError, StopIteration):  # a process may end while it is read
             with open(f"/proc/{each}/cmdline", "rb") as cmdline:
                 if b"spawn_main" not in cmdline.read():
                     continue
-            with open(f"/proc/{each}/status", encoding="ascii") as status:
-                kib = next(line.split()[1] for line in status if line.startswith(f"{field}:"))
-            found[each] = int(kib) / 1024
+            found[each] = _memory_mib(each, field)
+    if not found:
+        with contextlib.suppress(OSError, ValueError, StopIteration):
+            found[pid] = _memory_mib(pid, field)
     return found
+
+
+def _memory_mib(pid: int, field: str) -> float:
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        return int(next(line.split()[1] for line in status if line.startswith(f"{field}:"))) / 1024
 
 
 def process_count(pid: int) -> int:

@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 
@@ -69,8 +70,13 @@ def soak(minutes: float, url: str, port: int, supervisor: int, token: str, clien
         return None
     print(f"\nsoak: {minutes:g} min of mixed load (send_invitation, GET enrollment, GET patient, GET /me) on "
           f"{len(pairs)} enrollments, {clients} clients; RSS per worker every {SAMPLE_SECONDS:g} s", flush=True)
+    return sampled(minutes, port, supervisor, mixed(pairs, token), clients, server_cpu)
+
+
+def sampled(minutes: float, port: int, supervisor: int, stream: Iterator[bytes], clients: int,
+            server_cpu: Callable[[], dict[int, float]]) -> Soak:
+    """`stream`'s requests for `minutes`, in chunks of 30 s; every worker's RSS before the first and after each."""
     found = Soak(minutes, samples=[(0.0, worker_rss_mib(supervisor))])
-    stream = mixed(pairs, token)
     began = time.monotonic()
     deadline = began + 60 * minutes
     while (left := deadline - time.monotonic()) > 1.0:
@@ -85,7 +91,7 @@ def soak(minutes: float, url: str, port: int, supervisor: int, token: str, clien
     return found
 
 
-def report(found: Soak) -> dict[str, float | int]:
+def report(found: Soak) -> dict[str, Any]:
     """The soak's verdict on memory (first, last and largest reading of any worker) and its traffic."""
     first, last = found.samples[0][1], found.samples[-1][1]
     every = [mib for _at, reading in found.samples for mib in reading.values()]
@@ -96,13 +102,19 @@ def report(found: Soak) -> dict[str, float | int]:
     print(f"soak over {seconds / 60:.1f} min: {len(latencies)} answers, statuses {dict(statuses)}; RSS per worker "
           f"first {max(first.values(), default=0.0):.1f}, last {max(last.values(), default=0.0):.1f}, largest "
           f"{max(every, default=0.0):.1f} MiB; growth at most {growth:+.1f} MiB")
-    figures: dict[str, float | int] = {
+    by_worker = {str(pid): {"first": first[pid], "last": last[pid],
+                            "max": max(reading.get(pid, 0.0) for _at, reading in found.samples)}
+                 for pid in sorted(set(first) & set(last))}
+    for pid, rss in by_worker.items():
+        print(f"  worker {pid}: first {rss['first']:.1f}, last {rss['last']:.1f}, largest {rss['max']:.1f} MiB")
+    figures: dict[str, Any] = {
         "minutes": seconds / 60, "answered": len(latencies), "per_s": len(latencies) / seconds if seconds else 0.0,
         "5xx": sum(n for s, n in statuses.items() if s >= 500),
         "non_2xx": sum(n for s, n in statuses.items() if not 200 <= s < 300),
         "errors": sum(sum(c.errors.values()) for c in found.chunks),
         "rss_mib_first": max(first.values(), default=0.0), "rss_mib_last": max(last.values(), default=0.0),
-        "rss_mib_max": max(every, default=0.0), "rss_growth_mib": growth, "samples": len(found.samples)}
+        "rss_mib_max": max(every, default=0.0), "rss_growth_mib": growth, "samples": len(found.samples),
+        "rss_mib_by_worker": by_worker}
     if latencies:
         figures["p50_ms"] = 1000 * latencies[max(0, math.ceil(0.5 * len(latencies)) - 1)]
         figures["p99_ms"] = 1000 * latencies[max(0, math.ceil(0.99 * len(latencies)) - 1)]

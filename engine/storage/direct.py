@@ -11,7 +11,10 @@ This module keeps SQLAlchemy's knowledge and drops only that per-call machinery:
 - the cursor belongs to the SQLAlchemy connection's transaction (begun first if need be, as `execute` would), so
   commit and rollback stay SQLAlchemy's;
 - driver errors are re-raised as SQLAlchemy's exception classes (`IntegrityError` stays `IntegrityError`).
-What it skips: SQLAlchemy's statement events and echo logging, which PortalFlow does not use on these statements.
+What it skips: SQLAlchemy's statement events and echo logging, which PortalFlow does not use on these statements,
+but for `before_cursor_execute`: its listeners are told of each statement (with no execution context), so that the
+tests that count a read's statements and explain each one (tests/statements.py) see these too. The service
+registers none, and then it costs one attribute read.
 """
 
 from __future__ import annotations
@@ -210,6 +213,12 @@ def _cursor(conn: Connection) -> Any:
 
 
 def _run(conn: Connection, call: Callable[[str, Any], Any], sql: str, arguments: Any) -> None:
+    listeners = conn.dispatch.before_cursor_execute
+    if listeners:  # none in the service; tests count and explain what a read sends (tests/statements.py)
+        cursor = getattr(call, "__self__", None)
+        many = getattr(call, "__name__", "") == "executemany"
+        for listen in listeners:
+            listen(conn, cursor, sql, arguments, None, many)
     driver_error: type[Exception] = conn.dialect.loaded_dbapi.Error
     try:
         call(sql, arguments)

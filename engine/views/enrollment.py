@@ -6,9 +6,9 @@ already completed, so a blocked trigger lists the very words `advance` would ref
 transaction that is always rolled back: guards only read, but a view must never be able to write. Nothing secret
 leaves: message bodies and sealed secrets are never read, a password step shows only "[redacted]".
 
-A read is a handful of statements whatever the workflow: the enrollment with its times (one statement, prebuilt:
-`engine.storage.direct`), the steps done ahead for every trigger at once, its pending timers, its messages; only
-the guards the judgement runs add their own.
+A read is a handful of statements whatever the workflow, each prebuilt (`engine.storage.direct`): the enrollment
+with its times, the steps done ahead for every trigger at once, its pending timers, its messages; only the guards
+the judgement runs add their own.
 """
 
 from __future__ import annotations
@@ -41,6 +41,16 @@ _ENROLLMENT = DirectStatement(select(
     enrollments.c.household_id, enrollments.c.state, enrollments.c.version, enrollments.c.selected_children,
     enrollments.c.audit_seq, enrollments.c.audit_head, enrollments.c.started_at, enrollments.c.updated_at,
 ).where(enrollments.c.id == bindparam("b_id")))
+# The steps done ahead in the current state (this enrollment version), in the order they were done.
+_STEPS_DONE = DirectStatement(select(step_completions.c.trigger, step_completions.c.step_id, step_completions.c.inputs)
+                              .where((step_completions.c.enrollment_id == bindparam("b_id"))
+                                     & (step_completions.c.enrollment_version == bindparam("b_version")))
+                              .order_by(step_completions.c.id))
+# Named columns only: the body and the sealed secrets are never even read.
+_MESSAGES = DirectStatement(select(
+    outbox.c.id, outbox.c.message_id, outbox.c.channel, outbox.c.status, outbox.c.recipient, outbox.c.subject,
+    outbox.c.created_at, outbox.c.not_before, outbox.c.sent_at, outbox.c.attempts, outbox.c.detail,
+).where(outbox.c.enrollment_id == bindparam("b_id")).order_by(outbox.c.id))
 _UNITS = {"w": "week", "d": "day", "h": "hour", "m": "minute", "s": "second"}
 
 
@@ -164,12 +174,8 @@ def _describe(conn: Connection, services: Services, catalog: WorkflowCatalog, en
 def _steps_done(conn: Connection, row: EnrollmentRow) -> dict[str, dict[str, Any]]:
     """Steps completed ahead in the current state (this enrollment version), per trigger: what
     `engine.fsm.rows.stored_inputs` reads for one trigger, for all of them in one statement."""
-    found = conn.execute(select(step_completions.c.trigger, step_completions.c.step_id, step_completions.c.inputs)
-                         .where((step_completions.c.enrollment_id == row.id)
-                                & (step_completions.c.enrollment_version == row.version))
-                         .order_by(step_completions.c.id))
     done: dict[str, dict[str, Any]] = {}
-    for trigger, step_id, inputs in found:
+    for trigger, step_id, inputs in _STEPS_DONE.all(conn, {"b_id": row.id, "b_version": row.version}):
         done.setdefault(trigger, {})[step_id] = (inputs or {}).get("value")
     return done
 
@@ -245,14 +251,9 @@ def in_words(duration: Duration) -> str:
 
 
 def _messages(conn: Connection, enrollment_id: str) -> tuple[MessageView, ...]:
-    # Named columns only: the body and the sealed secrets are never even read.
-    found = conn.execute(select(
-        outbox.c.id, outbox.c.message_id, outbox.c.channel, outbox.c.status, outbox.c.recipient, outbox.c.subject,
-        outbox.c.created_at, outbox.c.not_before, outbox.c.sent_at, outbox.c.attempts, outbox.c.detail,
-    ).where(outbox.c.enrollment_id == enrollment_id).order_by(outbox.c.id)).all()
     return tuple(MessageView(
-        id=r.id, message_id=r.message_id, channel=r.channel, status=r.status, recipient=r.recipient,
-        subject=r.subject, created_at=as_utc(r.created_at),
-        not_before=as_utc(r.not_before) if r.not_before else None,
-        sent_at=as_utc(r.sent_at) if r.sent_at else None, attempts=r.attempts, detail=r.detail,
-    ) for r in found)
+        id=mid, message_id=message_id, channel=channel, status=status, recipient=recipient, subject=subject,
+        created_at=as_utc(created_at), not_before=as_utc(not_before) if not_before else None,
+        sent_at=as_utc(sent_at) if sent_at else None, attempts=attempts, detail=detail,
+    ) for mid, message_id, channel, status, recipient, subject, created_at, not_before, sent_at, attempts, detail
+        in _MESSAGES.all(conn, {"b_id": enrollment_id}))

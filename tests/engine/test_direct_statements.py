@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import Column, DateTime, Engine, Integer, MetaData, String, Table, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.types import JSON
+from statements import Statements
 
 from engine.storage.database import make_engine
 from engine.storage.direct import DirectSavepoint, DirectStatement
@@ -125,3 +126,17 @@ def test_a_time_many_rows_share_is_stored_as_each_row_alone_would_store_it_and_a
     assert {key.replace("o", "m"): value for key, value in stored.items() if key.startswith("o")} == {
         key: value for key, value in stored.items() if key.startswith("m")}
     assert len(stored) == 12
+
+
+def test_statement_listeners_are_told_of_direct_statements_as_of_any_other(db: Engine) -> None:
+    # The tests that count a read's statements and explain each one (tests/statements.py) listen this way.
+    with Statements(db) as seen, db.begin() as conn:
+        _ADD.execute_many(conn, [{"id": "one", "at": AT, "data": None, "n": 1}])
+        _ADD.execute_many(conn, [{"id": "two", "at": AT, "data": None, "n": 2},
+                                 {"id": "six", "at": AT, "data": None, "n": 6}])
+        assert _READ.first(conn, {"key": "six"}) is not None
+    texts = [statement for statement, _ in seen.sent]
+    assert [t.split()[0].upper() for t in texts] == ["INSERT", "INSERT", "SELECT"]
+    assert len(seen.sent[1][1]) == 2  # executemany: every row's arguments
+    read_with = seen.sent[2][1]  # positional (SQLite) or by name (PostgreSQL's driver)
+    assert list(read_with.values() if isinstance(read_with, dict) else read_with) == ["six"]
