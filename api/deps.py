@@ -40,7 +40,8 @@ async def _authenticated(flow: Flow,
     token = credentials.credentials
     # A token recognised a moment ago is known from memory, here on the event loop; only a lookup that reads the
     # database goes to the threadpool, as a plain `def` dependency would.
-    return flow.users.recognised(token) or await run_in_threadpool(flow.users.authenticate, token)
+    known = flow.users.recognised(token)
+    return known if known is not None else await run_in_threadpool(flow.users.authenticate, token)
 
 
 AnyUser = Annotated[User, Depends(_authenticated)]
