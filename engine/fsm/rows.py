@@ -8,9 +8,8 @@ machinery cost more than the database work itself (measured by bench/).
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ARRAY, Column, Connection, String, any_, bindparam, func, insert, select, update
 
@@ -21,8 +20,10 @@ from engine.storage.direct import DirectStatement
 from engine.storage.tables import enrollments, step_completions
 
 
-@dataclass(frozen=True, slots=True)
-class EnrollmentRow:
+class EnrollmentRow(NamedTuple):
+    """An enrollment as read. A named tuple, immutable like a frozen dataclass but made in a fraction of its time:
+    the sweep makes one per expiry (a frozen dataclass of ten fields cost ~1 µs to build, ten `object.__setattr__`)."""
+
     id: str
     workflow_id: str
     workflow_version: int

@@ -72,6 +72,10 @@ class DirectStatement:
         arguments = _positional(names, dict(binders)) if compiled.positional else _named(dict(binders))
         return _Plan(compiled.string, compiled.positional, names, tuple(binders), readers, arguments)
 
+    def sql(self, dialect: Dialect) -> str:
+        """The statement's text for `dialect`, as it is sent (for a test that explains it)."""
+        return self._plan(dialect).sql
+
     def execute(self, conn: Connection, params: Mapping[str, Any]) -> int:
         """Run once; returns the driver's rowcount."""
         plan = self._plan(conn.dialect)

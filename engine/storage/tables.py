@@ -222,6 +222,7 @@ credentials = Table(
     Index("ix_credentials_open", "kind", "expires_at", sqlite_where=_OPEN, postgresql_where=_OPEN),  # the worklist
 )
 
+_PENDING = text("status = 'pending'")  # a timer not yet settled (`engine.timers.rows.PENDING`)
 timers = Table(
     "timers", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
@@ -234,8 +235,11 @@ timers = Table(
     utc_time("settled_at", nullable=True),
     Column("attempts", Integer, nullable=False, default=0, server_default=text("0")),  # firings retried after errors
     Column("detail", Text, nullable=True),  # why it waits (opening hours), was skipped, refused or failed
-    Index("ix_timers_due", "status", "due_at"),
-    Index("ix_timers_enrollment", "enrollment_id", "status", "due_at"),  # soonest first; why due_at: revision 0009
+    # Pending timers only (revision 0015): every read that needs an index asks for them, and a settled timer then
+    # leaves both indexes instead of moving within them. The condition is written as a literal in those reads.
+    Index("ix_timers_due", "due_at", "id", sqlite_where=_PENDING, postgresql_where=_PENDING),  # the sweep's claim
+    Index("ix_timers_enrollment", "enrollment_id", "due_at", sqlite_where=_PENDING,
+          postgresql_where=_PENDING),  # an enrollment's, soonest first; why due_at: revision 0009
 )
 
 outbox = Table(

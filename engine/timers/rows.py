@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ARRAY,
@@ -37,8 +37,12 @@ from engine.storage.direct import DirectStatement
 from engine.storage.tables import enrollments, timers
 from engine.timers.plan import plan
 
+# A pending timer, as every read that needs an index states it: a literal, which the planner matches to the
+# indexes' condition (revision 0015); a bound parameter it cannot (SQLite never; PostgreSQL not in a generic plan).
+PENDING: ColumnElement[bool] = timers.c.status == literal_column("'pending'")
+
 _CANCEL = DirectStatement(update(timers).where(
-    (timers.c.enrollment_id == bindparam("b_enrollment")) & (timers.c.status == bindparam("b_pending"))
+    (timers.c.enrollment_id == bindparam("b_enrollment")) & PENDING
     & (timers.c.timer_id == bindparam("b_timer"))).values(status=bindparam("b_cancelled"),
                                                           settled_at=bindparam("b_now")))
 _ARM = DirectStatement(insert(timers), columns=[
@@ -65,16 +69,16 @@ def _set_of(postgres: bool, values: Collection[Any]) -> Any:
 _SETTLE_SETS = {postgres: DirectStatement(update(timers).where(_in_set(timers.c.id, "b_ids", postgres)).values(
     status=bindparam("b_status"), detail=bindparam("b_detail"), settled_at=bindparam("b_now")))
     for postgres in (False, True)}
-_CANCEL_SETS = {postgres: DirectStatement(update(timers).where(
+# A batch's cancellations in one statement, per dialect (public for the query-plan test, which explains it).
+CANCEL_SETS = {postgres: DirectStatement(update(timers).where(
     _in_set(timers.c.enrollment_id, "b_enrollments", postgres) & _in_set(timers.c.timer_id, "b_timers", postgres)
-    & (timers.c.status == bindparam("b_pending"))).values(status=bindparam("b_cancelled"),
-                                                          settled_at=bindparam("b_now")))
+    & PENDING).values(status=bindparam("b_cancelled"), settled_at=bindparam("b_now")))
     for postgres in (False, True)}
 
 
-@dataclass(frozen=True, slots=True)
-class Claim:
-    """A due pending timer, claimed by one sweep for the length of its transaction."""
+class Claim(NamedTuple):
+    """A due pending timer, claimed by one sweep for the length of its transaction. A named tuple: one is made per
+    expiry, and a frozen dataclass costs several times as much to build."""
 
     id: int
     enrollment_id: str
@@ -131,7 +135,7 @@ def arm_many(conn: Connection, armed: list[dict[str, Any]]) -> None:
 
 def cancel_named(conn: Connection, enrollment_id: str, timer_id: str, now: datetime) -> None:
     _CANCEL.execute(conn, {"b_enrollment": enrollment_id, "b_timer": timer_id, "b_now": now,
-                           "b_pending": "pending", "b_cancelled": "cancelled"})
+                           "b_cancelled": "cancelled"})
 
 
 def cancel_state_timers(conn: Connection, definition: WorkflowDefinition, enrollment_id: str, state: str,
@@ -151,9 +155,9 @@ def cancel_together(conn: Connection, enrollment_ids: Collection[str], timer_ids
     """`cancel_named` for every (enrollment, timer) pair of the two sets, in one statement."""
     if enrollment_ids and timer_ids:
         postgres = conn.dialect.name == "postgresql"
-        _CANCEL_SETS[postgres].execute(conn, {
+        CANCEL_SETS[postgres].execute(conn, {
             "b_enrollments": _set_of(postgres, enrollment_ids), "b_timers": _set_of(postgres, sorted(timer_ids)),
-            "b_pending": "pending", "b_cancelled": "cancelled", "b_now": now})
+            "b_cancelled": "cancelled", "b_now": now})
 
 
 def claim_due(conn: Connection, now: datetime, size: int,
@@ -163,8 +167,8 @@ def claim_due(conn: Connection, now: datetime, size: int,
     LOCKED`, so several sweepers take different rows, then their enrollments are locked (in id order: no deadlock)
     and read, so staff acting on one finish first. SQLite: the transaction's `BEGIN IMMEDIATE` already admits one
     writer at a time, and one joined statement reads both."""
-    joined, skipping, lock = _claim_statements(tuple(enrollment_columns))
-    params = {"b_pending": "pending", "b_now": now, "b_size": size, "b_skip": 0}  # SQLite's LIMIT needs an OFFSET
+    joined, skipping, lock = claim_statements(tuple(enrollment_columns))
+    params = {"b_now": now, "b_size": size, "b_skip": 0}  # SQLite's LIMIT needs an OFFSET
     if conn.dialect.name != "postgresql":
         width = len(_CLAIMED)
         return [_claim(row[:width], row[width:] if row[width] is not None else None)
@@ -181,12 +185,13 @@ _CLAIMED = (timers.c.id, timers.c.enrollment_id, timers.c.timer_id, timers.c.tri
 _CLAIMS: dict[tuple[Column[Any], ...], tuple[DirectStatement, DirectStatement, DirectStatement]] = {}
 
 
-def _claim_statements(columns: tuple[Column[Any], ...]) -> tuple[DirectStatement, DirectStatement, DirectStatement]:
+def claim_statements(columns: tuple[Column[Any], ...]) -> tuple[DirectStatement, DirectStatement, DirectStatement]:
     """(joined, skipping, lock) for one choice of enrollment columns, built once like the other hot statements:
-    SQLite claims with the enrollments joined; PostgreSQL claims the timers alone (`skipping`), then `lock`s."""
+    SQLite claims with the enrollments joined; PostgreSQL claims the timers alone (`skipping`), then `lock`s.
+    Public for the query-plan test, which explains them."""
     statements = _CLAIMS.get(columns)
     if statements is None:
-        due = (timers.c.status == bindparam("b_pending")) & (timers.c.due_at <= bindparam("b_now"))
+        due = PENDING & (timers.c.due_at <= bindparam("b_now"))
         oldest = (timers.c.due_at, timers.c.id)
         found = enrollments.c.id.label("found_enrollment")  # NULL: the enrollment is gone
         joined = (select(*_CLAIMED, found, *columns)
@@ -238,7 +243,7 @@ def record_failure(conn: Connection, timer_row: int, attempts: int, detail: str,
         values.update(due_at=retry_at)
     else:
         values.update(status="failed", settled_at=now)
-    conn.execute(update(timers).where((timers.c.id == timer_row) & (timers.c.status == "pending")).values(**values))
+    conn.execute(update(timers).where((timers.c.id == timer_row) & PENDING).values(**values))
 
 
 def next_due(conn: Connection, enrollment_ids: list[str]) -> dict[str, datetime]:
@@ -246,7 +251,7 @@ def next_due(conn: Connection, enrollment_ids: list[str]) -> dict[str, datetime]
     if not enrollment_ids:
         return {}
     found = conn.execute(select(timers.c.enrollment_id, func.min(timers.c.due_at)).where(
-        (timers.c.status == "pending") & timers.c.enrollment_id.in_(enrollment_ids)).group_by(timers.c.enrollment_id))
+        PENDING & timers.c.enrollment_id.in_(enrollment_ids)).group_by(timers.c.enrollment_id))
     return {enrollment_id: as_utc(due) for enrollment_id, due in found if due is not None}
 
 
@@ -254,7 +259,7 @@ def next_due(conn: Connection, enrollment_ids: list[str]) -> dict[str, datetime]
 _PENDING_OF = DirectStatement(select(
     timers.c.id, timers.c.timer_id, timers.c.trigger, timers.c.status, timers.c.armed_at, timers.c.due_at,
     timers.c.attempts, timers.c.detail,
-).where((timers.c.enrollment_id == bindparam("b_enrollment")) & (timers.c.status == literal_column("'pending'")))
+).where((timers.c.enrollment_id == bindparam("b_enrollment")) & PENDING)
     .order_by(timers.c.due_at, timers.c.id))
 
 

@@ -1,10 +1,10 @@
 """What an operator watches, read from the database at the moment of asking: timers due and overdue (the sweep's
 lag), the outbox's depth and failures, and the transitions recorded per workflow and outcome.
 
-Counts only, never a row's content. Each count walks an index: `ix_timers_due` (status, due_at) for the timers,
-`ix_outbox_status` (status, created_at) for the outbox, and the audit table's primary key from a mark onwards for
-the transitions. A tally reads only the audit rows added since its mark, at most `limit` row ids at a time, so a
-caller can catch up on a long trail in steps.
+Counts only, never a row's content. Each count walks an index: `ix_timers_due` (due_at, of pending timers only)
+for the timers, `ix_outbox_status` (status, created_at) for the outbox, and the audit table's primary key from a
+mark onwards for the transitions. A tally reads only the audit rows added since its mark, at most `limit` row ids
+at a time, so a caller can catch up on a long trail in steps.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from sqlalchemy import Connection, func, select
 
 from engine.clock import as_utc
 from engine.storage.tables import audit_events, enrollments, outbox, timers
+from engine.timers.rows import PENDING
 
 # Messages still in the outbox's hands or a person's: sent, printed and suppressed ones are done and not counted.
 OPEN_OUTBOX_STATUSES = ("queued", "sending", "held", "failed", "review")
@@ -38,7 +39,7 @@ class TransitionTally:
 
 
 def operation_counts(conn: Connection, now: datetime, overdue_after: timedelta) -> OperationCounts:
-    pending = timers.c.status == "pending"
+    pending = PENDING  # as the index's condition says it
     due, oldest = conn.execute(select(func.count(), func.min(timers.c.due_at))
                                .where(pending & (timers.c.due_at <= now))).one()
     overdue = conn.execute(select(func.count()).where(pending & (timers.c.due_at <= now - overdue_after))
