@@ -44,6 +44,7 @@ from bench.api_load import ENABLE
 from bench.api_load_server import ONBOARDING, USER, WORKFLOWS, insert_practice
 from bench.engine_run import SECRET_KEY
 from bench.places import SHM, filesystem
+from bench.profiling import own_seconds_by_area
 from bench.summary import print_summary
 from definitions.model import Actor
 from engine.actors import ActorRef
@@ -185,12 +186,7 @@ async def _post(app: Any, path: str, headers: list[tuple[bytes, bytes]]) -> int:
 
 
 def _areas(stats: pstats.Stats, n: int) -> dict[str, float]:
-    totals: dict[str, float] = {}
-    raw: dict[tuple[str, int, str], tuple[int, int, float, float, object]] = stats.stats  # type: ignore[attr-defined]
-    for (filename, _line, function), (_cc, _nc, own, _cum, _callers) in raw.items():
-        where = f"{filename}:{function}"
-        area = next((name for name, marks in _AREAS if any(m in where for m in marks)), "other (builtins)")
-        totals[area] = totals.get(area, 0.0) + own
+    totals = own_seconds_by_area(stats, _AREAS, "other (builtins)")
     whole = sum(totals.values())
     print(f"Own CPU time per request by area, under cProfile ({n} requests; the profiler inflates Python-heavy "
           "areas: shares, not speeds):")

@@ -59,14 +59,23 @@ _AREAS = (("sqlite3 (C: execute, commit)", ("sqlite3.", "QueuedConnection.commit
           ("definitions/", ("/definitions/",)), ("json/hashlib/uuid/datetime", ("/json/", "hashlib", "datetime")))
 
 
-def _own_time_by_area(stats: pstats.Stats, n: int) -> dict[str, float]:
-    """Own time grouped by where the code lives, so the per-transition cost reads as a budget."""
+Areas = tuple[tuple[str, tuple[str, ...]], ...]  # (name, marks): the first name with a mark in "file:function"
+
+
+def own_seconds_by_area(stats: pstats.Stats, areas: Areas, other: str) -> dict[str, float]:
+    """Own time in seconds grouped by where the code lives (`areas`; `other` for the rest): a budget to read."""
     totals: dict[str, float] = {}
     raw: dict[tuple[str, int, str], tuple[int, int, float, float, object]] = stats.stats  # type: ignore[attr-defined]
     for (filename, _line, function), (_cc, _nc, own, _cum, _callers) in raw.items():
         where = f"{filename}:{function}"
-        area = next((name for name, marks in _AREAS if any(m in where for m in marks)), "other (builtins, bench)")
+        area = next((name for name, marks in areas if any(m in where for m in marks)), other)
         totals[area] = totals.get(area, 0.0) + own
+    return totals
+
+
+def _own_time_by_area(stats: pstats.Stats, n: int) -> dict[str, float]:
+    """Own time grouped by where the code lives, so the per-transition cost reads as a budget."""
+    totals = own_seconds_by_area(stats, _AREAS, "other (builtins, bench)")
     whole = sum(totals.values())
     print("Own time by area (under the profiler, which inflates Python-heavy areas):")
     for area, own in sorted(totals.items(), key=lambda kv: -kv[1]):

@@ -32,6 +32,7 @@ from typing import Any
 from api.app import create_app
 from api.settings import Settings
 from bench.api_load_server import USER, WORKFLOWS
+from bench.profiling import own_seconds_by_area
 from bench.summary import print_summary
 from definitions.model import Actor
 from engine.actors import ActorRef
@@ -134,12 +135,7 @@ class _EveryThread:
 
 
 def _areas(stats: pstats.Stats, n: int) -> dict[str, float]:
-    totals: dict[str, float] = {}
-    raw: dict[tuple[str, int, str], tuple[int, int, float, float, object]] = stats.stats  # type: ignore[attr-defined]
-    for (filename, _line, function), (_cc, _nc, own, _cum, _callers) in raw.items():
-        where = f"{filename}:{function}"
-        area = next((name for name, marks in _AREAS if any(m in where for m in marks)), "other (builtins, C)")
-        totals[area] = totals.get(area, 0.0) + own
+    totals = own_seconds_by_area(stats, _AREAS, "other (builtins, C)")
     whole = sum(totals.values())
     print("Own CPU time by area, under the profiler (it inflates Python-heavy areas):")
     for area, own in sorted(totals.items(), key=lambda kv: -kv[1]):

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.engine_run import SECRET_KEY
+from bench.profiling import own_seconds_by_area
 from bench.summary import print_summary
 from bench.sweep_data import outcome, seed
 from bench.workflow import write_expiry_workflow_folder
@@ -75,12 +76,7 @@ def _sweep(database: Path, workflows: Path, batch: int, profiler: cProfile.Profi
 
 def own_time_by_area(stats: pstats.Stats, n: int) -> dict[str, float]:
     """Own time per expiry (us) grouped by where the code lives, printed as a budget."""
-    totals: dict[str, float] = {}
-    raw: dict[tuple[str, int, str], tuple[int, int, float, float, object]] = stats.stats  # type: ignore[attr-defined]
-    for (filename, _line, function), (_cc, _nc, own, _cum, _callers) in raw.items():
-        where = f"{filename}:{function}"
-        area = next((name for name, marks in _AREAS if any(m in where for m in marks)), "other (builtins)")
-        totals[area] = totals.get(area, 0.0) + own
+    totals = own_seconds_by_area(stats, _AREAS, "other (builtins)")
     whole = sum(totals.values())
     print("Own time by area, under the profiler:")
     for area, own in sorted(totals.items(), key=lambda kv: -kv[1]):
