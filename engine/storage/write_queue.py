@@ -5,8 +5,9 @@ up to 100 ms), so under load most of a write's time is sleep and the tail is lon
 request-thread time asleep in `BEGIN IMMEDIATE`). Here every write transaction first takes a lock shared by the
 process's threads and then an exclusive `flock` on a file beside the database, shared by every process on it
 (`serve --workers 2`, the worker, the CLI); it is released as soon as the driver's COMMIT or ROLLBACK returns. A
-waiter is woken the moment the lock is free. SQLite's own lock and busy handler stay underneath, for anything that
-writes without going through this (another program, an old version).
+waiter is woken the moment the lock is free, and the process's threads get it in the order they asked (a loop of
+batches cannot take it back ahead of a waiting request). SQLite's own lock and busy handler stay underneath, for
+anything that writes without going through this (another program, an old version).
 
 Read-only transactions (`engine.storage.database.reading`) take neither.
 """
@@ -19,13 +20,15 @@ import sqlite3
 import threading
 from pathlib import Path
 
+from engine.storage.fair_lock import FairLock
+
 
 class WriterQueue:
     """One per database file per process."""
 
     def __init__(self, lock_file: Path | None) -> None:
         self._lock_file = lock_file
-        self._threads = threading.Lock()
+        self._threads = FairLock()  # in the order they came (engine.storage.fair_lock)
         self._owner: int | None = None
         self._fd: int | None = None
         self._pid = 0
