@@ -70,7 +70,7 @@ def test_steps_ticked_ahead_are_read_back_for_their_trigger_and_version_only_in_
     started = flow.start(StartEnrollment("portal-invitation-reset-onboarding", ANA, patient_id="p-jane"))
     with flow.db.begin() as conn:
         row = read_enrollment(conn, started.enrollment_id)
-        later = type(row)(**{**{f: getattr(row, f) for f in row.__slots__}, "version": row.version + 1})
+        later = row._replace(version=row.version + 1)
         for step_id, value in (("b", {"nested": [1, "é", None]}), ("a", "onboarding_tool"), ("c", None),
                                ("d", 3)):
             record_step(conn, row, "enable_portal_access", step_id, value, ANA, clock.now())
