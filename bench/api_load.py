@@ -13,7 +13,7 @@ token from `portalflow user create`, one site, one enrollment started per patien
   on portal-invitation-reset-onboarding, once per enrollment: one transition in one transaction (version check,
   step input, effect on the patient, audit row and chain, commit with fsync). This is the HTTP+engine path.
 - PIN (informational, fewer requests): POST .../triggers/generate_pin on nextgen-regenerate-expired-pin: the same
-  path plus a PIN hashed with Argon2id at the production cost (64 MiB, 3 passes), which dominates it.
+  path plus a PIN hashed with Argon2id at the production cost (19 MiB, 2 passes, one lane), which dominates it.
 - PIN mix (`bench.api_load_mix`; not with --no-pin or --mix-pin-clients 0): --mix-pin-clients (4) of the clients
   issue PINs while the others advance, for the same seconds; the PINs' p99 (target < 1 s) and the other writers'
   p99 meanwhile (target < 150 ms), beside the advancing phase's p99 alone.

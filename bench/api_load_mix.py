@@ -1,7 +1,7 @@
 """`bench.api_load`'s PIN mix: PINs issued while other staff advance enrollments, side by side.
 
 Issue 14 asks that PIN generation answer with p99 < 1 s while the other writers stay unaffected (their p99
-< 150 ms during it). A PIN costs Argon2id at the production cost (64 MiB, 3 passes: most of 100 ms of a core), so a
+< 150 ms during it). A PIN costs Argon2id at the production cost (19 MiB, 2 passes, one lane: ~16 ms of a core), so a
 phase of only PINs at 32 clients measures the queue in front of the cores, not whether a PIN holds up anyone else.
 Here `pin_clients` of the connections issue PINs (POST .../triggers/generate_pin) while the others advance
 enrollments (POST .../triggers/enable_portal_access), both for the same seconds: two `run_phase`s at once, each in its

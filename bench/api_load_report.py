@@ -44,7 +44,7 @@ def memory(start: dict[int, float], end: dict[int, float], peak: dict[int, float
     print(f"RSS per worker (VmRSS): after warm-up {_each(start)}; after the last phase {_each(end)}; largest "
           f"{largest:.1f} MiB (target < {RSS_TARGET_MIB:.0f} MiB: {met(0 < largest < RSS_TARGET_MIB)}), "
           f"growth at most {growth:+.1f} MiB; peak at any moment (VmHWM) {_each(peak)}"
-          + (" (the PIN phase: Argon2id holds 64 MiB per hash in progress)" if highest >= RSS_TARGET_MIB else ""))
+          + (" (the PIN phase: Argon2id holds 19 MiB per hash in progress)" if highest >= RSS_TARGET_MIB else ""))
     return {"rss_mib_per_worker": largest, "rss_mib_per_worker_start": max(start.values(), default=0.0),
             "rss_growth_mib": growth, "rss_peak_mib_per_worker": highest, "workers_measured": len(both)}
 
