@@ -358,7 +358,10 @@ def test_four_processes_sweeping_one_postgresql_database_fire_every_timer_exactl
     try:
         ids = _start_all(flow, _patients(flow, 200))
         later = clock.now() + timedelta(days=1)
-        children = [_spawn(tmp_path, postgres_schema_url, tmp_path / "room", later, batch=5) for _ in range(4)]
+        # Paced (20 ms between batches) so that, on a loaded machine, the first child to start cannot sweep all 40
+        # batches before the others have begun: the test is about sharing, which needs them to overlap.
+        children = [_spawn(tmp_path, postgres_schema_url, tmp_path / "room", later, pace=0.02, batch=5)
+                    for _ in range(4)]
         _go(tmp_path, len(children))
         fired = []
         for child in children:
