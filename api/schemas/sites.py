@@ -14,7 +14,7 @@ import zoneinfo
 from datetime import date, time
 from typing import Annotated, Any, Literal, get_args
 
-import holidays
+from holidays.registry import EntityLoader
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo
 
 from api.schemas.common import NOT_BLANK, FromAddress, HttpsUrl, IsoDate, Name, absent_or, ident, only_with, says
@@ -22,7 +22,9 @@ from engine.calendars.site_calendar import SiteCalendar
 from engine.people.practice import SiteRecord
 
 ZONES = sorted(zoneinfo.available_timezones())
-COUNTRIES = sorted(holidays.list_supported_countries())
+# The registry's codes, not `holidays.list_supported_countries()`: that imports every country's module to list its
+# subdivisions, ~11 MiB in each worker for the 1 or 2 countries a practice uses.
+COUNTRIES = sorted(EntityLoader.get_country_codes(include_aliases=True))
 _ZONES, _COUNTRIES = frozenset(ZONES), frozenset(COUNTRIES)
 
 
