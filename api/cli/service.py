@@ -14,6 +14,11 @@ from uvicorn.supervisors import Multiprocess
 from api.cli.opening import open_flow, settings_for
 from api.observability.logs import UVICORN_LOG_CONFIG, configure
 
+# uvicorn's supervisor pings each worker every half second and kills one that has not answered within this time.
+# Its default, 5 s, killed a worker still starting (migrating and analysing a 1,000,000-enrollment file) on a
+# machine at load 12, and the service stopped; a hung worker is still replaced, half a minute later.
+WORKER_HEALTHCHECK_SECONDS = 30
+
 
 def serve(args: argparse.Namespace) -> int:
     if args.database_url:  # the app factory reads its settings from the environment, in every worker process
@@ -23,7 +28,8 @@ def serve(args: argparse.Namespace) -> int:
                     log_config=UVICORN_LOG_CONFIG)
         return 0
     config = uvicorn.Config("api.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
-                            log_config=UVICORN_LOG_CONFIG)  # the supervisor's own lines are JSON too
+                            log_config=UVICORN_LOG_CONFIG,  # the supervisor's own lines are JSON too
+                            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS)
     listener = config.bind_socket()
     # uvicorn makes its shared listener without naming IPPROTO_TCP, so asyncio in the workers leaves Nagle's
     # algorithm on for every connection, and each small answer waits ~40 ms for the client's delayed ACK (uvicorn
