@@ -11,26 +11,33 @@ than figures taken while it was empty. On SQLite every start also runs `PRAGMA o
 where SQLite judges the statistics stale.
 
 A service told not to migrate (its role does not own the tables) checks the revision instead (`require_current`).
+
+Alembic is imported only when there is something to do: a database already at `HEAD` (every start but the first
+after an upgrade) is recognised by one query, and the worker never loads Alembic, Mako and Pygments (~7 MiB of
+each worker's memory). `HEAD` must name the newest revision; a test compares it with Alembic's own answer.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, inspect, text
 
 from engine.storage.database import reading
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 SCRIPTS = Path(__file__).parent / "alembic"
+HEAD = "0015"  # the newest revision under alembic/versions/
 _LOCK_KEY = 7_420_311_905  # any constant: the advisory lock PortalFlow's migrations take on PostgreSQL
 _SQLITE_SAMPLE = 1000  # rows per index that SQLite's ANALYZE looks at
 
 
 def _config(conn: Connection) -> Config:
+    from alembic.config import Config  # only when there is something to migrate
+
     config = Config()
     config.set_main_option("script_location", str(SCRIPTS))
     config.attributes["connection"] = conn
@@ -38,7 +45,13 @@ def _config(conn: Connection) -> Config:
 
 
 def _revision(conn: Connection) -> str | None:
-    return MigrationContext.configure(conn).get_current_revision()
+    """The revision stored in `alembic_version` (what Alembic's MigrationContext reads), None in an empty database."""
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    stored = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all()
+    if len(stored) > 1:
+        raise RuntimeError(f"alembic_version holds {len(stored)} revisions ({', '.join(stored)}): one was expected")
+    return stored[0] if stored else None
 
 
 def upgrade(db: Engine, revision: str = "head") -> tuple[str | None, str | None]:
@@ -47,6 +60,11 @@ def upgrade(db: Engine, revision: str = "head") -> tuple[str | None, str | None]
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
         before = _revision(conn)
+        if before == HEAD and revision in ("head", HEAD):
+            refresh_statistics(conn, upgraded=False)
+            return before, before
+        from alembic import command  # lazily: see the module docstring
+
         command.upgrade(_config(conn), revision)
         after = _revision(conn)
         refresh_statistics(conn, upgraded=before is not None and after != before)
@@ -59,9 +77,7 @@ class SchemaBehind(RuntimeError):
 
 def require_current(db: Engine) -> None:
     """Refuse a schema other than this code's head, naming both revisions and the command that upgrades it."""
-    config = Config()
-    config.set_main_option("script_location", str(SCRIPTS))
-    head = ScriptDirectory.from_config(config).get_current_head()
+    head = HEAD
     with reading(db).connect() as conn:  # on SQLite a read: it waits for no writer
         current = _revision(conn)
     if current != head:
@@ -82,5 +98,7 @@ def refresh_statistics(conn: Connection, *, upgraded: bool) -> None:
 
 def revision_autogenerate(db: Engine, message: str) -> None:
     """Designer-of-schema helper: write a new revision from the difference between tables.py and `db`."""
+    from alembic import command  # lazily: see the module docstring
+
     with db.begin() as conn:
         command.revision(_config(conn), message=message, autogenerate=True)
