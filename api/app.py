@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from api import errors
 from api.headers import StandardHeaders
+from api.malloc_arenas import limit_malloc_arenas
 from api.nul_characters import refuse_nul_characters
 from api.observability import logs, metrics
 from api.observability.requests import RequestObservation
@@ -61,6 +62,7 @@ class Health(BaseModel):
 
 
 def create_app(settings: Settings | None = None, flow: PortalFlow | None = None) -> FastAPI:
+    limit_malloc_arenas()  # before the request threads start: see api/malloc_arenas.py
     logs.configure()  # first: building the flow logs the workflows it leaves out
     settings = settings or Settings.from_env()
     flow = flow or build_flow(settings)
