@@ -22,7 +22,7 @@ from engine.actors import PORTAL_ACTOR, ActorRef
 from engine.audit.entry import about_enrollment
 from engine.audit.trail import note
 from engine.clock import as_utc
-from engine.credentials.even_time import LINK_REFUSAL_FLOOR, refusals_take_at_least
+from engine.credentials.even_time import LINK_REFUSAL_FLOOR, PIN_REFUSAL_FLOOR, refusals_take_at_least
 from engine.credentials.pins import MAX_PIN_FAILURES, normalise_pin
 from engine.credentials.refusal_counts import count_refusal
 from engine.credentials.tokens import same_digest, token_digest
@@ -46,7 +46,13 @@ class PresentPin:
 def present_pin(advancer: Advancer, command: PresentPin) -> EnrollmentAdvanced:
     """Find the PIN by its keyed digest, check it with one Argon2 verification outside any transaction, then write
     briefly: a failure counted, a refusal recorded, or the registration's advance. Every failure costs one
-    verification and one short write, whether or not the birth date has open PINs."""
+    verification and one short write, whether or not the birth date has open PINs, and answers no sooner than
+    `PIN_REFUSAL_FLOOR` after the PIN arrived."""
+    with refusals_take_at_least(PIN_REFUSAL_FLOOR):
+        return _present_pin(advancer, command)
+
+
+def _present_pin(advancer: Advancer, command: PresentPin) -> EnrollmentAdvanced:
     services = advancer.services
     now = services.clock.now()
     presented = normalise_pin(command.pin)

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from engine.actors import ActorRef
 from engine.clock import Clock
+from engine.credentials.even_time import SIGN_IN_REFUSAL_FLOOR, refusals_take_at_least
 from engine.credentials.hashing import SecretHasher
 from engine.credentials.tokens import token_digest
 from engine.errors import AuthenticationFailed
@@ -56,7 +57,13 @@ class Users(Door):
                valid_for: timedelta = timedelta(hours=12), address: str | None = None) -> tuple[User, IssuedToken]:
         """A password for a token. The Argon2 check runs on the read side, outside any write transaction; then
         one short write counts a failure (for the user and for the caller's `address`) or issues the token. Every
-        failure raises the same words. An address paused for too many failures is refused without a check."""
+        failure raises the same words, no sooner than `SIGN_IN_REFUSAL_FLOOR` after the password arrived. An
+        address paused for too many failures is refused without a check."""
+        with refusals_take_at_least(SIGN_IN_REFUSAL_FLOOR):
+            return self._log_in(user_id, password, label, valid_for, address)
+
+    def _log_in(self, user_id: str, password: str, label: str, valid_for: timedelta,
+                address: str | None) -> tuple[User, IssuedToken]:
         now = self.clock.now()
         with self.reader.connect() as conn:
             blocked = address_paused(conn, address, now)

@@ -323,7 +323,8 @@ def _go(tmp_path: Path, children: int) -> None:
 def _spawn(tmp_path: Path, url: str, folder: Path, now: datetime, pace: float = 0.0,
            batch: int = 1) -> subprocess.Popen[str]:
     script = tmp_path / "sweep_child.py"
-    script.write_text(CHILD, encoding="utf-8")
+    if not script.exists():  # written once: rewriting it while a child already reads it gave that child an empty file
+        script.write_text(CHILD, encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join((str(ROOT), str(ROOT / "tests")))}  # the engine, and the fakes
     return subprocess.Popen([sys.executable, str(script), url, str(folder), now.isoformat(), str(pace), str(batch)],
                             cwd=tmp_path, env=env,
