@@ -15,6 +15,7 @@ from fastapi import Depends, FastAPI
 from pydantic import BaseModel, Field
 
 from api import errors
+from api.collector import release_startup_objects, set_aside_startup_objects
 from api.headers import StandardHeaders
 from api.malloc_arenas import limit_malloc_arenas
 from api.nul_characters import refuse_nul_characters
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, flow: PortalFlow | None = None)
         if settings.background:  # every process sweeps; the database claims keep each firing single
             jobs = flow.background_jobs(settings.sweep_seconds)
             jobs.start()
+        set_aside_startup_objects()  # last: see api/collector.py
         try:
             yield
         finally:
@@ -81,6 +83,7 @@ def create_app(settings: Settings | None = None, flow: PortalFlow | None = None)
                 jobs.shutdown()
             observed.database.audit.wait(timeout=60)  # a verification under way reads the database being closed
             flow.close()
+            release_startup_objects()
 
     app = FastAPI(title="PortalFlow", version="0.1.0", lifespan=lifespan, description=DESCRIPTION,
                   openapi_tags=TAGS, docs_url=None, redoc_url=None,
