@@ -211,9 +211,12 @@ _UNMADE: Any = object()
 
 
 def _cursor(conn: Connection) -> Any:
-    if not conn.in_transaction():
-        conn.begin()  # what `Connection.execute` does (autobegin), so `conn.commit()` commits these statements too
-    return conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    driver = conn.connection.driver_connection
+    if not conn.in_transaction() and not getattr(driver, "writing", False):
+        # What `Connection.execute` does (autobegin), so `conn.commit()` commits these statements too. Not when a
+        # write transaction was begun on the driver itself (`engine.storage.group_commit`): that one's owner ends it.
+        conn.begin()
+    return driver.cursor()  # type: ignore[union-attr]
 
 
 def _run(conn: Connection, call: Callable[[str, Any], Any], sql: str, arguments: Any) -> None:

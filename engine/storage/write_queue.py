@@ -70,6 +70,11 @@ class QueuedConnection(sqlite3.Connection):
     writer_queue: WriterQueue | None = None
     _in_queue = False
 
+    @property
+    def writing(self) -> bool:
+        """True from `begin_writing` until the transaction ends: a write transaction is open on this connection."""
+        return self._in_queue
+
     def begin_writing(self) -> None:
         assert self.writer_queue is not None
         self.writer_queue.enter()
