@@ -19,9 +19,10 @@ from sqlalchemy import Connection, Engine
 
 from definitions.model import ReasonPolicy
 from engine.actors import ActorRef
-from engine.audit.entry import AuditEntry, ChainHead, about_enrollment
-from engine.audit.trail import ChainMoved, ChainTip, note, note_apart, prepare, write
+from engine.audit.entry import AuditEntry, about_enrollment
+from engine.audit.trail import ChainMoved, ChainTip, note, note_apart, write
 from engine.credentials.prepared import PinStock
+from engine.enrollments.advance_audit import AdvanceEntries
 from engine.enrollments.pin_preparation import PinPreparation
 from engine.errors import Conflict, NotAllowed, Refused
 from engine.fsm.batch_writes import BatchWrites
@@ -76,6 +77,7 @@ class Advancer:
         self.db, self.services, self.catalog, self.machines = db, services, catalog, machines
         self.group = group  # on SQLite: concurrent advances share one transaction and one flush
         self.choices = ChoiceMemo()
+        self.entries = AdvanceEntries()
         self._prepare_pins = PinPreparation(db, catalog, services.hasher)
 
     def __call__(self, command: AdvanceEnrollment) -> EnrollmentAdvanced:
@@ -187,9 +189,8 @@ class Advancer:
             cancel_state_timers(conn, definition, row.id, row.state, now)
             arm_state_timers(conn, definition, row.id, transition.dest, now, ctx.subject.calendar)
         recorded = {s.id: public_value(s, ctx.inputs[s.id]) for s in transition.steps if s.id in ctx.inputs}
-        entry = about_enrollment(row, now, ctx.actor, "transition", "ok", to_state=transition.dest,
-                                 trigger=transition.trigger, inputs=recorded or None, reason=ctx.reason)
-        audit_rows, head = prepare([entry, *ctx.extra_audit], ChainHead(row.audit_seq, row.audit_head))
+        audit_rows, head = self.entries.rows(row, transition, now, ctx.actor, recorded or None,
+                                             ctx.reason, ctx.extra_audit)
         done = EnrollmentAdvanced(row.id, command.trigger, row.state, transition.dest,
                                   definition.state(transition.dest).status, row.version + 1,
                                   tuple(ctx.shown), tuple(ctx.documents), tuple(ctx.held))
