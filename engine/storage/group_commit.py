@@ -32,7 +32,6 @@ checkout, begin, commit and close at several times the transition's own statemen
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -42,6 +41,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Connection, Engine, event
 
 from engine.storage.direct import DirectSavepoint
+from engine.storage.process_id import process_id
 
 T = TypeVar("T")
 # A request's work: it writes on the connection; the savepoint is its own (None when it is alone in its group), and
@@ -78,11 +78,11 @@ class Writer:
 
     def connection(self) -> Connection:
         conn = self._conn
-        if conn is None or self._pid != os.getpid() or conn.closed or conn.invalidated:
-            if conn is not None and self._pid == os.getpid():
+        if conn is None or self._pid != process_id() or conn.closed or conn.invalidated:
+            if conn is not None and self._pid == process_id():
                 conn.close()  # invalidated: give its slot back to the pool
             conn = self._conn = self._db.connect()
-            self._pid = os.getpid()
+            self._pid = process_id()
         return conn
 
     def settle(self) -> None:
@@ -91,7 +91,7 @@ class Writer:
         refused before it reached the driver, by a commit hook, leaves the driver's transaction open.) A
         connection that cannot even roll back is dropped; the next group makes a new one."""
         conn = self._conn
-        if conn is None or self._pid != os.getpid() or conn.closed or conn.invalidated:
+        if conn is None or self._pid != process_id() or conn.closed or conn.invalidated:
             return
         try:
             if conn.in_transaction():
@@ -104,7 +104,7 @@ class Writer:
 
     def close(self) -> None:
         conn, self._conn = self._conn, None
-        if conn is not None and self._pid == os.getpid():
+        if conn is not None and self._pid == process_id():
             conn.close()
 
     def _on_disposed(self, _engine: Engine) -> None:
