@@ -20,7 +20,7 @@ from typing import Any, Final
 
 from definitions.model import Transition
 from engine.actors import ActorRef
-from engine.audit.entry import AuditEntry, ChainHead, about_enrollment, subject_of, utc_text
+from engine.audit.entry import AuditEntry, ChainHead, about_enrollment, subject_of
 from engine.audit.template import EntryTemplate
 from engine.audit.trail import Prepared, prepare
 from engine.fsm.rows import EnrollmentRow
@@ -76,7 +76,7 @@ class AdvanceEntries:
             "chain": quoted, "enrollment_id": quoted, "subject_type": encode_basestring(subject_type),
             "subject_id": "null" if subject_id is None else encode_basestring(subject_id),
             "reason": "null" if reason is None else encode_basestring(reason),
-            "at": encode_basestring(utc_text(at)), "seq": str(seq)})
+            "at": f'"{at.isoformat(timespec="microseconds")[:-6]}Z"', "seq": str(seq)})  # `utc_text`: `at` is UTC
         made = dict(template.constants)
         made.update(chain=chain, subject_type=subject_type, subject_id=subject_id, enrollment_id=chain,
                     reason=reason, at=at, seq=seq, prev_hash=prev_hash,

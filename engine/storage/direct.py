@@ -211,7 +211,9 @@ _UNMADE: Any = object()
 
 
 def _cursor(conn: Connection) -> Any:
-    driver = conn.connection.driver_connection
+    # The DB-API connection (the driver's own one for the drivers PortalFlow uses): an attribute, where
+    # `driver_connection` is three property calls deep, and every statement of an advance asks for it.
+    driver = conn.connection.dbapi_connection
     if not conn.in_transaction() and not getattr(driver, "writing", False):
         # What `Connection.execute` does (autobegin), so `conn.commit()` commits these statements too. Not when a
         # write transaction was begun on the driver itself (`engine.storage.group_commit`): that one's owner ends it.

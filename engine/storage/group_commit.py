@@ -160,7 +160,7 @@ class GroupCommit:
     def _commit(self, group: list[_Work[object]]) -> None:
         try:
             conn = self._writer.connection()
-            driver: Any = conn.connection.driver_connection  # a QueuedConnection (engine.storage.database)
+            driver: Any = conn.connection.dbapi_connection  # a QueuedConnection (engine.storage.database)
             driver.begin_writing()
             try:
                 if len(group) == 1:  # alone: a failure rolls the transaction back, which undoes this work alone
@@ -184,7 +184,7 @@ def _end(conn: Connection, *, commit: bool) -> None:
     the transaction over (its events and bookkeeping then see the end), else on the driver directly."""
     transaction = conn.get_transaction()
     if transaction is None:
-        driver: Any = conn.connection.driver_connection
+        driver: Any = conn.connection.dbapi_connection
         if commit:
             driver.commit()
         else:
