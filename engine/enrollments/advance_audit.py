@@ -6,8 +6,8 @@ this way). The 'transition' entries of one (state, trigger, destination) by one 
 they are about (chain, subject), the moment, the reason and the seq. So the first such advance builds its entry the
 ordinary way (`about_enrollment`), an `EntryTemplate` is made from it, and later ones fill in only those fields:
 byte for byte what `about_enrollment` and `prepare` make of the same entry (tests/engine/test_advance_audit_rows.py
-compares them). An entry with step inputs takes the ordinary way (its
-inputs are redacted and round-tripped through JSON first), and so does one that `AuditEntry` would refuse.
+compares them). An entry with step inputs takes the ordinary way (its inputs are redacted and round-tripped
+through JSON first), and so does one that `AuditEntry` would refuse.
 """
 
 from __future__ import annotations
