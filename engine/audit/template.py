@@ -12,15 +12,17 @@ the fields that vary: so what it fills in is, byte for byte, what `canonical` ma
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 from hashlib import sha256
 from json.encoder import encode_basestring  # the C encoder `canonical_json` uses (ensure_ascii=False)
 from operator import itemgetter
 from typing import Any, Final
 
-from engine.audit.entry import AuditEntry, ChainedEnrollment, canonical, subject_of
+from engine.audit.entry import AuditEntry, ChainedEnrollment, canonical, subject_of, utc_text
 
 VARYING: Final = ("chain", "subject_type", "subject_id", "enrollment_id", "reason")
 _SEQ_MARK: Final = 7_364_921_508_813_337  # an int no other field of a prototype holds (checked)
+_AT_MARK: Final = datetime(1903, 4, 5, 6, 7, 8, 901_234, tzinfo=UTC)  # `at`, when it varies (checked likewise)
 _CHAIN_LENGTH: Final = 64  # audit_events.chain is String(64), as `AuditEntry` checks
 
 
@@ -28,14 +30,19 @@ def _mark(name: str) -> str:
     return f"<<portalflow:{name}>>"
 
 
-class EntryTemplate:
-    """Entries like `prototype`, differing only in the `VARYING` fields and the seq."""
+def _marked(name: str) -> str:
+    """A varying field's marker as the canonical text holds it."""
+    return _json(_AT_MARK if name == "at" else _mark(name))
 
-    def __init__(self, prototype: AuditEntry) -> None:
-        marks: dict[str, Any] = {name: _mark(name) for name in VARYING}
+
+class EntryTemplate:
+    """Entries like `prototype`, differing only in the `varying` fields (string fields, or `at`) and the seq."""
+
+    def __init__(self, prototype: AuditEntry, varying: tuple[str, ...] = VARYING) -> None:
+        marks: dict[str, Any] = {name: _AT_MARK if name == "at" else _mark(name) for name in varying}
         marked = replace(prototype, **marks)
         text = canonical(marked, _SEQ_MARK).decode()
-        spots = [(_mark(name).join('""'), name) for name in VARYING] + [(str(_SEQ_MARK), "seq")]
+        spots = [(_marked(name), name) for name in varying] + [(str(_SEQ_MARK), "seq")]
         for mark, name in spots:
             if text.count(mark) != 1:
                 raise ValueError(f"audit template: field {name!r} cannot be located in the canonical text")
@@ -48,7 +55,7 @@ class EntryTemplate:
             at = position + len(mark)
         self._format = "%s".join([*pieces, text[at:].replace("%", "%%")])
         self.constants: dict[str, Any] = {key: value for key, value in prototype.__dict__.items()
-                                          if key not in VARYING}
+                                          if key not in varying}
 
     def text(self, values: dict[str, Any]) -> str:
         """The canonical text (`canonical(entry, seq).decode()`) of the entry with these varying values."""
@@ -61,9 +68,11 @@ class EntryTemplate:
 
 
 def _json(value: object) -> str:
-    """A varying value as `canonical_json` writes it: a string, an int (the seq) or None."""
+    """A varying value as `canonical` writes it: a string, an int (the seq), a time (`at`) or None."""
     if isinstance(value, str):
         return encode_basestring(value)
+    if isinstance(value, datetime):
+        return encode_basestring(utc_text(value))
     if value is None:
         return "null"
     if isinstance(value, int) and not isinstance(value, bool):

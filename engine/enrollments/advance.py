@@ -17,11 +17,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from definitions.model import ReasonPolicy
 from engine.actors import ActorRef
-from engine.audit.entry import AuditEntry, ChainHead, about_enrollment
-from engine.audit.trail import ChainMoved, ChainTip, note, note_apart, prepare, write
+from engine.audit.entry import AuditEntry, about_enrollment
+from engine.audit.trail import ChainMoved, ChainTip, note, note_apart, write
 from engine.credentials.prepared import PinStock
+from engine.enrollments.advance_audit import AdvanceEntries
 from engine.enrollments.pin_preparation import PinPreparation
 from engine.errors import Conflict, NotAllowed, Refused
 from engine.fsm.batch_writes import BatchWrites
@@ -29,10 +29,11 @@ from engine.fsm.choices import ChoiceMemo
 from engine.fsm.context import TransitionContext
 from engine.fsm.firing import attempt
 from engine.fsm.inputs import public_value
-from engine.fsm.judgement import candidates, not_available, verdict
+from engine.fsm.judgement import not_available, verdict
 from engine.fsm.machines import MachineCache
 from engine.fsm.rows import EnrollmentRow, move, moved, read_enrollment, stored_inputs
 from engine.fsm.services import Document, HeldMessage, Services, ShownSecret
+from engine.fsm.trigger_facts import TriggerFactsMemo
 from engine.storage.direct import DirectSavepoint
 from engine.storage.group_commit import GroupCommit
 from engine.timers.rows import arm_state_timers, cancel_state_timers, state_arms, state_timer_ids
@@ -76,6 +77,8 @@ class Advancer:
         self.db, self.services, self.catalog, self.machines = db, services, catalog, machines
         self.group = group  # on SQLite: concurrent advances share one transaction and one flush
         self.choices = ChoiceMemo()
+        self.entries = AdvanceEntries()
+        self.facts = TriggerFactsMemo()
         self._prepare_pins = PinPreparation(db, catalog, services.hasher)
 
     def __call__(self, command: AdvanceEnrollment) -> EnrollmentAdvanced:
@@ -168,30 +171,30 @@ class Advancer:
         if command.expected_version is not None and command.expected_version != row.version:
             raise Conflict(row.id, command.expected_version, row.version, row.state,
                            definition.state(row.state).status)
-        indices = candidates(definition, row.state, command.trigger)
-        if not indices:
+        facts = self.facts.of(definition, row.state, command.trigger)
+        if not facts.indices:
             raise NotAllowed(not_available(definition, row.state, command.trigger))
-        transitions = definition.transitions
-        if not command.reason and all(transitions[i].reason is ReasonPolicy.REQUIRED for i in indices):
+        if not command.reason and facts.reason_required:
             raise Refused(("a reason is required for this action",))
-        inputs = stored_inputs(conn, row, command.trigger) if any(transitions[i].steps for i in indices) else {}
+        inputs = stored_inputs(conn, row, command.trigger) if facts.steps else {}
         inputs.update(command.inputs)
         ctx = TransitionContext(conn=conn, services=self.services, definition=definition, enrollment=row,
                                 actor=command.actor, inputs=inputs, reason=command.reason,
                                 trigger_name=command.trigger, presented=dict(command.presented), pin_stock=stock)
         if not attempt(self.machines.machine_for(definition), ctx, command.trigger, self.choices):
-            raise Refused(verdict(ctx, indices, ctx.failures).reasons)
-        transition = ctx.transition
+            raise Refused(verdict(ctx, facts.indices, ctx.failures).reasons)
+        chosen = ctx.chosen
+        assert chosen is not None  # `attempt` ran the effects of the candidate it chose
+        transition = definition.transitions[chosen]
         now = at or self.services.clock.now()
         if writes is None:
             cancel_state_timers(conn, definition, row.id, row.state, now)
             arm_state_timers(conn, definition, row.id, transition.dest, now, ctx.subject.calendar)
         recorded = {s.id: public_value(s, ctx.inputs[s.id]) for s in transition.steps if s.id in ctx.inputs}
-        entry = about_enrollment(row, now, ctx.actor, "transition", "ok", to_state=transition.dest,
-                                 trigger=transition.trigger, inputs=recorded or None, reason=ctx.reason)
-        audit_rows, head = prepare([entry, *ctx.extra_audit], ChainHead(row.audit_seq, row.audit_head))
+        audit_rows, head = self.entries.rows(row, transition, now, ctx.actor, recorded or None,
+                                             ctx.reason, ctx.extra_audit)
         done = EnrollmentAdvanced(row.id, command.trigger, row.state, transition.dest,
-                                  definition.state(transition.dest).status, row.version + 1,
+                                  facts.statuses[chosen], row.version + 1,
                                   tuple(ctx.shown), tuple(ctx.documents), tuple(ctx.held))
         if writes is not None:  # the same rows, written with the batch's (BatchWrites.flush checks the move); last,
             # so that nothing of a transition that failed before this line waits there

@@ -70,7 +70,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         driver = conn.connection.driver_connection
         if conn.get_execution_options().get(READ_ONLY, False):
             driver.execute("BEGIN")
-        else:
+        elif not driver.writing:  # else a write transaction begun on the driver (group commit) is taken over
             driver.begin_writing()  # waits its turn in the writer queue, then BEGIN IMMEDIATE
 
     return engine

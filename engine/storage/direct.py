@@ -211,9 +211,14 @@ _UNMADE: Any = object()
 
 
 def _cursor(conn: Connection) -> Any:
-    if not conn.in_transaction():
-        conn.begin()  # what `Connection.execute` does (autobegin), so `conn.commit()` commits these statements too
-    return conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    # The DB-API connection (the driver's own one for the drivers PortalFlow uses): an attribute, where
+    # `driver_connection` is three property calls deep, and every statement of an advance asks for it.
+    driver = conn.connection.dbapi_connection
+    if not conn.in_transaction() and not getattr(driver, "writing", False):
+        # What `Connection.execute` does (autobegin), so `conn.commit()` commits these statements too. Not when a
+        # write transaction was begun on the driver itself (`engine.storage.group_commit`): that one's owner ends it.
+        conn.begin()
+    return driver.cursor()  # type: ignore[union-attr]
 
 
 def _run(conn: Connection, call: Callable[[str, Any], Any], sql: str, arguments: Any) -> None:

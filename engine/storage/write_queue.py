@@ -21,6 +21,7 @@ import threading
 from pathlib import Path
 
 from engine.storage.fair_lock import FairLock
+from engine.storage.process_id import process_id
 
 
 class WriterQueue:
@@ -50,7 +51,7 @@ class WriterQueue:
     def leave(self) -> None:
         self._owner = None
         try:
-            if self._fd is not None and self._pid == os.getpid():
+            if self._fd is not None and self._pid == process_id():
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
         finally:
             self._threads.release()
@@ -58,9 +59,9 @@ class WriterQueue:
     def _file(self) -> int | None:
         if self._lock_file is None:
             return None
-        if self._fd is None or self._pid != os.getpid():  # a forked child opens its own description of the file
+        if self._fd is None or self._pid != process_id():  # a forked child opens its own description of the file
             self._fd = os.open(self._lock_file, os.O_RDWR | os.O_CREAT, 0o600)
-            self._pid = os.getpid()
+            self._pid = process_id()
         return self._fd
 
 
@@ -69,6 +70,11 @@ class QueuedConnection(sqlite3.Connection):
 
     writer_queue: WriterQueue | None = None
     _in_queue = False
+
+    @property
+    def writing(self) -> bool:
+        """True from `begin_writing` until the transaction ends: a write transaction is open on this connection."""
+        return self._in_queue
 
     def begin_writing(self) -> None:
         assert self.writer_queue is not None

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine, event, text
+from sqlalchemy import Connection, Engine, column, event, insert, table, text
 
 from engine.storage.database import make_engine, reading
-from engine.storage.direct import DirectSavepoint
+from engine.storage.direct import DirectSavepoint, DirectStatement
 from engine.storage.group_commit import GroupCommit
 
 
@@ -206,3 +206,58 @@ def test_another_process_queues_behind_a_group_on_the_long_lived_connection(db: 
     other.join(60)
     assert other.exitcode == 0
     assert _stored(db) == ["this process", "other process"]
+
+
+_ADD_ROW = DirectStatement(insert(table("rows", column("owner"))), ("owner",))
+
+
+def _sqlalchemy_transactions(db: Engine) -> list[str]:
+    """Every begin, commit and rollback that SQLAlchemy's own transaction machinery runs on `db` from now on."""
+    seen: list[str] = []
+    for name in ("begin", "commit", "rollback"):
+        event.listen(db, name, lambda _conn, name=name: seen.append(name))
+    return seen
+
+
+def test_a_group_of_prebuilt_statements_begins_and_commits_on_the_driver_without_sqlalchemy_transactions(
+        db: Engine) -> None:
+    group = GroupCommit(db)
+    statements = _statements_of(group)
+    transactions = _sqlalchemy_transactions(db)
+    group.run(lambda conn, _sp: _ADD_ROW.execute(conn, {"owner": "direct"}))
+    assert transactions == []
+    assert [s.split()[0].upper() for s in statements] == ["BEGIN", "INSERT", "COMMIT"]
+    assert _stored(db) == ["direct"]
+
+
+def test_a_lone_work_of_prebuilt_statements_that_fails_is_rolled_back_on_the_driver_and_frees_the_queue(
+        db: Engine) -> None:
+    group = GroupCommit(db)
+    transactions = _sqlalchemy_transactions(db)
+
+    def failing(conn: Connection, _savepoint: DirectSavepoint | None) -> None:
+        _ADD_ROW.execute(conn, {"owner": "half"})
+        raise ValueError("refused half-way")
+
+    with pytest.raises(ValueError, match="refused half-way"):
+        group.run(failing)
+    assert transactions == []
+    with db.begin() as conn:  # the writer queue was left: another connection writes at once
+        conn.execute(text("INSERT INTO rows (owner) VALUES ('pooled')"))
+    assert _stored(db) == ["pooled"]
+
+
+def test_a_work_that_executes_through_sqlalchemy_has_the_driver_transaction_taken_over_and_committed_by_it(
+        db: Engine) -> None:
+    group = GroupCommit(db)
+    statements = _statements_of(group)
+    transactions = _sqlalchemy_transactions(db)
+
+    def mixed(conn: Connection, _savepoint: DirectSavepoint | None) -> None:
+        _ADD_ROW.execute(conn, {"owner": "direct"})
+        conn.execute(text("INSERT INTO rows (owner) VALUES ('core')"))
+
+    group.run(mixed)
+    assert transactions == ["begin", "commit"]  # its commit events and bookkeeping see the transaction end
+    assert [s.split()[0].upper() for s in statements] == ["BEGIN", "INSERT", "INSERT", "COMMIT"]
+    assert _stored(db) == ["direct", "core"]
