@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine
 from definitions.model import ReasonPolicy
 from engine.actors import ActorRef
 from engine.audit.entry import AuditEntry, ChainHead, about_enrollment
-from engine.audit.trail import ChainMoved, ChainTip, note, note_apart, prepare, write
+from engine.audit.trail import ChainMoved, ChainTip, note, note_apart, prepare, row_values, write
 from engine.credentials.prepared import PinStock
 from engine.enrollments.pin_preparation import PinPreparation
 from engine.errors import Conflict, NotAllowed, Refused
@@ -197,7 +197,8 @@ class Advancer:
             # so that nothing of a transition that failed before this line waits there
             writes.transition(row.id, state_timer_ids(definition, row.state), now,
                               state_arms(definition, row.id, transition.dest, now, ctx.subject.calendar),
-                              moved(row, transition.dest, ctx.subject.selected, head.seq, head.hash, now), audit_rows)
+                              moved(row, transition.dest, ctx.subject.selected, head.seq, head.hash, now),
+                              row_values(audit_rows))
             return done
         if not move(conn, row, transition.dest, ctx.subject.selected, head.seq, head.hash, now):
             current = read_enrollment(conn, row.id)

@@ -128,6 +128,23 @@ def test_a_time_many_rows_share_is_stored_as_each_row_alone_would_store_it_and_a
     assert len(stored) == 12
 
 
+def test_rows_given_as_values_in_any_key_order_are_stored_as_the_same_rows_given_as_dicts(db: Engine) -> None:
+    local = AT.astimezone(timezone(timedelta(hours=-5)))
+    rows = [{"id": f"m{i}", "at": AT if i % 2 else local, "data": {"k": [i]} if i % 3 else None, "n": i}
+            for i in range(6)]
+    order = ("n", "data", "id", "at")  # not the statement's own order
+    with db.begin() as conn:
+        _ADD.execute_many(conn, rows)
+        _ADD.execute_many_values(conn, order, [tuple(
+            row[key].replace("m", "v") if key == "id" else row[key] for key in order) for row in rows])
+        _ADD.execute_many_values(conn, order, [])  # nothing to write: no statement
+    with db.connect() as conn:
+        stored = {r[0]: r[1:] for r in conn.exec_driver_sql("SELECT id, at, data, n FROM things")}
+    assert {key.replace("v", "m"): value for key, value in stored.items() if key.startswith("v")} == {
+        key: value for key, value in stored.items() if key.startswith("m")}
+    assert len(stored) == 12
+
+
 def test_statement_listeners_are_told_of_direct_statements_as_of_any_other(db: Engine) -> None:
     # The tests that count a read's statements and explain each one (tests/statements.py) listen this way.
     with Statements(db) as seen, db.begin() as conn:
