@@ -86,7 +86,7 @@ def _moves() -> _Unnested:
         state=m.c.b_state, version=m.c.b_next,
         selected_children=_value(m, "b_selected", enrollments.c.selected_children), audit_seq=m.c.b_seq,
         audit_head=m.c.b_head, updated_at=m.c.b_now)
-    return _Unnested(DirectStatement(statement), _MOVE_KEYS, MOVE_KEYS)
+    return _Unnested(DirectStatement(statement, binary=True), _MOVE_KEYS, MOVE_KEYS)
 
 
 def _audit() -> _Unnested:
@@ -94,7 +94,7 @@ def _audit() -> _Unnested:
     names = [key for key, _ in _AUDIT_KEYS]
     statement = insert(audit_events).from_select(names, select(*(_value(a, key, col) for key, col in _AUDIT_KEYS))
                                                  .order_by(a.c.ordinality))
-    return _Unnested(DirectStatement(statement), _AUDIT_KEYS, AUDIT_ROW_KEYS)
+    return _Unnested(DirectStatement(statement, binary=True), _AUDIT_KEYS, AUDIT_ROW_KEYS)
 
 
 _MOVES = _moves()
