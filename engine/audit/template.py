@@ -19,10 +19,12 @@ from operator import itemgetter
 from typing import Any, Final
 
 from engine.audit.entry import AuditEntry, ChainedEnrollment, canonical, subject_of, utc_text
+from engine.audit.trail import AUDIT_ROW_KEYS
 
 VARYING: Final = ("chain", "subject_type", "subject_id", "enrollment_id", "reason")
 _SEQ_MARK: Final = 7_364_921_508_813_337  # an int no other field of a prototype holds (checked)
 _AT_MARK: Final = datetime(1903, 4, 5, 6, 7, 8, 901_234, tzinfo=UTC)  # `at`, when it varies (checked likewise)
+_FILLED: Final = ("chain", "subject_type", "subject_id", "enrollment_id", "reason", "seq", "prev_hash", "hash")
 _CHAIN_LENGTH: Final = 64  # audit_events.chain is String(64), as `AuditEntry` checks
 
 
@@ -88,10 +90,14 @@ class TransitionTemplate:
         self._entry = EntryTemplate(prototype)
         if self._entry.constants["inputs"] is not None or prototype.reason is None:
             raise ValueError("audit template: a transition with inputs or without a reason is not templated")
+        # A row's values in `AUDIT_ROW_KEYS` order: the constants in place once, the rest filled in per row.
+        self._values = [self._entry.constants.get(key) for key in AUDIT_ROW_KEYS]
+        self._at = tuple(AUDIT_ROW_KEYS.index(key) for key in _FILLED)
 
-    def row(self, enrollment: ChainedEnrollment, reason: str) -> dict[str, Any] | None:
-        """The audit row of this transition of `enrollment` (a `prepare` row: fields, seq, prev_hash, hash); None
-        when its id could not be a chain (`AuditEntry` would refuse it: the caller takes the ordinary way)."""
+    def row(self, enrollment: ChainedEnrollment, reason: str) -> list[Any] | None:
+        """The audit row of this transition of `enrollment`, as its values in `AUDIT_ROW_KEYS` order (what
+        `row_values` makes of a `prepare` row: fields, seq, prev_hash, hash); None when its id could not be a chain
+        (`AuditEntry` would refuse it: the caller takes the ordinary way)."""
         chain = enrollment.id
         if not 0 < len(chain) <= _CHAIN_LENGTH or not chain.isprintable():
             return None
@@ -103,7 +109,10 @@ class TransitionTemplate:
             "chain": quoted, "enrollment_id": quoted, "subject_type": encode_basestring(subject_type),
             "subject_id": "null" if subject_id is None else encode_basestring(subject_id),
             "reason": encode_basestring(reason), "seq": str(seq)})
-        row = dict(self._entry.constants)
-        row.update(chain=chain, subject_type=subject_type, subject_id=subject_id, enrollment_id=chain, reason=reason,
-                   seq=seq, prev_hash=prev_hash, hash=sha256(f"{prev_hash}\n{text}".encode()).hexdigest())
-        return row
+        values = self._values.copy()
+        (chain_at, subject_type_at, subject_id_at, enrollment_at, reason_at, seq_at, prev_at, hash_at) = self._at
+        values[chain_at] = values[enrollment_at] = chain
+        values[subject_type_at], values[subject_id_at], values[reason_at] = subject_type, subject_id, reason
+        values[seq_at], values[prev_at] = seq, prev_hash
+        values[hash_at] = sha256(f"{prev_hash}\n{text}".encode()).hexdigest()
+        return values

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, fields
+from operator import itemgetter
 from typing import Any, Final
 
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
@@ -26,7 +27,12 @@ from engine.storage.tables import audit_events, enrollments
 _ATTEMPTS = 5  # a chain that moved under us this often is hot enough to give up and say so
 
 _ENTRY_FIELDS: Final = tuple(f.name for f in fields(AuditEntry))
-_INSERT_EVENT: Final = DirectStatement(insert(audit_events), (*_ENTRY_FIELDS, "seq", "prev_hash", "hash"))
+# A prepared row's keys, in the order of its values when a batch keeps it as values (`row_values`, `write_values`).
+AUDIT_ROW_KEYS: Final = (*_ENTRY_FIELDS, "seq", "prev_hash", "hash")
+_INSERT_EVENT: Final = DirectStatement(insert(audit_events), AUDIT_ROW_KEYS)
+SEQ_AT: Final = AUDIT_ROW_KEYS.index("seq")  # where a row's seq and hash are among its values
+HASH_AT: Final = AUDIT_ROW_KEYS.index("hash")
+_VALUES: Final = itemgetter(*AUDIT_ROW_KEYS)
 _CLAIM: Final = DirectStatement(update(enrollments).where(
     (enrollments.c.id == bindparam("b_id")) & (enrollments.c.audit_seq == bindparam("b_seq"))).values(
     audit_seq=bindparam("b_next"), audit_head=bindparam("b_head")))
@@ -76,6 +82,16 @@ def write(conn: Connection, rows: Prepared) -> None:
     """Insert prepared rows with one prebuilt statement (`inputs` None is SQL NULL: the column is none_as_null)."""
     if rows:
         _INSERT_EVENT.execute_many(conn, rows)
+
+
+def row_values(rows: Prepared) -> list[tuple[Any, ...]]:
+    """Prepared rows as their values in `AUDIT_ROW_KEYS` order, for a batch that writes them with `write_values`."""
+    return [_VALUES(row) for row in rows]
+
+
+def write_values(conn: Connection, rows: Sequence[Sequence[Any]]) -> None:
+    """`write` of rows given as their values in `AUDIT_ROW_KEYS` order (a batch's: no dict per row)."""
+    _INSERT_EVENT.execute_many_values(conn, AUDIT_ROW_KEYS, rows)
 
 
 def append_to_enrollment(conn: Connection, tip: ChainedEnrollment, entries: Sequence[AuditEntry]) -> ChainHead:

@@ -26,6 +26,7 @@ from definitions.model import Transition, WorkflowDefinition
 from engine.actors import SYSTEM_ACTOR
 from engine.audit.entry import about_enrollment
 from engine.audit.template import TransitionTemplate
+from engine.audit.trail import HASH_AT, SEQ_AT
 from engine.calendars.site_calendar import SiteCalendar
 from engine.fsm.batch_writes import BatchWrites
 from engine.fsm.choices import ChoiceMemo, choice_key
@@ -75,7 +76,7 @@ class QuietFirings:
         arms: list[dict[str, Any]] = []
         if plan.arms_timers:
             arms = state_arms(plan.definition, row.id, plan.transition.dest, self.now, _calendar(conn, row))
-        move = moved(row, plan.transition.dest, row.selected_children, audit["seq"], audit["hash"], self.now)
+        move = moved(row, plan.transition.dest, row.selected_children, audit[SEQ_AT], audit[HASH_AT], self.now)
         writes.transition(row.id, plan.cancelled, self.now, arms, move, [audit])
         return True
 

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine
 
 from engine.actors import ActorRef
 from engine.audit.entry import AuditEntry, about_enrollment
-from engine.audit.trail import ChainMoved, ChainTip, note, note_apart, write
+from engine.audit.trail import ChainMoved, ChainTip, note, note_apart, row_values, write
 from engine.credentials.prepared import PinStock
 from engine.enrollments.advance_audit import AdvanceEntries
 from engine.enrollments.pin_preparation import PinPreparation
@@ -200,7 +200,8 @@ class Advancer:
             # so that nothing of a transition that failed before this line waits there
             writes.transition(row.id, state_timer_ids(definition, row.state), now,
                               state_arms(definition, row.id, transition.dest, now, ctx.subject.calendar),
-                              moved(row, transition.dest, ctx.subject.selected, head.seq, head.hash, now), audit_rows)
+                              moved(row, transition.dest, ctx.subject.selected, head.seq, head.hash, now),
+                              row_values(audit_rows))
             return done
         if not move(conn, row, transition.dest, ctx.subject.selected, head.seq, head.hash, now):
             current = read_enrollment(conn, row.id)

@@ -20,6 +20,8 @@ from typing import Any
 from sqlalchemy import ARRAY, JSON, Column, Connection, Text, bindparam, cast, column, func, insert, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
+from engine.audit.trail import AUDIT_ROW_KEYS
+from engine.fsm.rows import MOVE_KEYS
 from engine.storage.direct import DirectStatement
 from engine.storage.tables import audit_events, enrollments
 
@@ -35,16 +37,18 @@ _AUDIT_KEYS: tuple[tuple[str, Column[Any]], ...] = tuple(
 
 @dataclass(frozen=True)
 class _Unnested:
-    """One statement over `unnest` of one array per key."""
+    """One statement over `unnest` of one array per key, from rows given as values in `order` (a batch's rows)."""
 
     statement: DirectStatement
     keys: tuple[tuple[str, Column[Any]], ...]
+    order: tuple[str, ...]
 
-    def arrays(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
+    def arrays(self, conn: Connection, rows: Sequence[Sequence[Any]]) -> dict[str, list[Any]]:
         dialect = conn.dialect
         arrays: dict[str, list[Any]] = {}
+        columns = list(zip(*rows, strict=True))  # one tuple per key of `order`
         for key, col in self.keys:
-            values = [row[key] for row in rows]
+            values = list(columns[self.order.index(key)])
             if isinstance(col.type, JSON):
                 process = col.type.dialect_impl(dialect).bind_processor(dialect)
                 values = [None if value is None else _json_text(conn, process(value) if process else value)
@@ -82,7 +86,7 @@ def _moves() -> _Unnested:
         state=m.c.b_state, version=m.c.b_next,
         selected_children=_value(m, "b_selected", enrollments.c.selected_children), audit_seq=m.c.b_seq,
         audit_head=m.c.b_head, updated_at=m.c.b_now)
-    return _Unnested(DirectStatement(statement), _MOVE_KEYS)
+    return _Unnested(DirectStatement(statement, binary=True), _MOVE_KEYS, MOVE_KEYS)
 
 
 def _audit() -> _Unnested:
@@ -90,19 +94,20 @@ def _audit() -> _Unnested:
     names = [key for key, _ in _AUDIT_KEYS]
     statement = insert(audit_events).from_select(names, select(*(_value(a, key, col) for key, col in _AUDIT_KEYS))
                                                  .order_by(a.c.ordinality))
-    return _Unnested(DirectStatement(statement), _AUDIT_KEYS)
+    return _Unnested(DirectStatement(statement, binary=True), _AUDIT_KEYS, AUDIT_ROW_KEYS)
 
 
 _MOVES = _moves()
 _AUDIT = _audit()
 
 
-def move_all(conn: Connection, moves: Sequence[dict[str, Any]]) -> int:
-    """`engine.fsm.rows.move_many` in one statement: how many of the `moved` rows moved."""
+def move_all(conn: Connection, moves: Sequence[Sequence[Any]]) -> int:
+    """`engine.fsm.rows.move_many` in one statement: how many of the `moved` rows (values in `MOVE_KEYS` order)
+    moved."""
     return _MOVES.statement.execute(conn, _MOVES.arrays(conn, moves)) if moves else 0
 
 
-def insert_audit(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """`engine.audit.trail.write` in one statement."""
+def insert_audit(conn: Connection, rows: Sequence[Sequence[Any]]) -> None:
+    """`engine.audit.trail.write_values` in one statement (rows as values in `AUDIT_ROW_KEYS` order)."""
     if rows:
         _AUDIT.statement.execute(conn, _AUDIT.arrays(conn, rows))

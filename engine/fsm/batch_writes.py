@@ -17,13 +17,14 @@ savepoint) must then be rolled back: nothing of the batch may be kept.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
 
-from engine.audit.trail import Prepared, write
+from engine.audit.trail import write_values
 from engine.fsm.batch_postgres import insert_audit, move_all
 from engine.fsm.rows import move_many
 from engine.timers.rows import arm_many, cancel_together, settle_together
@@ -39,15 +40,16 @@ class BatchWrites:
     # end: the timer rows. Each group is one statement: a batch's expiries mostly share both.
     cancels: dict[tuple[datetime, frozenset[str]], list[str]] = field(default_factory=dict)
     arms: list[dict[str, Any]] = field(default_factory=list)
-    moves: list[dict[str, Any]] = field(default_factory=list)
-    audit: Prepared = field(default_factory=list)
+    moves: list[Sequence[Any]] = field(default_factory=list)  # `engine.fsm.rows.moved` values
+    audit: list[Sequence[Any]] = field(default_factory=list)  # values in `engine.audit.trail.AUDIT_ROW_KEYS` order
     settles: dict[tuple[str, str | None, datetime], list[int]] = field(default_factory=dict)
     touched: set[str] = field(default_factory=set)  # enrollments with rows waiting here
 
     def transition(self, enrollment_id: str, cancelled: frozenset[str], now: datetime, arms: list[dict[str, Any]],
-                   move: dict[str, Any], audit: Prepared) -> None:
+                   move: Sequence[Any], audit: Sequence[Sequence[Any]]) -> None:
         """One transition's own rows, all at once (so a failure half-way through judging leaves none of them):
-        its old state's timers `cancelled` at `now`, the next state's `arms`, its `move` and its `audit` rows."""
+        its old state's timers `cancelled` at `now`, the next state's `arms`, its `move` (`moved`'s values) and its
+        `audit` rows (`row_values`': rows are kept as values, not dicts, and written so)."""
         if enrollment_id in self.touched:
             raise AssertionError(f"enrollment {enrollment_id} written twice in one batch without a flush")
         self.touched.add(enrollment_id)
@@ -71,7 +73,7 @@ class BatchWrites:
         postgres = conn.dialect.name == "postgresql"  # one statement for all rows (`engine.fsm.batch_postgres`)
         if (move_all if postgres else move_many)(conn, self.moves) != len(self.moves):
             raise BatchMoved(f"{len(self.moves)} enrollments to move, some changed after they were read")
-        (insert_audit if postgres else write)(conn, self.audit)
+        (insert_audit if postgres else write_values)(conn, self.audit)
         self.cancels.clear()
         self.settles.clear()
         for waiting in (self.arms, self.moves, self.audit):

@@ -74,22 +74,26 @@ def read_enrollments(conn: Connection, enrollment_ids: Collection[str]) -> dict[
     return {row.id: row for row in map(enrollment_row, found)}
 
 
+# A move's parameters, in the order of `moved`'s values.
+MOVE_KEYS = ("b_id", "b_version", "b_read_seq", "b_state", "b_next", "b_selected", "b_seq", "b_head", "b_now")
+_ID, _HEAD = MOVE_KEYS.index("b_id"), MOVE_KEYS.index("b_head")
+
+
 def move(conn: Connection, row: EnrollmentRow, state: str, selected: tuple[str, ...], seq: int, head: str,
          now: datetime) -> bool:
     """Move the enrollment read as `row` to `state` with its new chain head; False when it changed meanwhile (its
     version, or only its chain: then reading it again shows the same version)."""
-    return _MOVE.execute(conn, moved(row, state, selected, seq, head, now)) == 1
+    return _MOVE.execute(conn, dict(zip(MOVE_KEYS, moved(row, state, selected, seq, head, now), strict=True))) == 1
 
 
 def moved(row: EnrollmentRow, state: str, selected: tuple[str, ...], seq: int, head: str,
-          now: datetime) -> dict[str, Any]:
-    """What `move` writes, for a caller that moves many enrollments together (`move_many`)."""
-    return {"b_id": row.id, "b_version": row.version, "b_read_seq": row.audit_seq, "b_state": state,
-            "b_next": row.version + 1, "b_selected": list(selected) or None, "b_seq": seq, "b_head": head,
-            "b_now": now}
+          now: datetime) -> tuple[Any, ...]:
+    """What `move` writes, as its values in `MOVE_KEYS` order, for a caller that moves many enrollments together
+    (`move_many`): a batch keeps values, not a dict per move."""
+    return (row.id, row.version, row.audit_seq, state, row.version + 1, list(selected) or None, seq, head, now)
 
 
-def move_many(conn: Connection, moves: Sequence[dict[str, Any]]) -> int:
+def move_many(conn: Connection, moves: Sequence[Sequence[Any]]) -> int:
     """Run many `moved` rows with one executemany; how many of them moved.
 
     SQLite counts the rows a connection changed (`total_changes`: no statement needed). Elsewhere each move's new
@@ -100,13 +104,13 @@ def move_many(conn: Connection, moves: Sequence[dict[str, Any]]) -> int:
     driver = conn.connection.driver_connection
     if conn.dialect.name == "sqlite":
         before = driver.total_changes  # type: ignore[union-attr]
-        _MOVE.execute_many(conn, moves)
+        _MOVE.execute_many_values(conn, MOVE_KEYS, moves)
         return int(driver.total_changes - before)  # type: ignore[union-attr]
-    _MOVE.execute_many(conn, moves)
+    _MOVE.execute_many_values(conn, MOVE_KEYS, moves)
     heads = conn.execute(select(func.count()).select_from(enrollments).where(
         (enrollments.c.id == any_(bindparam("b_ids", type_=ARRAY(String))))
         & (enrollments.c.audit_head == any_(bindparam("b_heads", type_=ARRAY(String))))),
-        {"b_ids": [m["b_id"] for m in moves], "b_heads": [m["b_head"] for m in moves]})
+        {"b_ids": [m[_ID] for m in moves], "b_heads": [m[_HEAD] for m in moves]})
     return int(heads.scalar_one())
 
 

@@ -66,13 +66,14 @@ def _set_of(postgres: bool, values: Collection[Any]) -> Any:
     return list(values) if postgres else json.dumps(list(values))
 
 
+# PostgreSQL's are sent in binary: a set is an array of a batch's values (`DirectStatement`'s `binary`).
 _SETTLE_SETS = {postgres: DirectStatement(update(timers).where(_in_set(timers.c.id, "b_ids", postgres)).values(
-    status=bindparam("b_status"), detail=bindparam("b_detail"), settled_at=bindparam("b_now")))
+    status=bindparam("b_status"), detail=bindparam("b_detail"), settled_at=bindparam("b_now")), binary=postgres)
     for postgres in (False, True)}
 # A batch's cancellations in one statement, per dialect (public for the query-plan test, which explains it).
 CANCEL_SETS = {postgres: DirectStatement(update(timers).where(
     _in_set(timers.c.enrollment_id, "b_enrollments", postgres) & _in_set(timers.c.timer_id, "b_timers", postgres)
-    & PENDING).values(status=bindparam("b_cancelled"), settled_at=bindparam("b_now")))
+    & PENDING).values(status=bindparam("b_cancelled"), settled_at=bindparam("b_now")), binary=postgres)
     for postgres in (False, True)}
 
 
@@ -202,7 +203,8 @@ def claim_statements(columns: tuple[Column[Any], ...]) -> tuple[DirectStatement,
                     .with_for_update(skip_locked=True))
         lock = (select(found, *columns).where(enrollments.c.id == any_(bindparam("b_ids", type_=ARRAY(String))))
                 .order_by(enrollments.c.id).with_for_update())
-        statements = _CLAIMS[columns] = (DirectStatement(joined), DirectStatement(skipping), DirectStatement(lock))
+        statements = _CLAIMS[columns] = (DirectStatement(joined), DirectStatement(skipping),
+                                         DirectStatement(lock, binary=True))
     return statements
 
 

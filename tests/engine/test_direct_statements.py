@@ -6,7 +6,20 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import Column, DateTime, Engine, Integer, MetaData, String, Table, bindparam, insert, select
+from sqlalchemy import (
+    ARRAY,
+    Column,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    any_,
+    bindparam,
+    insert,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.types import JSON
 from statements import Statements
@@ -126,6 +139,40 @@ def test_a_time_many_rows_share_is_stored_as_each_row_alone_would_store_it_and_a
     assert {key.replace("o", "m"): value for key, value in stored.items() if key.startswith("o")} == {
         key: value for key, value in stored.items() if key.startswith("m")}
     assert len(stored) == 12
+
+
+def test_rows_given_as_values_in_any_key_order_are_stored_as_the_same_rows_given_as_dicts(db: Engine) -> None:
+    local = AT.astimezone(timezone(timedelta(hours=-5)))
+    rows = [{"id": f"m{i}", "at": AT if i % 2 else local, "data": {"k": [i]} if i % 3 else None, "n": i}
+            for i in range(6)]
+    order = ("n", "data", "id", "at")  # not the statement's own order
+    with db.begin() as conn:
+        _ADD.execute_many(conn, rows)
+        _ADD.execute_many_values(conn, order, [tuple(
+            row[key].replace("m", "v") if key == "id" else row[key] for key in order) for row in rows])
+        _ADD.execute_many_values(conn, order, [])  # nothing to write: no statement
+    with db.connect() as conn:
+        stored = {r[0]: r[1:] for r in conn.exec_driver_sql("SELECT id, at, data, n FROM things")}
+    assert {key.replace("v", "m"): value for key, value in stored.items() if key.startswith("v")} == {
+        key: value for key, value in stored.items() if key.startswith("m")}
+    assert len(stored) == 12
+
+
+def test_an_array_sent_in_binary_finds_the_rows_the_same_array_finds_as_text(db: Engine) -> None:
+    if db.dialect.name != "postgresql":
+        pytest.skip("arrays and binary parameters are PostgreSQL's")
+    ids = ['q"u', "c,m", "{b}", "b\\s", "NULL", " l", "é"]  # what text arrays must quote (ids are 8 long)
+    wanted = (*ids, "absent", None)
+    query = select(things.c.id, things.c.at).where(things.c.id == any_(bindparam("ids", type_=ARRAY(String(8)))))
+    as_text, in_binary = DirectStatement(query), DirectStatement(query, binary=True)
+    with db.begin() as conn:
+        _ADD.execute_many(conn, [{"id": key, "at": AT, "data": None, "n": 1} for key in [*ids, "other"]])
+    with Statements(db) as seen, db.connect() as conn:
+        found = sorted(in_binary.all(conn, {"ids": list(wanted)}))
+        assert found == sorted(as_text.all(conn, {"ids": list(wanted)}))
+    assert found == sorted((key, AT) for key in ids)
+    assert "%(ids)b" in seen.sent[0][0]
+    assert "%(ids)s" in seen.sent[1][0]
 
 
 def test_statement_listeners_are_told_of_direct_statements_as_of_any_other(db: Engine) -> None:
