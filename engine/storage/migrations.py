@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 SCRIPTS = Path(__file__).parent / "alembic"
-HEAD = "0015"  # the newest revision under alembic/versions/
+HEAD = "0016"  # the newest revision under alembic/versions/
 _LOCK_KEY = 7_420_311_905  # any constant: the advisory lock PortalFlow's migrations take on PostgreSQL
 _SQLITE_SAMPLE = 1000  # rows per index that SQLite's ANALYZE looks at
 
