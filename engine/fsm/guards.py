@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from definitions.durations import Duration
 from definitions.model import Call, LimitScope
 from engine.fsm.context import TransitionContext
-from engine.storage.tables import credentials, enrollments, outbox, portal_accounts, staff_users
+from engine.fsm.send_counts import sends_counted
+from engine.storage.tables import credentials, portal_accounts, staff_users
 
 Verdict = dict[str, Any] | None
 
@@ -23,7 +24,6 @@ FIELD_WORDS = {"first_name": "first name", "last_name": "last name", "birth_date
 _FIELD_COLUMNS = {"first_name": "given_name", "last_name": "family_name", "birth_date": "birth_date",
                   "birth_sex": "birth_sex", "zip": "zip", "email": "email"}
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{3,63}$")
-OPEN_STATUSES = ("queued", "sending", "sent", "review")
 
 
 def required_demographics(ctx: TransitionContext, call: Call) -> Verdict:
@@ -85,15 +85,12 @@ def username_problem(ctx: TransitionContext, username: str) -> str | None:
 def count_sends(ctx: TransitionContext, limit_id: str) -> tuple[int, int, Duration]:
     limit = ctx.definition.limit(limit_id)
     since = ctx.now - timedelta(seconds=limit.within.seconds)
-    query = select(func.count()).select_from(outbox).where(
-        outbox.c.message_id.in_(limit.counts), outbox.c.status.in_(OPEN_STATUSES), outbox.c.created_at > since)
     if limit.per is LimitScope.RECIPIENT:
-        query = query.where(outbox.c.recipient == ctx.subject.email())
+        count = sends_counted(ctx.conn, limit.counts, since, per_recipient=True, recipient=ctx.subject.email())
     else:
-        people = [p.id for p in ctx.subject.people()]
-        query = query.join(enrollments, enrollments.c.id == outbox.c.enrollment_id).where(
-            (enrollments.c.patient_id.in_(people)) | (enrollments.c.id == ctx.enrollment.id))
-    return int(ctx.conn.execute(query).scalar_one()), limit.max, limit.within
+        count = sends_counted(ctx.conn, limit.counts, since, per_recipient=False,
+                              people=[p.id for p in ctx.subject.people()], enrollment_id=ctx.enrollment.id)
+    return count, limit.max, limit.within
 
 
 def within_limit(ctx: TransitionContext, call: Call) -> Verdict:

@@ -125,14 +125,19 @@ def _household(row: Any, children: list[Patient]) -> Household:
         portal_account_id=mapping["portal_account_id"], children=tuple(children))
 
 
+# Prebuilt (engine.storage.direct): every enrollment read whose next step waits for go-live loads its site.
+_SITE = DirectStatement(select(sites.c.id, sites.c.name, sites.c.timezone, sites.c.portal_url, sites.c.phone,
+                               sites.c.specialist_office, sites.c.go_live_on, sites.c.workflows)
+                        .where(sites.c.id == bindparam("b_id")))
+
+
 def load_site(conn: Connection, site_id: str) -> Site:
-    row = conn.execute(select(sites).where(sites.c.id == site_id)).first()
+    row = _SITE.first(conn, {"b_id": site_id})
     if row is None:
         raise NotFound("site", site_id)
-    workflows = row.workflows
-    result = Site(row.id, row.name, row.timezone, row.portal_url, row.phone, row.specialist_office, row.go_live_on,
-                  tuple(workflows) if workflows is not None else None)
-    return result
+    id_, name, timezone, portal_url, phone, specialist_office, go_live_on, workflows = row
+    return Site(id_, name, timezone, portal_url, phone, specialist_office, go_live_on,
+                tuple(workflows) if workflows is not None else None)
 
 
 def site_id_of(conn: Connection, patient_id: str | None, household_id: str | None) -> str:

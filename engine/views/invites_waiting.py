@@ -18,7 +18,7 @@ from sqlalchemy import Connection, func, select
 
 from definitions.model import Carries, WorkflowDefinition
 from engine.clock import as_utc
-from engine.fsm.guards import OPEN_STATUSES
+from engine.fsm.send_counts import OPEN_STATUSES
 from engine.storage.tables import credentials, enrollments, outbox, patients
 from engine.timers.rows import next_due
 from engine.versions.catalog import WorkflowCatalog
