@@ -54,6 +54,11 @@ async def _bearer_token(credentials: Annotated[HTTPAuthorizationCredentials | No
 BearerToken = Annotated[str | None, Depends(_bearer_token)]
 
 
+async def reader_by_hand(request: Request, flow: PortalFlow) -> User:
+    """`Reader` for a hand-resolved route (api/hand_resolved.py): its dependencies, called in FastAPI's order."""
+    return await may_read(await _authenticated(flow, await _bearer(request)))
+
+
 def requires(*roles: str) -> Callable[[User], Awaitable[User]]:
     allowed = ", ".join(roles)
 
@@ -68,8 +73,9 @@ def requires(*roles: str) -> Callable[[User], Awaitable[User]]:
     return check
 
 
+may_read = requires("staff", "designer", "auditor", "admin")
 Staff = Annotated[User, Depends(requires("staff", "admin"))]
-Reader = Annotated[User, Depends(requires("staff", "designer", "auditor", "admin"))]
+Reader = Annotated[User, Depends(may_read)]
 WorkflowReader = Annotated[User, Depends(requires("staff", "designer", "auditor", "admin"))]
 Auditor = Annotated[User, Depends(requires("auditor", "admin"))]
 Designer = Annotated[User, Depends(requires("designer", "admin"))]

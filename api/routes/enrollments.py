@@ -7,13 +7,15 @@ every reason. PINs and links shown by a trigger are in that answer only (`Cache-
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 
-from api.deps import Flow, IfMatch, Reader, Staff
+from api.deps import Flow, IfMatch, Reader, Staff, get_flow, reader_by_hand
 from api.errors import ApiError, responses
+from api.hand_resolved import hand_resolved
+from api.nul_characters import refuse_nul_characters
 from api.schemas.enrollments import AdvancedOut, EnrollmentOut, StartedOut, StartIn, StepDone, StepIn, TriggerIn
 from api.schemas.people import EnrollmentSummaryOut
 from engine.enrollments.advance import AdvanceEnrollment
@@ -77,7 +79,14 @@ def find_enrollments(user: Reader, flow: Flow, patient_id: str | None = None, ho
     return [EnrollmentSummaryOut.of(e) for e in found]
 
 
-@router.get("/enrollments/{enrollment_id}", response_model=EnrollmentOut, responses=responses(404))
+async def _resolve_read(request: Request, response: Response) -> dict[str, Any]:
+    """read_enrollment's arguments, as FastAPI's solver would find them (api/hand_resolved.py)."""
+    await refuse_nul_characters(request)  # the app's own dependency comes first
+    flow = await get_flow(request)
+    user = await reader_by_hand(request, flow)
+    return {"enrollment_id": request.path_params["enrollment_id"], "user": user, "flow": flow, "response": response}
+
+
 async def read_enrollment(enrollment_id: str, user: Reader, flow: Flow, response: Response) -> EnrollmentOut:
     """Where it stands: state and business status, each next action with what blocks it, the guided steps with
     what is done and what each needs, the timers waiting (and why), and the messages queued or sent."""
@@ -86,3 +95,7 @@ async def read_enrollment(enrollment_id: str, user: Reader, flow: Flow, response
     view = await run_in_threadpool(flow.describe, enrollment_id, user.actor)
     response.headers["ETag"] = etag(view.version)
     return EnrollmentOut.model_validate(view)
+
+
+router.add_api_route("/enrollments/{enrollment_id}", read_enrollment, methods=["GET"], response_model=EnrollmentOut,
+                     responses=responses(404), route_class_override=hand_resolved(_resolve_read))
