@@ -21,11 +21,13 @@ MESSAGE = "text may not contain the NUL character (U+0000)"
 
 
 async def refuse_nul_characters(request: Request) -> None:
-    if "\x00" in request.url.path or "\x00" in request.scope.get("path", ""):
+    scope = request.scope  # the path as the server decoded it (request.url would rebuild and re-split the URL)
+    if "\x00" in scope.get("root_path", "") or "\x00" in scope.get("path", ""):
         _refuse(("path",))
-    for name, value in request.query_params.multi_items():
-        if "\x00" in name or "\x00" in value:
-            _refuse(("query", name.replace("\x00", "")))
+    if scope.get("query_string"):
+        for name, value in request.query_params.multi_items():
+            if "\x00" in name or "\x00" in value:
+                _refuse(("query", name.replace("\x00", "")))
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind.endswith("json"):
         body = await request.body()

@@ -36,6 +36,29 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
+async def _resolve_read(request: Request, response: Response) -> dict[str, Any]:
+    """read_enrollment's arguments, as FastAPI's solver would find them (api/hand_resolved.py)."""
+    await refuse_nul_characters(request)  # the app's own dependency comes first
+    flow = await get_flow(request)
+    user = await reader_by_hand(request, flow)
+    return {"enrollment_id": request.path_params["enrollment_id"], "user": user, "flow": flow, "response": response}
+
+
+async def read_enrollment(enrollment_id: str, user: Reader, flow: Flow, response: Response) -> EnrollmentOut:
+    """Where it stands: state and business status, each next action with what blocks it, the guided steps with
+    what is done and what each needs, the timers waiting (and why), and the messages queued or sent."""
+    # The hottest read: an async route sends only the engine's work to the threadpool; a plain `def` would go there
+    # once for it and once more for FastAPI's check of the answer (it validates a `def` route's answer there).
+    view = await run_in_threadpool(flow.describe, enrollment_id, user.actor)
+    response.headers["ETag"] = etag(view.version)
+    return EnrollmentOut.model_validate(view)
+
+
+# First in the app (api/app.py includes this router first): routes are tried in order, and this is the busiest.
+router.add_api_route("/enrollments/{enrollment_id}", read_enrollment, methods=["GET"], response_model=EnrollmentOut,
+                     responses=responses(404), route_class_override=hand_resolved(_resolve_read))
+
+
 @router.post("/enrollments", response_model=StartedOut, status_code=status.HTTP_201_CREATED,
              responses=responses(404, 422))
 def start(body: StartIn, user: Staff, flow: Flow, response: Response) -> StartedOut:
@@ -77,25 +100,3 @@ def find_enrollments(user: Reader, flow: Flow, patient_id: str | None = None, ho
     found = flow.find_enrollments(patient_id=patient_id, household_id=household_id, workflow_id=workflow_id,
                                   state=state, limit=limit, viewer=user.actor)
     return [EnrollmentSummaryOut.of(e) for e in found]
-
-
-async def _resolve_read(request: Request, response: Response) -> dict[str, Any]:
-    """read_enrollment's arguments, as FastAPI's solver would find them (api/hand_resolved.py)."""
-    await refuse_nul_characters(request)  # the app's own dependency comes first
-    flow = await get_flow(request)
-    user = await reader_by_hand(request, flow)
-    return {"enrollment_id": request.path_params["enrollment_id"], "user": user, "flow": flow, "response": response}
-
-
-async def read_enrollment(enrollment_id: str, user: Reader, flow: Flow, response: Response) -> EnrollmentOut:
-    """Where it stands: state and business status, each next action with what blocks it, the guided steps with
-    what is done and what each needs, the timers waiting (and why), and the messages queued or sent."""
-    # The hottest read: an async route sends only the engine's work to the threadpool; a plain `def` would go there
-    # once for it and once more for FastAPI's check of the answer (it validates a `def` route's answer there).
-    view = await run_in_threadpool(flow.describe, enrollment_id, user.actor)
-    response.headers["ETag"] = etag(view.version)
-    return EnrollmentOut.model_validate(view)
-
-
-router.add_api_route("/enrollments/{enrollment_id}", read_enrollment, methods=["GET"], response_model=EnrollmentOut,
-                     responses=responses(404), route_class_override=hand_resolved(_resolve_read))
