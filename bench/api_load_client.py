@@ -1,11 +1,13 @@
 """The load generator of `bench.api_load`: C keep-alive HTTP/1.1 connections on one asyncio loop, closed loop.
 
-The C connections are opened one by one, a few milliseconds apart, before the clock starts: opened in one burst,
-they would all be accepted by whichever uvicorn worker wakes first (seen: 32 on one worker, 0 on the other), and
-the run would measure one worker. Each connection sends its next request as soon as the previous answer is read,
-so C requests are always in flight. Requests are prebuilt bytes and answers are parsed just enough (status,
-Content-Length or chunked): a lean client leaves more of the machine's two cores to the server than httpx would,
-and the "client-only" phase of `bench.api_load` shows what this client drives against a server that does nothing.
+The C connections are opened one by one, a few milliseconds apart, before the clock starts. On one socket shared by
+the workers (uvicorn's way), a burst would all be accepted by whichever worker wakes first (seen: 32 on one worker, 0
+on the other; and 30 and 2 even a few milliseconds apart); `portalflow serve` gives each worker a socket of its own
+(api/cli/listeners.py) and the kernel spreads the connections. Each connection sends its next request as soon as the
+previous answer is read, so C requests are always in flight. Requests are prebuilt bytes and answers are parsed just
+enough (status, Content-Length or chunked), on uvloop's event loop, as the service's: a lean client leaves more of the
+machine's two cores to the server than httpx would, and the "client-only" phase of `bench.api_load` shows what this
+client drives against a server that does nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+
+import uvloop
 
 READ_TIMEOUT = 30.0  # seconds one answer may take before it counts as an error
 CONNECT_GAP = 0.01  # seconds between opening two connections, before the clock starts
@@ -161,5 +165,6 @@ def run_phase(label: str, host: str, port: int, requests: Iterator[bytes], *, cl
         phase.server_cpu_by_process = {pid: server_after[pid] - before for pid, before in server_before.items()
                                        if pid in server_after}
 
-    asyncio.run(run())
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(run())
     return phase

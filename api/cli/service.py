@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
-import socket
+import sys
 import threading
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
+from api.cli import listeners
 from api.cli.opening import open_flow, settings_for
 from api.observability.logs import UVICORN_LOG_CONFIG, configure
 
@@ -30,12 +32,14 @@ def serve(args: argparse.Namespace) -> int:
     config = uvicorn.Config("api.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
                             log_config=UVICORN_LOG_CONFIG,  # the supervisor's own lines are JSON too
                             timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS)
-    listener = config.bind_socket()
-    # uvicorn makes its shared listener without naming IPPROTO_TCP, so asyncio in the workers leaves Nagle's
-    # algorithm on for every connection, and each small answer waits ~40 ms for the client's delayed ACK (uvicorn
-    # issue #3149; measured by bench/api_load.py). The same socket, said to be TCP, gets TCP_NODELAY as with 1 worker.
-    sock = socket.socket(listener.family, socket.SOCK_STREAM, socket.IPPROTO_TCP, fileno=listener.detach())
-    sock.set_inheritable(True)
+    try:
+        sock = listeners.bind(args.host, args.port)  # each worker listens on its own (api/cli/listeners.py)
+    except OSError as error:
+        print(f"error: cannot listen on {args.host}:{args.port}: {error.strerror}", file=sys.stderr)
+        return 3  # what uvicorn answers when a single worker cannot listen
+    host, port = sock.getsockname()[:2]
+    logging.getLogger("uvicorn.error").info("Uvicorn running on http://%s:%d with %d workers (Press CTRL+C to quit)",
+                                            host, port, args.workers)
     Multiprocess(config, sockets=[sock]).run()
     return 0
 

@@ -1,0 +1,90 @@
+"""`portalflow serve --workers N`: each worker listens on a socket of its own in one SO_REUSEPORT group."""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import socket
+from multiprocessing.connection import Connection
+from typing import Any
+
+import pytest
+from uvicorn.supervisors import Multiprocess
+
+from api.cli import listeners, service
+
+linux_only = pytest.mark.skipif(not listeners.balanced(), reason="SO_REUSEPORT balances connections on Linux only")
+
+
+def _accept(sock: socket.socket, ready: Connection, counts: Connection) -> None:
+    """A stand-in for a worker: listen on the socket it was handed and count the connections it accepts."""
+    reuse_port = sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT)
+    sock.listen(64)
+    sock.settimeout(2.0)
+    ready.send(reuse_port)
+    accepted = 0
+    try:
+        while True:
+            conn, _ = sock.accept()
+            conn.close()
+            accepted += 1
+    except TimeoutError:
+        counts.send(accepted)
+
+
+@linux_only
+def test_each_worker_started_with_the_supervisors_socket_listens_on_one_of_its_own_and_both_get_connections(
+        ) -> None:
+    spawn = multiprocessing.get_context("spawn")  # how uvicorn starts its workers: their sockets are pickled
+    held = listeners.bind("127.0.0.1", 0)
+    port = held.getsockname()[1]
+    workers, pipes = [], []
+    try:
+        for _ in range(2):
+            ready_parent, ready_child = spawn.Pipe()
+            counts_parent, counts_child = spawn.Pipe()
+            worker = spawn.Process(target=_accept, args=(held, ready_child, counts_child))
+            worker.start()
+            workers.append(worker)
+            pipes.append((ready_parent, counts_parent))
+        assert [ready.recv() for ready, _ in pipes] == [1, 1]  # each one's own socket, in the group
+        for _ in range(64):
+            with socket.create_connection(("127.0.0.1", port), timeout=5):
+                pass
+        accepted = [counts.recv() for _, counts in pipes]
+    finally:
+        for worker in workers:
+            worker.join(10)
+        held.close()
+    assert sum(accepted) == 64  # the supervisor's socket, never listening, took none
+    assert min(accepted) > 0  # a shared socket gives a burst to whichever wakes first; the kernel spreads these
+
+
+@linux_only
+def test_the_supervisors_socket_holds_the_port_without_listening_so_nothing_else_can_take_it() -> None:
+    held = listeners.bind("127.0.0.1", 0)
+    try:
+        port = held.getsockname()[1]
+        assert port != 0
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), timeout=5).close()
+        with socket.socket() as intruder, pytest.raises(OSError, match="in use"):
+            intruder.bind(("127.0.0.1", port))
+    finally:
+        held.close()
+
+
+def test_serving_on_a_port_already_taken_says_which_and_starts_no_worker(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    def never(self: Multiprocess, *_: Any) -> None:
+        raise AssertionError("workers were started")
+
+    monkeypatch.setattr(Multiprocess, "run", never)
+    monkeypatch.delenv("PORTALFLOW_DATABASE_URL", raising=False)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        args = argparse.Namespace(database_url=None, workers=2, host="127.0.0.1", port=port)
+        assert service.serve(args) == 3
+    assert capsys.readouterr().err == f"error: cannot listen on 127.0.0.1:{port}: Address already in use\n"
