@@ -19,9 +19,12 @@ Only on Linux, where SO_REUSEPORT balances; elsewhere the workers share the supe
 
 from __future__ import annotations
 
+import logging
 import socket
 import sys
 from typing import Any
+
+from uvicorn.config import STARTUP_FAILURE
 
 
 def _bound(family: int, address: Any, *, kind: type[socket.socket] = socket.socket) -> socket.socket:
@@ -40,7 +43,13 @@ def _bound(family: int, address: Any, *, kind: type[socket.socket] = socket.sock
 
 def _worker_socket(family: int, address: Any) -> socket.socket:
     """Called where a `GroupSocket` is unpickled: in a worker, as it starts."""
-    return _bound(family, address)
+    try:
+        return _bound(family, address)
+    except OSError as error:
+        # Something took the address between the supervisor's bind and this one. uvicorn's supervisor restarts a
+        # worker that fails, forever, unless it ends with uvicorn's startup-failure status: then it stops.
+        logging.getLogger("uvicorn.error").error("cannot listen on %s: %s", _shown(address), error.strerror)
+        raise SystemExit(STARTUP_FAILURE) from error
 
 
 class GroupSocket(socket.socket):
@@ -58,4 +67,20 @@ def balanced() -> bool:
 def bind(host: str, port: int) -> socket.socket:
     """The supervisor's socket on `host:port` (port 0: a free one). Raises OSError if the address is taken."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    if balanced() and port:
+        # A group admits any socket of the same user that asks to join: a second `portalflow serve` on the port
+        # would share its connections with this one. A bind outside the group fails if anything listens there.
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a recent stop's connections don't count
+            probe.bind((host, port))
     return _bound(family, (host, port), kind=GroupSocket if balanced() else socket.socket)
+
+
+def shown(sock: socket.socket) -> str:
+    """The socket's address as a URL writes it: host:port, or [host]:port for IPv6."""
+    return _shown(sock.getsockname())
+
+
+def _shown(address: Any) -> str:
+    host, port = address[:2]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

@@ -10,6 +10,7 @@ import sys
 import threading
 
 import uvicorn
+from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
 from api.cli import listeners
@@ -36,10 +37,9 @@ def serve(args: argparse.Namespace) -> int:
         sock = listeners.bind(args.host, args.port)  # each worker listens on its own (api/cli/listeners.py)
     except OSError as error:
         print(f"error: cannot listen on {args.host}:{args.port}: {error.strerror}", file=sys.stderr)
-        return 3  # what uvicorn answers when a single worker cannot listen
-    host, port = sock.getsockname()[:2]
-    logging.getLogger("uvicorn.error").info("Uvicorn running on http://%s:%d with %d workers (Press CTRL+C to quit)",
-                                            host, port, args.workers)
+        return STARTUP_FAILURE  # 3, as uvicorn answers when a single worker cannot listen
+    logging.getLogger("uvicorn.error").info("Uvicorn running on http://%s with %d workers (Press CTRL+C to quit)",
+                                            listeners.shown(sock), args.workers)
     Multiprocess(config, sockets=[sock]).run()
     return 0
 

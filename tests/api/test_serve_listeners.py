@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import pickle
 import socket
 from multiprocessing.connection import Connection
 from typing import Any
@@ -72,6 +73,35 @@ def test_the_supervisors_socket_holds_the_port_without_listening_so_nothing_else
             intruder.bind(("127.0.0.1", port))
     finally:
         held.close()
+
+
+@linux_only
+def test_a_second_service_on_the_port_of_one_listening_is_refused_rather_than_let_into_its_group() -> None:
+    held = listeners.bind("127.0.0.1", 0)
+    port = held.getsockname()[1]
+    worker = pickle.loads(pickle.dumps(held))  # what a worker gets: a socket of its own, in the group
+    try:
+        assert worker.fileno() != held.fileno()
+        worker.listen()
+        with pytest.raises(OSError, match="in use"):
+            listeners.bind("127.0.0.1", port)
+    finally:
+        worker.close()
+        held.close()
+
+
+@linux_only
+def test_a_worker_that_cannot_bind_ends_with_uvicorns_startup_failure_status_so_it_is_not_restarted_forever(
+        ) -> None:
+    held = listeners.bind("127.0.0.1", 0)
+    port = held.getsockname()[1]
+    held.close()
+    with socket.socket() as intruder:  # took the address after the supervisor's bind: no SO_REUSEPORT
+        intruder.bind(("127.0.0.1", port))
+        intruder.listen()
+        with pytest.raises(SystemExit) as ended:
+            listeners._worker_socket(socket.AF_INET, ("127.0.0.1", port))
+    assert ended.value.code == 3
 
 
 def test_serving_on_a_port_already_taken_says_which_and_starts_no_worker(
