@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
+from fastapi import APIRouter
 from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import get_dependant
 from fastapi.routing import APIRoute
@@ -19,9 +21,9 @@ from fastapi.routing import APIRoute
 from api.cli.users import CLI_ACTOR
 from api.deps import _authenticated, _bearer, get_flow, may_read
 from api.errors import responses
-from api.hand_resolved import HandResolvedRoute
+from api.hand_resolved import HandResolvedRoute, hand_resolved
 from api.nul_characters import refuse_nul_characters
-from api.routes.enrollments import read_enrollment
+from api.routes.enrollments import _resolve_read, read_enrollment
 from api.schemas.enrollments import EnrollmentOut
 
 RESOLVED_BY_HAND = {refuse_nul_characters, get_flow, _bearer, _authenticated, may_read}
@@ -78,9 +80,21 @@ def test_every_answer_of_the_hand_resolved_read_is_the_one_fastapis_solver_gives
         (f"/enrollments/{started}", {"Authorization": f"Bearer {newbie}"}, 403),
         ("/enrollments/e%00x", api.as_("ana"), 422),
         (f"/enrollments/{started}?q=a%00b", api.as_("ana"), 422),
+        ("/enrollments/e%00x", {}, 422),  # the NUL check comes before the caller is known
+        ("/enrollments/e%00x", api.as_("ehr"), 422),  # and before the role
     ]
     for path, headers, status in cases:
         direct = _answer(api.client.get(path, headers=headers))
         reference = _answer(api.client.get(f"/reference{path}", headers=headers))
         assert direct[0] == status, (path, headers, direct)
         assert direct == reference, (path, headers)
+
+
+def test_a_hand_resolved_route_refuses_response_options_its_handler_would_not_apply() -> None:
+    router = APIRouter()
+    for option in ({"response_model_exclude_none": True}, {"response_model_exclude": {"state"}},
+                   {"response_model_by_alias": False}):
+        with pytest.raises(TypeError, match=f"does not apply {next(iter(option))}"):
+            router.add_api_route("/elsewhere/{enrollment_id}", read_enrollment, methods=["GET"],
+                                 response_model=EnrollmentOut, route_class_override=hand_resolved(_resolve_read),
+                                 **option)
