@@ -19,7 +19,7 @@ from sqlalchemy import Connection, bindparam, func, select
 from engine.storage.direct import DirectStatement
 from engine.storage.tables import enrollments, outbox
 
-OPEN_STATUSES = ("queued", "sending", "sent", "review")  # what a limit counts: every message not failed or cancelled
+OPEN_STATUSES = ("queued", "sending", "sent", "review")  # what a limit counts: on its way, out, or to be checked
 
 
 @lru_cache(maxsize=64)
@@ -39,8 +39,9 @@ def _statement(messages: int, per_recipient: bool, recipient_known: bool, people
 
 def sends_counted(conn: Connection, message_ids: Sequence[str], since: datetime, *, recipient: str | None = None,
                   per_recipient: bool, people: Sequence[str] = (), enrollment_id: str = "") -> int:
-    """Messages among `message_ids` created after `since` and not failed or cancelled: those sent to `recipient`
-    (per recipient), or those of the enrollments of `people` and of `enrollment_id` (per patient)."""
+    """Messages among `message_ids` created after `since` and in OPEN_STATUSES (not failed, held, printed or
+    suppressed): those sent to `recipient` (per recipient), or those of the enrollments of `people` and of
+    `enrollment_id` (per patient)."""
     if not message_ids:  # an empty IN list would compile to SQL of its own each time; nothing can match it
         return 0
     params: dict[str, Any] = {f"b_m{i}": m for i, m in enumerate(message_ids)}

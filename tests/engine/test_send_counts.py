@@ -3,7 +3,8 @@
 The guard `within_limit` asks how many of a limit's messages went out in its window: per patient (every enrollment
 of the patients it is for, and its own), or per recipient address. The count runs one prebuilt statement per
 shape; here each shape is checked against rows written by hand, including the ones it must leave out: a message
-not named by the limit, failed or cancelled ones, ones older than the window, other patients' and other addresses'.
+not named by the limit, failed, held, printed or suppressed ones, ones older than the window, other patients' and
+other addresses'.
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ def _practice(flow: Any) -> tuple[str, str]:
             ("e-ann", "invite_reminder", "ann@example.org", "queued", 2),  # counted
             ("e-ann-2", "invite", "ann@example.org", "review", 3),  # counted: her other enrollment
             ("e-ann", "invite", "ann@example.org", "failed", 4),  # never counted: failed
-            ("e-ann", "invite", "ann@example.org", "cancelled", 5),  # nor cancelled
+            ("e-ann", "invite", "ann@example.org", "held", 5),  # nor held
+            ("e-ann", "invite", "ann@example.org", "printed", 5),  # nor printed
+            ("e-ann", "invite", "ann@example.org", "suppressed", 5),  # nor suppressed
             ("e-ann", "invite", "ann@example.org", "sent", 31),  # nor older than the window
             ("e-ann", "welcome", "ann@example.org", "sent", 1),  # nor a message the limit does not name
             ("e-bob", "invite", "shared@example.org", "sending", 1),  # bob's
