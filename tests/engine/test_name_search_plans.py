@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic import command
-from alembic.config import Config
+from downgrading import downgrade
 from fakes import FakeClock
 from practice import START, seed_practice
 from sqlalchemy import Engine, text
@@ -28,7 +27,7 @@ from engine.actors import EVERY_SITE
 from engine.bootstrap import build
 from engine.credentials.hashing import TEST_COST
 from engine.storage.database import make_engine
-from engine.storage.migrations import SCRIPTS, upgrade
+from engine.storage.migrations import upgrade
 
 PATIENTS = 100_000
 
@@ -94,11 +93,7 @@ def test_revision_0014_rebuilds_the_name_indexes_byte_wise_on_postgresql_and_bac
         before = _definitions(db)
         upgrade(db)
         after = _definitions(db)
-        with db.begin() as conn:
-            config = Config()
-            config.set_main_option("script_location", str(SCRIPTS))
-            config.attributes["connection"] = conn
-            command.downgrade(config, "0013")
+        downgrade(db, "0013")
         assert _definitions(db) == before
     finally:
         db.dispose()
@@ -124,11 +119,7 @@ def test_revision_0016_gives_the_name_indexes_a_thousand_histogram_bins_and_take
         before = _statistics(db)
         upgrade(db, "0016")
         after = _statistics(db)
-        with db.begin() as conn:
-            config = Config()
-            config.set_main_option("script_location", str(SCRIPTS))
-            config.attributes["connection"] = conn
-            command.downgrade(config, "0015")
+        downgrade(db, "0015")
         again = _statistics(db)
     finally:
         db.dispose()

@@ -13,14 +13,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from alembic import command
-from alembic.config import Config
+from downgrading import downgrade
 from sqlalchemy import Connection, Engine, text
 from statements import Statements
 
 from engine.fsm.rows import ROW_COLUMNS
 from engine.storage.database import make_engine
-from engine.storage.migrations import SCRIPTS, upgrade
+from engine.storage.migrations import upgrade
 from engine.timers import rows
 from engine.views.operations import operation_counts
 
@@ -139,11 +138,7 @@ def test_revision_0015_makes_the_timer_indexes_partial_and_a_downgrade_puts_them
         before = _index_definitions(db)
         upgrade(db)
         after = _index_definitions(db)
-        with db.begin() as conn:
-            config = Config()
-            config.set_main_option("script_location", str(SCRIPTS))
-            config.attributes["connection"] = conn
-            command.downgrade(config, "0014")
+        downgrade(db, "0014")
         again = _index_definitions(db)
     finally:
         db.dispose()
