@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import pickle
 import socket
 from multiprocessing.connection import Connection
@@ -18,11 +19,12 @@ linux_only = pytest.mark.skipif(not listeners.balanced(), reason="SO_REUSEPORT b
 
 
 def _accept(sock: socket.socket, ready: Connection, counts: Connection) -> None:
-    """A stand-in for a worker: listen on the socket it was handed and count the connections it accepts."""
+    """A stand-in for a worker: listen on the socket it was handed, and once told, count the connections waiting."""
     reuse_port = sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT)
     sock.listen(64)
-    sock.settimeout(2.0)
-    ready.send(reuse_port)
+    ready.send((reuse_port, os.fstat(sock.fileno()).st_ino))  # the inode names the socket, whatever the fd
+    counts.recv()  # the parent has made every connection: each waits in one of the sockets' queues
+    sock.settimeout(0.5)
     accepted = 0
     try:
         while True:
@@ -48,14 +50,22 @@ def test_each_worker_started_with_the_supervisors_socket_listens_on_one_of_its_o
             worker.start()
             workers.append(worker)
             pipes.append((ready_parent, counts_parent))
-        assert [ready.recv() for ready, _ in pipes] == [1, 1]  # each one's own socket, in the group
+        assert all(ready.poll(60) for ready, _ in pipes)  # both started (spawn imports this module first)
+        (reuse_a, socket_a), (reuse_b, socket_b) = (ready.recv() for ready, _ in pipes)
+        assert reuse_a == reuse_b == 1  # in the group
+        assert len({socket_a, socket_b, os.fstat(held.fileno()).st_ino}) == 3  # each its own, not the supervisor's
         for _ in range(64):
             with socket.create_connection(("127.0.0.1", port), timeout=5):
                 pass
+        for _, counts in pipes:
+            counts.send("count")
+        assert all(counts.poll(30) for _, counts in pipes)
         accepted = [counts.recv() for _, counts in pipes]
     finally:
         for worker in workers:
             worker.join(10)
+            if worker.is_alive():
+                worker.terminate()
         held.close()
     assert sum(accepted) == 64  # the supervisor's socket, never listening, took none
     assert min(accepted) > 0  # a shared socket gives a burst to whichever wakes first; the kernel spreads these
